@@ -1,0 +1,78 @@
+/**
+ * The domain's errors. Services throw these; the API maps them to tRPC codes in one place
+ * (functions/api/trpc/errors.ts) and the sync engine reads `retryable`. Messages are meant
+ * for the user: a clear sentence, never a token, key or secret.
+ */
+
+/** Base of every error the service throws on purpose. */
+export abstract class ConnectorServiceError extends Error {
+  abstract readonly kind: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller presented no identity, or one the service cannot use. */
+export class UnauthorizedError extends ConnectorServiceError {
+  readonly kind = 'unauthorized';
+}
+
+/** The caller is known but lacks the role the operation needs. */
+export class ForbiddenError extends ConnectorServiceError {
+  readonly kind = 'forbidden';
+}
+
+/** The thing named does not exist in the caller's tenant (also for other tenants' things). */
+export class NotFoundError extends ConnectorServiceError {
+  readonly kind = 'not_found';
+}
+
+/** The operation collides with the current state, e.g. a sync is already running. */
+export class ConflictError extends ConnectorServiceError {
+  readonly kind = 'conflict';
+}
+
+/** The request is well-formed but not acceptable in the current state, or its input is wrong. */
+export class InvalidInputError extends ConnectorServiceError {
+  readonly kind = 'invalid_input';
+}
+
+/** The runtime is misconfigured (a missing variable, a malformed key); it must not start. */
+export class ConfigurationError extends ConnectorServiceError {
+  readonly kind = 'configuration';
+}
+
+/** A stored credential could not be decrypted (wrong key, moved ciphertext, tampering). */
+export class CredentialDecryptionError extends ConnectorServiceError {
+  readonly kind = 'credential_decryption';
+}
+
+/**
+ * A provider answered with an error. `retryable` says whether the same call may succeed
+ * later (throttling, 5xx); `retryAfterSeconds` carries the provider's own hint;
+ * `reauthorizationRequired` marks a revoked or expired grant.
+ */
+export class ProviderError extends ConnectorServiceError {
+  readonly kind = 'provider';
+  readonly provider: string;
+  readonly retryable: boolean;
+  readonly retryAfterSeconds?: number;
+  readonly reauthorizationRequired: boolean;
+  constructor(
+    message: string,
+    options: {
+      provider: string;
+      retryable?: boolean;
+      retryAfterSeconds?: number;
+      reauthorizationRequired?: boolean;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: options.cause });
+    this.provider = options.provider;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.reauthorizationRequired = options.reauthorizationRequired ?? false;
+  }
+}
