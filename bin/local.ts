@@ -1,0 +1,21 @@
+import { startLocalStack } from '../local/stack';
+
+/** `npm start`: the whole service on this machine. PORT (3000) and LOCAL_STATE_DIR (.local/) configure it. */
+const port = Number(process.env.PORT ?? 3000);
+const stateDir = process.env.LOCAL_STATE_DIR || '.local';
+
+const stack = await startLocalStack({ port, stateDir });
+console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
+console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    stack.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

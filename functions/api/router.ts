@@ -1,0 +1,11 @@
+import { disconnect } from './disconnect';
+import { getEntityCounts } from './getEntityCounts';
+import { getStatus } from './getStatus';
+import { getSyncHistory } from './getSyncHistory';
+import { list } from './list';
+import { connectorRouter } from './trpc/init';
+
+/** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect });
+
+export type AppRouter = typeof appRouter;

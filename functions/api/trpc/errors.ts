@@ -1,0 +1,41 @@
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import {
+  ConflictError,
+  ConnectorServiceError,
+  CredentialDecryptionError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  ProviderError,
+  UnauthorizedError,
+} from '../../core/errors';
+
+/** The one place domain errors become tRPC codes (and so HTTP statuses). */
+export function toTRPCError(error: unknown): TRPCError {
+  if (error instanceof TRPCError) {
+    return error.cause instanceof ConnectorServiceError ? toTRPCError(error.cause) : error;
+  }
+  if (error instanceof ConnectorServiceError) {
+    const code = codeFor(error);
+    // Domain messages are written for users; configuration and unexpected failures are not.
+    const message = code === 'INTERNAL_SERVER_ERROR' ? INTERNAL_MESSAGE : error.message;
+    return new TRPCError({ code, message, cause: error });
+  }
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_MESSAGE, cause: error });
+}
+
+export const INTERNAL_MESSAGE = 'Something went wrong on our side; please try again later.';
+
+function codeFor(error: ConnectorServiceError): TRPC_ERROR_CODE_KEY {
+  if (error instanceof UnauthorizedError) return 'UNAUTHORIZED';
+  if (error instanceof ForbiddenError) return 'FORBIDDEN';
+  if (error instanceof NotFoundError) return 'NOT_FOUND';
+  if (error instanceof ConflictError) return 'CONFLICT';
+  if (error instanceof InvalidInputError) return 'BAD_REQUEST';
+  if (error instanceof CredentialDecryptionError) return 'PRECONDITION_FAILED';
+  if (error instanceof ProviderError) {
+    if (error.reauthorizationRequired) return 'PRECONDITION_FAILED';
+    return error.retryable ? 'TOO_MANY_REQUESTS' : 'BAD_GATEWAY';
+  }
+  return 'INTERNAL_SERVER_ERROR';
+}

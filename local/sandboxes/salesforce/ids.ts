@@ -1,0 +1,52 @@
+/**
+ * Salesforce-like record ids: 15 case-sensitive characters (3-character key prefix, then
+ * an instance part and a serial number in base 62) plus the 3-character suffix that makes
+ * the 18-character case-insensitive form. The suffix follows Salesforce's public rule:
+ * each 5-character chunk of the 15-character id yields a 5-bit number whose bit i says
+ * whether character i is an upper-case letter; that number indexes "A..Z0..5".
+ */
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
+/** Key prefixes of the objects and internal records the sandbox names. */
+export const keyPrefix = {
+  Account: '001',
+  Contact: '003',
+  Lead: '00Q',
+  Opportunity: '006',
+  Organization: '00D',
+  User: '005',
+  QueryLocator: '01g',
+} as const;
+
+/** The sandbox's made-up instance part of every id (real ids carry a pod/instance code here). */
+const INSTANCE = 'Dn';
+
+/** Builds the 18-character id of serial number `serial` with key prefix `prefix`. */
+export function salesforceId(prefix: string, serial: number): string {
+  if (!Number.isSafeInteger(serial) || serial < 0) throw new RangeError(`bad id serial ${serial}`);
+  let digits = '';
+  let rest = serial;
+  for (let i = 0; i < 9; i++) {
+    digits = BASE62[rest % 62] + digits;
+    rest = Math.floor(rest / 62);
+  }
+  if (rest > 0) throw new RangeError(`id serial ${serial} does not fit in 9 base-62 digits`);
+  const id15 = `${prefix}${INSTANCE}0${digits}`;
+  return id15 + checksumSuffix(id15);
+}
+
+/** The 3-character suffix that turns a 15-character id into its 18-character form. */
+export function checksumSuffix(id15: string): string {
+  let suffix = '';
+  for (let chunk = 0; chunk < 3; chunk++) {
+    let bits = 0;
+    for (let i = 0; i < 5; i++) {
+      const c = id15.charCodeAt(chunk * 5 + i);
+      if (c >= 65 && c <= 90) bits |= 1 << i;
+    }
+    suffix += SUFFIX_ALPHABET[bits];
+  }
+  return suffix;
+}
