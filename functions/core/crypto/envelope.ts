@@ -119,7 +119,7 @@ export class EnvelopeCipher {
       };
     } finally {
       // OpenSSL keeps its own copy inside the (now discarded) cipher; this is the one we own.
-      //nope
+      plaintextKey.fill(0);
     }
   }
 
