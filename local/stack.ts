@@ -34,6 +34,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const stateDir = resolve(options.stateDir);
+  claimProcess(stateDir);
   await mkdir(stateDir, { recursive: true });
   const tableName = options.tableName ?? 'connector-local';
 
@@ -105,6 +106,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await dynamo?.stop();
     },
   };
+}
+
+let claimedStateDir: string | undefined;
+
+/**
+ * Handlers build their clients once per process from the environment, as a Lambda
+ * container does; a second stack with other state in the same process would silently
+ * reach the first one's table. Refuse it instead.
+ */
+function claimProcess(stateDir: string): void {
+  if (claimedStateDir && claimedStateDir !== stateDir) {
+    throw new Error(`this process already runs a local stack on ${claimedStateDir}; start one stack per process`);
+  }
+  claimedStateDir = stateDir;
 }
 
 /** The local stand-in for the KMS key: a base64 32-byte key kept in the state directory. */

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AppRouter } from '../../functions/api/router';
+import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
+import { issueLocalToken } from '../../local/jwt-issuer';
+import { localDynamoDbClient } from '../../local/dynamodb-local';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+
+/** A local stack for one test file: the shared DynamoDB Local, a fresh table and state dir. */
+export interface TestStack extends LocalStack {
+  /** A typed tRPC client for a tenant and role, over httpLink or httpBatchLink. */
+  client(tenantId: string, role?: 'admin' | 'member', options?: { batch?: boolean }): ReturnType<typeof createTRPCClient<AppRouter>>;
+  token(tenantId: string, role?: 'admin' | 'member'): Promise<string>;
+  /** The repository over the stack's table, for arranging state the write procedures of later issues create. */
+  repository: DynamoConnectorRepository;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'connector-test-'));
+  const stack = await startLocalStack({
+    port: 0,
+    stateDir,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+    tableName: `connector-${crypto.randomUUID()}`,
+  });
+  const documentClient = DynamoDBDocumentClient.from(localDynamoDbClient(stack.dynamoDbEndpoint));
+  const token = (tenantId: string, role: 'admin' | 'member' = 'member') =>
+    issueLocalToken(stateDir, { tenantId, role });
+  return {
+    ...stack,
+    token,
+    repository: new DynamoConnectorRepository(documentClient, stack.tableName),
+    client(tenantId, role = 'member', options = {}) {
+      const link = options.batch ? httpBatchLink : httpLink;
+      return createTRPCClient<AppRouter>({
+        links: [link({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await token(tenantId, role)}` }) })],
+      });
+    },
+    stop: async () => {
+      documentClient.destroy();
+      await stack.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
