@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Handlers log JSON to stdout; the logging tests turn it back on for themselves.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
     reporters: ['default'],
   },
 });

@@ -12,9 +12,13 @@ export const connectorRef = z
   .min(1, 'connectorId must not be empty')
   .max(128, 'connectorId is at most 128 characters');
 
-export const getStatusInput = z.object({ connectorId: connectorRef });
+/** Every procedure's input is an object; say so plainly when it is missing. */
+const inputObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.object(shape, { error: (issue) => (issue.input === undefined ? 'input is required' : 'input must be a JSON object') });
 
-export const getSyncHistoryInput = z.object({
+export const getStatusInput = inputObject({ connectorId: connectorRef });
+
+export const getSyncHistoryInput = inputObject({
   connectorId: connectorRef,
   limit: z
     .number({ error: 'limit must be a number' })
@@ -24,9 +28,9 @@ export const getSyncHistoryInput = z.object({
     .default(20),
 });
 
-export const getEntityCountsInput = z.object({ connectorId: connectorRef });
+export const getEntityCountsInput = inputObject({ connectorId: connectorRef });
 
-export const disconnectInput = z.object({ connectorId: connectorRef });
+export const disconnectInput = inputObject({ connectorId: connectorRef });
 
 export type GetStatusInput = z.infer<typeof getStatusInput>;
 export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;

@@ -1,4 +1,5 @@
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { ZodError } from 'zod';
 import {
   ConflictError,
   ConnectorServiceError,
@@ -38,4 +39,21 @@ function codeFor(error: ConnectorServiceError): TRPC_ERROR_CODE_KEY {
     return error.retryable ? 'TOO_MANY_REQUESTS' : 'BAD_GATEWAY';
   }
   return 'INTERNAL_SERVER_ERROR';
+}
+
+/**
+ * The message a caller gets for a tRPC error: input problems as one readable sentence
+ * instead of tRPC's raw issue list or JSON.parse's wording; internal failures generic.
+ */
+export function userMessage(error: TRPCError): string {
+  // Whatever threw it, an internal failure's own message (an SDK's, a library's) stays in the log.
+  if (error.code === 'INTERNAL_SERVER_ERROR') return INTERNAL_MESSAGE;
+  if (error.cause instanceof ZodError) {
+    const problems = error.cause.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`);
+    return `Invalid input: ${problems.join('; ')}`;
+  }
+  if (error.code === 'BAD_REQUEST' && error.cause instanceof SyntaxError) {
+    return `Invalid input: the input is not valid JSON (${error.cause.message}).`;
+  }
+  return error.message;
 }

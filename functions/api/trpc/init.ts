@@ -3,20 +3,11 @@ import { ZodError } from 'zod';
 import { logWithKeys } from '../../core/logger';
 import type { Caller } from '../../core/services/caller';
 import type { ApiContext } from './context';
-import { toTRPCError } from './errors';
+import { toTRPCError, userMessage } from './errors';
 
 const t = initTRPC.context<ApiContext>().create({
   isDev: false,
-  errorFormatter({ shape, error }) {
-    if (error.cause instanceof ZodError) {
-      // One readable sentence per problem, instead of the raw issue list as JSON text.
-      const message = error.cause.issues
-        .map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`)
-        .join('; ');
-      return { ...shape, message: `Invalid input: ${message}` };
-    }
-    return shape;
-  },
+  errorFormatter: ({ shape, error }) => ({ ...shape, message: userMessage(error) }),
 });
 
 export const router = t.router;

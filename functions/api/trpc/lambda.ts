@@ -5,6 +5,7 @@ import { awsLambdaRequestHandler } from '@trpc/server/adapters/aws-lambda';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { logger } from '../../core/logger';
 import { createContext } from './context';
+import { userMessage } from './errors';
 
 /** Every tRPC route lives under this prefix; the procedure path is what follows it. */
 const TRPC_PREFIX = '/trpc';
@@ -32,7 +33,7 @@ export function createApiHandler(router: AnyTRPCRouter): ApiHandler {
         code: error.code,
       };
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('procedure failed', { ...keys, error: error.cause ?? error });
-      else logger.warn('procedure rejected', { ...keys, reason: error.message });
+      else logger.warn('procedure rejected', { ...keys, reason: userMessage(error) });
     },
   });
   return middy<ApiEvent, APIGatewayProxyResultV2>()
