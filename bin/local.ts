@@ -6,6 +6,7 @@ const stateDir = process.env.LOCAL_STATE_DIR || '.local';
 
 const stack = await startLocalStack({ port, stateDir });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
+console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 
 let stopping = false;
