@@ -25,15 +25,16 @@ const INSTANCE = 'Dn';
 
 /** Builds the 18-character id of serial number `serial` with key prefix `prefix`. */
 export function salesforceId(prefix: string, serial: number): string {
-  if (!Number.isSafeInteger(serial) || serial < 0) throw new RangeError(`bad id serial ${serial}`);
-  let digits = '';
+  if (!Number.isSafeInteger(serial) || serial < 0 || serial >= 62 ** 9) {
+    throw new RangeError(`id serial ${serial} does not fit in 9 base-62 digits`);
+  }
+  const digits = new Array<string>(9);
   let rest = serial;
-  for (let i = 0; i < 9; i++) {
-    digits = BASE62[rest % 62] + digits;
+  for (let i = 8; i >= 0; i--) {
+    digits[i] = BASE62[rest % 62] as string;
     rest = Math.floor(rest / 62);
   }
-  if (rest > 0) throw new RangeError(`id serial ${serial} does not fit in 9 base-62 digits`);
-  const id15 = `${prefix}${INSTANCE}0${digits}`;
+  const id15 = prefix + INSTANCE + '0' + digits.join('');
   return id15 + checksumSuffix(id15);
 }
 

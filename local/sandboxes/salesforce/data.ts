@@ -1,0 +1,418 @@
+/**
+ * The sandbox's records: generated from a seed in O(n), kept per object sorted by
+ * SystemModstamp so a watermark filter is a binary search and a page is a slice.
+ *
+ * Arrays and records are never changed in place: a mutation builds new arrays (O(n) per
+ * call, whatever the count) and new record versions. Open query cursors therefore keep
+ * the snapshot they were opened on, as Salesforce's query locators do.
+ */
+import { keyPrefix, salesforceId } from './ids';
+import { SeededRandom } from './random';
+import { type FieldValue, type SObjectType, sobjectTypes } from './schema';
+
+/** One version of one record. Datetimes are epoch milliseconds; they are formatted on the way out. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly type: SObjectType;
+  readonly modstamp: number;
+  readonly created: number;
+  readonly lastModified: number;
+  readonly deleted: boolean;
+  readonly values: Readonly<Record<string, FieldValue>>;
+}
+
+/** How many records of each entity kind the data set starts with. */
+export interface DataSetSizes {
+  /** Account records. */
+  readonly accounts: number;
+  /** Contact plus Lead records (about 80% contacts, 20% leads; the sum is exact). */
+  readonly people: number;
+  /** Opportunity records, each referencing an account. */
+  readonly opportunities: number;
+}
+
+/** The default data set of the local stack contract (DESIGN.md). */
+export const defaultDataSetSizes: DataSetSizes = { accounts: 340, people: 1250, opportunities: 89 };
+
+/**
+ * The data set ends just before this fixed instant (never `Date.now()`, so two runs agree)
+ * and starts about a year earlier.
+ */
+export const DATA_SET_END = Date.UTC(2026, 2, 5, 8, 0, 0, 0);
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Splits a people count into contacts and leads; the two always add up to `people`. */
+export function splitPeople(people: number): { contacts: number; leads: number } {
+  const leads = Math.round(people * 0.2);
+  return { contacts: people - leads, leads };
+}
+
+interface Table {
+  /** Every record version that is current, deleted ones included, sorted by modstamp. */
+  all: readonly StoredRecord[];
+  /** The same without deleted records. */
+  live: readonly StoredRecord[];
+  nextSerial: number;
+}
+
+interface AccountRef {
+  readonly id: string;
+  readonly name: string;
+  readonly domain: string;
+}
+
+/** The records of one sandbox org, and the mutations incremental-sync tests use. */
+export class SalesforceDataStore {
+  private readonly tables = new Map<SObjectType, Table>();
+  private readonly accounts: AccountRef[] = [];
+  private readonly accountNames = new Set<string>();
+  private readonly emails = new Map<string, number>();
+  private readonly mutationRandom: SeededRandom;
+  private maxStamp = 0;
+
+  /** `now` is the sandbox clock; mutation timestamps are strictly later than anything before. */
+  constructor(
+    sizes: DataSetSizes,
+    seed: number,
+    private readonly now: () => number,
+  ) {
+    this.mutationRandom = new SeededRandom(seed, 'mutations');
+    const { contacts, leads } = splitPeople(sizes.people);
+    // Accounts first: contacts and opportunities reference them.
+    const counts: Record<SObjectType, number> = {
+      Account: sizes.accounts,
+      Contact: contacts,
+      Lead: leads,
+      Opportunity: sizes.opportunities,
+    };
+    for (const type of sobjectTypes) {
+      const random = new SeededRandom(seed, type);
+      // Serial numbers start at a seeded offset so ids look less like a counter from 1.
+      const firstSerial = 1_000_000 + random.int(50_000_000);
+      const records = this.generate(type, counts[type], random, firstSerial);
+      this.tables.set(type, { all: records, live: records, nextSerial: firstSerial + counts[type] });
+      const last = records[records.length - 1];
+      if (last) this.maxStamp = Math.max(this.maxStamp, last.modstamp);
+    }
+  }
+
+  /** The current records of `type` sorted by SystemModstamp, with or without deleted ones. */
+  records(type: SObjectType, includeDeleted: boolean): readonly StoredRecord[] {
+    const table = this.table(type);
+    return includeDeleted ? table.all : table.live;
+  }
+
+  /** Live (not deleted) record counts per object. */
+  counts(): Record<SObjectType, number> {
+    return this.countBy((table) => table.live.length);
+  }
+
+  /** Deleted (recycle bin) record counts per object. */
+  deletedCounts(): Record<SObjectType, number> {
+    return this.countBy((table) => table.all.length - table.live.length);
+  }
+
+  /** Creates `count` records of `type`, stamped now; returns their ids. */
+  add(type: SObjectType, count: number): string[] {
+    checkCount(count);
+    const table = this.table(type);
+    const random = this.mutationRandom;
+    const added: StoredRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const stamp = this.nextStamp();
+      const id = salesforceId(keyPrefix[type], table.nextSerial++);
+      added.push({
+        id,
+        type,
+        modstamp: stamp,
+        created: stamp,
+        lastModified: stamp,
+        deleted: false,
+        values: this.values(type, random, id, stamp),
+      });
+    }
+    table.all = [...table.all, ...added];
+    table.live = [...table.live, ...added];
+    return added.map((record) => record.id);
+  }
+
+  /** Changes a field of `count` random live records of `type` and stamps them now; returns their ids. */
+  modify(type: SObjectType, count: number): string[] {
+    return this.update(type, count, (record, stamp) => ({
+      ...record,
+      modstamp: stamp,
+      lastModified: stamp,
+      values: { ...record.values, ...changedValues(type, record.values, this.mutationRandom) },
+    }));
+  }
+
+  /** Deletes `count` random live records of `type` (IsDeleted = true, stamped now); returns their ids. */
+  remove(type: SObjectType, count: number): string[] {
+    // Unclear in the documentation: whether deleting a parent cascades here. Salesforce does
+    // cascade-delete an account's contacts and opportunities; the sandbox deletes only the
+    // records named, so tests control exactly what changes.
+    return this.update(type, count, (record, stamp) => ({
+      ...record,
+      modstamp: stamp,
+      lastModified: stamp,
+      deleted: true,
+    }));
+  }
+
+  private update(
+    type: SObjectType,
+    count: number,
+    change: (record: StoredRecord, stamp: number) => StoredRecord,
+  ): string[] {
+    checkCount(count);
+    const table = this.table(type);
+    if (count > table.live.length) {
+      throw new RangeError(`cannot change ${count} ${type} records: only ${table.live.length} are live`);
+    }
+    const changed = new Map<string, StoredRecord>();
+    for (const index of distinctIndexes(table.live.length, count, this.mutationRandom)) {
+      const record = table.live[index] as StoredRecord;
+      changed.set(record.id, change(record, this.nextStamp()));
+    }
+    const versions = [...changed.values()];
+    table.all = [...table.all.filter((record) => !changed.has(record.id)), ...versions];
+    table.live = table.all.filter((record) => !record.deleted);
+    return versions.map((record) => record.id);
+  }
+
+  /** A mutation timestamp: now-ish, and strictly after every SystemModstamp so far. */
+  private nextStamp(): number {
+    this.maxStamp = Math.max(this.now(), this.maxStamp + 1);
+    return this.maxStamp;
+  }
+
+  private table(type: SObjectType): Table {
+    const table = this.tables.get(type);
+    if (!table) throw new Error(`unknown object ${type}`);
+    return table;
+  }
+
+  private countBy(count: (table: Table) => number): Record<SObjectType, number> {
+    const result = {} as Record<SObjectType, number>;
+    for (const type of sobjectTypes) result[type] = count(this.table(type));
+    return result;
+  }
+
+  /**
+   * O(n): n distinct timestamps over the year before DATA_SET_END (one per slot of width
+   * w, jittered inside it, so they are strictly increasing), handed to records in a
+   * shuffled order, so id order and SystemModstamp order differ as in a real org.
+   */
+  private generate(type: SObjectType, n: number, random: SeededRandom, firstSerial: number): StoredRecord[] {
+    const sorted = new Array<StoredRecord>(n);
+    if (n === 0) return sorted;
+    const width = Math.max(1, Math.floor(YEAR_MS / n));
+    const start = DATA_SET_END - width * n;
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = random.int(i + 1);
+      const t = order[i] as number;
+      order[i] = order[j] as number;
+      order[j] = t;
+    }
+    const earliest = start - YEAR_MS;
+    for (let i = 0; i < n; i++) {
+      const slot = order[i] as number;
+      const modstamp = start + slot * width + random.int(width);
+      // Created some time before the last change, more often recently than long ago.
+      const created = modstamp - Math.floor(random.next() * random.next() * (modstamp - earliest));
+      // Now and then a system process touched the record after the last user edit.
+      const lastModified = random.chance(0.1) ? Math.max(created, modstamp - random.int(3_600_000)) : modstamp;
+      const id = salesforceId(keyPrefix[type], firstSerial + i);
+      sorted[slot] = { id, type, modstamp, created, lastModified, deleted: false, values: this.values(type, random, id, modstamp) };
+    }
+    return sorted;
+  }
+
+  private values(type: SObjectType, random: SeededRandom, id: string, stamp: number): Record<string, FieldValue> {
+    switch (type) {
+      case 'Account':
+        return this.accountValues(random, id);
+      case 'Contact':
+        return this.contactValues(random);
+      case 'Lead':
+        return this.leadValues(random);
+      case 'Opportunity':
+        return this.opportunityValues(random, stamp);
+    }
+  }
+
+  private accountValues(random: SeededRandom, id: string): Record<string, FieldValue> {
+    const base = `${random.pick(companyStems)} ${random.pick(companyNouns)}`;
+    const number = this.accountNames.has(base) ? this.accounts.length + 1 : undefined;
+    this.accountNames.add(base);
+    const stem = number === undefined ? base : `${base} ${number}`;
+    const domain = `${slug(base)}${number ?? ''}.example`;
+    const name = `${stem} ${random.pick(companySuffixes)}`.trim();
+    this.accounts.push({ id, name, domain });
+    return {
+      Name: name,
+      Website: random.chance(0.9) ? `https://www.${domain}` : null,
+      Industry: random.chance(0.85) ? random.pick(industries) : null,
+      NumberOfEmployees: random.chance(0.8) ? Math.round(10 ** (1 + random.next() * 4)) : null,
+      AnnualRevenue: random.chance(0.7) ? Math.round(10 ** (5 + random.next() * 4) / 1000) * 1000 : null,
+      BillingCountry: random.chance(0.95) ? random.pick(countries) : null,
+    };
+  }
+
+  private contactValues(random: SeededRandom): Record<string, FieldValue> {
+    const account = this.accounts.length > 0 && random.chance(0.95) ? random.pick(this.accounts) : undefined;
+    const first = random.chance(0.97) ? random.pick(firstNames) : null;
+    const last = random.pick(lastNames);
+    return {
+      FirstName: first,
+      LastName: last,
+      Email: this.email(first, last, account?.domain ?? random.pick(mailDomains)),
+      Title: random.chance(0.8) ? random.pick(titles) : null,
+      AccountId: account?.id ?? null,
+    };
+  }
+
+  private leadValues(random: SeededRandom): Record<string, FieldValue> {
+    const company = `${random.pick(companyStems)} ${random.pick(companyNouns)}`;
+    const first = random.chance(0.97) ? random.pick(firstNames) : null;
+    const last = random.pick(lastNames);
+    return {
+      FirstName: first,
+      LastName: last,
+      Email: this.email(first, last, `${slug(company)}.example`),
+      Company: company,
+      Status: random.pick(leadStatuses),
+    };
+  }
+
+  private opportunityValues(random: SeededRandom, stamp: number): Record<string, FieldValue> {
+    const account = this.accounts.length > 0 ? random.pick(this.accounts) : undefined;
+    const stage = random.pick(stages);
+    const closeDate = new Date(stamp + (random.int(240) - 60) * DAY_MS).toISOString().slice(0, 10);
+    return {
+      Name: `${account?.name ?? 'New'} - ${random.pick(products)}`,
+      AccountId: account?.id ?? null,
+      Amount: random.chance(0.9) ? random.between(5, 500) * 1000 : null,
+      StageName: stage.name,
+      CloseDate: closeDate,
+      Probability: stage.probability,
+    };
+  }
+
+  /** Every person gets a distinct address (first.last@domain, numbered on collision). */
+  private email(first: string | null, last: string, domain: string): string {
+    const local = first ? `${slug(first)}.${slug(last)}` : slug(last);
+    const key = `${local}@${domain}`;
+    const seen = this.emails.get(key) ?? 0;
+    this.emails.set(key, seen + 1);
+    return seen === 0 ? key : `${local}${seen + 1}@${domain}`;
+  }
+}
+
+function checkCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+}
+
+/** `count` distinct indexes below `n`, chosen with `random`. */
+function distinctIndexes(n: number, count: number, random: SeededRandom): number[] {
+  if (count * 2 < n) {
+    const chosen = new Set<number>();
+    while (chosen.size < count) chosen.add(random.int(n));
+    return [...chosen];
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + random.int(n - i);
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  return order.slice(0, count);
+}
+
+function changedValues(
+  type: SObjectType,
+  values: Readonly<Record<string, FieldValue>>,
+  random: SeededRandom,
+): Record<string, FieldValue> {
+  switch (type) {
+    case 'Account':
+      return { NumberOfEmployees: (typeof values.NumberOfEmployees === 'number' ? values.NumberOfEmployees : 0) + 1 + random.int(50) };
+    case 'Contact':
+      return { Title: random.pick(titles.filter((title) => title !== values.Title)) };
+    case 'Lead':
+      return { Status: random.pick(leadStatuses.filter((status) => status !== values.Status)) };
+    case 'Opportunity': {
+      const stage = random.pick(stages.filter((candidate) => candidate.name !== values.StageName));
+      return { StageName: stage.name, Probability: stage.probability };
+    }
+  }
+}
+
+const slugs = new Map<string, string>();
+
+/** Lower-case ASCII letters and digits only, accents dropped (memoised: the inputs come from small pools). */
+function slug(text: string): string {
+  let result = slugs.get(text);
+  if (result === undefined) {
+    result = text
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/ł/g, 'l')
+      .replace(/Ł/g, 'L')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '');
+    slugs.set(text, result);
+  }
+  return result;
+}
+
+const companyStems = [
+  'Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Blue Harbor', 'Summit', 'Redwood', 'Silverline',
+  'Brightpath', 'Ironbridge', 'Pinecrest', 'Oakridge', 'Starfield', 'Crescent', 'Evergreen', 'Lakeside',
+  'Granite', 'Horizon', 'Maplewood', 'Northstar', 'Riverbend', 'Stonegate', 'Westfield', 'Cobalt',
+  'Falcon', 'Juniper', 'Keystone', 'Lighthouse', 'Meridian', 'Nimbus', 'Orchid', 'Quantum', 'Sapphire',
+];
+const companyNouns = [
+  'Analytics', 'Logistics', 'Foods', 'Systems', 'Health', 'Energy', 'Robotics', 'Media', 'Capital',
+  'Software', 'Labs', 'Outfitters', 'Pharma', 'Networks', 'Consulting', 'Manufacturing', 'Textiles',
+  'Ventures', 'Aerospace', 'Biotech', 'Retail', 'Telecom', 'Insurance', 'Partners',
+];
+const companySuffixes = ['Inc.', 'LLC', 'Ltd', 'GmbH', 'Group', 'Corp.', '', '', ''];
+const industries = [
+  'Agriculture', 'Apparel', 'Banking', 'Biotechnology', 'Chemicals', 'Communications', 'Construction',
+  'Consulting', 'Education', 'Electronics', 'Energy', 'Engineering', 'Entertainment', 'Finance',
+  'Food & Beverage', 'Government', 'Healthcare', 'Hospitality', 'Insurance', 'Manufacturing', 'Media',
+  'Not For Profit', 'Retail', 'Shipping', 'Technology', 'Telecommunications', 'Transportation', 'Utilities',
+];
+const countries = ['United States', 'Germany', 'United Kingdom', 'France', 'Canada', 'Australia', 'Japan', 'Brazil', 'India', 'Netherlands', 'Spain', 'Sweden'];
+const firstNames = [
+  'Ada', 'Alan', 'Amara', 'Ben', 'Carla', 'Chen', 'Dario', 'Elena', 'Emeka', 'Farah', 'Grace', 'Hiro',
+  'Ines', 'Jonas', 'Kai', 'Lena', 'Marco', 'Maya', 'Nadia', 'Noah', 'Olga', 'Omar', 'Priya', 'Rafael',
+  'Rosa', 'Sami', 'Sofia', 'Tariq', 'Uma', 'Viktor', 'Wen', 'Yara', 'Zoe', 'José', 'Zoë', 'Łukasz',
+];
+const lastNames = [
+  'Anderson', 'Bauer', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hughes', 'Ivanova', 'Jensen',
+  'Kowalski', 'Lopez', 'Müller', 'Nakamura', 'Okafor', 'Patel', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka',
+  'Usman', 'Varga', 'Walsh', 'Xu', 'Yilmaz', 'Zimmermann', "O'Brien", 'Nguyen', 'Smith', 'Khan',
+];
+const titles = [
+  'CEO', 'CTO', 'VP Sales', 'Head of Marketing', 'Sales Manager', 'Account Executive', 'Buyer',
+  'Procurement Lead', 'Operations Director', 'Software Engineer', 'Office Manager', 'CFO',
+];
+const mailDomains = ['mail.example', 'inbox.example', 'post.example'];
+const leadStatuses = ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'];
+const stages = [
+  { name: 'Prospecting', probability: 10 },
+  { name: 'Qualification', probability: 10 },
+  { name: 'Needs Analysis', probability: 20 },
+  { name: 'Value Proposition', probability: 50 },
+  { name: 'Id. Decision Makers', probability: 60 },
+  { name: 'Perception Analysis', probability: 70 },
+  { name: 'Proposal/Price Quote', probability: 75 },
+  { name: 'Negotiation/Review', probability: 90 },
+  { name: 'Closed Won', probability: 100 },
+  { name: 'Closed Lost', probability: 0 },
+] as const;
+const products = ['Platform Licence', 'Renewal', 'Expansion', 'Services', 'Pilot', 'Support Plan'];

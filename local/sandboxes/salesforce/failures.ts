@@ -1,0 +1,88 @@
+/** The sandbox's switchable failure modes: counters and switches the HTTP layer consults. */
+
+/** A snapshot of the failure modes, as `GET /__sandbox/state` shows it. */
+export interface SalesforceFailureState {
+  /** REST calls still to answer 403 REQUEST_LIMIT_EXCEEDED; `'always'` until reset. */
+  readonly requestLimitExceeded: number | 'always';
+  /** REST calls still to answer with a server error (503 HTML / 500 JSON); `'always'` until reset. */
+  readonly serverError: number | 'always';
+  /** Successful REST answers still to truncate (200 with broken JSON); `'always'` until reset. */
+  readonly malformedJson: number | 'always';
+  /** Delay added before every answer, in milliseconds. */
+  readonly slowMs: number;
+  /** Whether refreshes rotate the refresh token. */
+  readonly rotateRefreshTokens: boolean;
+  /** Whether the authorize endpoint answers `error=access_denied`. */
+  readonly consentDenied: boolean;
+}
+
+/**
+ * Switches for failure modes, usable from code (`sandbox.failures`) and over HTTP
+ * (`POST /__sandbox/failures`). Counted modes apply to the next n REST calls
+ * (`/services/data/...`); `Infinity` means "until reset". OAuth endpoints are affected
+ * only by `slow`, `consentDenied`, `rotateRefreshTokens`, `expireSessions` and `revokeGrant`.
+ */
+export interface SalesforceSandboxFailures {
+  /** All current access tokens stop working (401 INVALID_SESSION_ID); refresh tokens still work. */
+  expireSessions(): void;
+  /** The next `times` REST calls answer 403 REQUEST_LIMIT_EXCEEDED (`Infinity` = always). */
+  requestLimitExceeded(times: number): void;
+  /**
+   * The next `times` REST calls answer a server error: with `status` 503 an HTML page, with
+   * 500 a JSON UNKNOWN_EXCEPTION; without `status` they alternate, 503 first.
+   */
+  serverError(times: number, status?: 500 | 503): void;
+  /** The next `times` REST answers that would succeed come back as 200 with truncated JSON. */
+  malformedJson(times: number): void;
+  /** Every answer (except the control endpoints) waits `ms` milliseconds first; 0 turns it off. */
+  slow(ms: number): void;
+  /** Refreshes return a new refresh token and invalidate the old one. */
+  rotateRefreshTokens(on: boolean): void;
+  /** The user revokes the app: every code, access and refresh token stops working. */
+  revokeGrant(): void;
+  /** The authorize endpoint redirects with `error=access_denied` instead of a code. */
+  consentDenied(on: boolean): void;
+  /** Turns every failure mode off (issued and revoked tokens stay as they are). */
+  reset(): void;
+  /** The current settings. */
+  state(): SalesforceFailureState;
+}
+
+/** The mutable settings behind SalesforceSandboxFailures. */
+export class FailureModes {
+  requestLimitExceeded = 0;
+  serverError = 0;
+  serverErrorStatus: 500 | 503 | undefined;
+  serverErrorsServed = 0;
+  malformedJson = 0;
+  slowMs = 0;
+  consentDenied = false;
+
+  reset(): void {
+    this.requestLimitExceeded = 0;
+    this.serverError = 0;
+    this.serverErrorStatus = undefined;
+    this.serverErrorsServed = 0;
+    this.malformedJson = 0;
+    this.slowMs = 0;
+    this.consentDenied = false;
+  }
+
+  /** Takes one from a counter if it is positive; true when the failure applies to this call. */
+  static take(modes: FailureModes, key: 'requestLimitExceeded' | 'serverError' | 'malformedJson'): boolean {
+    if (modes[key] <= 0) return false;
+    modes[key] -= 1; // Infinity stays Infinity.
+    return true;
+  }
+}
+
+/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
+export function remaining(times: number): number | 'always' {
+  return times === Infinity ? 'always' : times;
+}
+
+/** Validates a "next n calls" count: a non-negative integer or Infinity. */
+export function checkTimes(name: string, times: number): number {
+  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
+  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
+}

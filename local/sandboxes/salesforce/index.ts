@@ -1,0 +1,56 @@
+/**
+ * Salesforce sandbox: a real HTTP server on 127.0.0.1 that speaks Salesforce's OAuth and
+ * REST query wire formats (see /work/shared/PROVIDERS.md), for the local stack and tests.
+ *
+ * @example
+ * const sandbox = await startSalesforceSandbox({ ...salesforceSandboxSizesFromEnv(process.env) });
+ * // authorize at `${sandbox.url}/services/oauth2/authorize`, query at `${sandbox.url}/services/data/v62.0/query`
+ * sandbox.failures.expireSessions();
+ * await sandbox.close();
+ */
+import { type DataSetSizes, defaultDataSetSizes } from './data';
+
+export {
+  startSalesforceSandbox,
+  type SalesforceObjectCounts,
+  type SalesforceSandbox,
+  type SalesforceSandboxData,
+  type SalesforceSandboxOptions,
+  type SalesforceSandboxStats,
+} from './sandbox';
+export type { SalesforceFailureState, SalesforceSandboxFailures } from './failures';
+export { type SObjectType, sobjectTypes, objectFields, systemFields } from './schema';
+export { type DataSetSizes, defaultDataSetSizes, splitPeople, DATA_SET_END } from './data';
+export { pkceChallenge, AUTH_CODE_TTL_MS, REFRESH_TOKENS_PER_USER } from './oauth';
+export { MIN_BATCH_SIZE, MAX_BATCH_SIZE } from './rest';
+export { newPkcePair, obtainSandboxTokens, type SalesforceTokenAnswer } from './client';
+
+/** The environment variables that size the local stack's Salesforce data set. */
+export const salesforceSandboxSizeVariables = {
+  accounts: 'SANDBOX_SALESFORCE_ACCOUNTS',
+  people: 'SANDBOX_SALESFORCE_PEOPLE',
+  opportunities: 'SANDBOX_SALESFORCE_OPPORTUNITIES',
+} as const;
+
+/** Upper bound per variable: the data set lives in memory. */
+const MAX_SIZE = 5_000_000;
+
+/**
+ * Reads the data-set sizes from `SANDBOX_SALESFORCE_ACCOUNTS`, `SANDBOX_SALESFORCE_PEOPLE`
+ * and `SANDBOX_SALESFORCE_OPPORTUNITIES`. Unset or empty variables keep the defaults
+ * (340 / 1250 / 89). Anything but a positive integer (at most 5,000,000) throws an error
+ * that names the variable and the value.
+ */
+export function salesforceSandboxSizesFromEnv(env: Readonly<Record<string, string | undefined>>): DataSetSizes {
+  const read = (key: keyof DataSetSizes): number => {
+    const name = salesforceSandboxSizeVariables[key];
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return defaultDataSetSizes[key];
+    const text = raw.trim();
+    if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_SIZE) {
+      throw new Error(`${name} must be a positive integer of at most ${MAX_SIZE}, got '${raw}'`);
+    }
+    return Number(text);
+  };
+  return { accounts: read('accounts'), people: read('people'), opportunities: read('opportunities') };
+}

@@ -1,0 +1,612 @@
+/**
+ * The Salesforce sandbox's HTTP server: OAuth endpoints, the REST query resource, the
+ * identity URL, and the `/__sandbox/*` control endpoints that let a separately running
+ * local stack be driven into failure modes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { defaultDataSetSizes, SalesforceDataStore } from './data';
+import { checkTimes, remaining, type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
+import { OAuthServer } from './oauth';
+import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, RestError } from './rest';
+import { canonicalObject, type SObjectType, sobjectTypes } from './schema';
+import { SoqlError } from './soql';
+
+/** Options of {@link startSalesforceSandbox}. */
+export interface SalesforceSandboxOptions {
+  /** Port on 127.0.0.1; 0 or undefined picks a free one. */
+  readonly port?: number;
+  /** The connected app's consumer key. @default 'sandbox-client-id' */
+  readonly clientId?: string;
+  /** The connected app's consumer secret. @default 'sandbox-client-secret' */
+  readonly clientSecret?: string;
+  /**
+   * Registered callback URLs. When given, `redirect_uri` must be one of them exactly;
+   * otherwise any absolute http(s) URL without a fragment is accepted.
+   */
+  readonly redirectUris?: readonly string[];
+  /** Account records. @default 340 */
+  readonly accounts?: number;
+  /** Contacts plus leads (about 80% / 20%; the sum is exact). @default 1250 */
+  readonly people?: number;
+  /** Opportunity records. @default 89 */
+  readonly opportunities?: number;
+  /** Seed of the generated data set; the same seed gives the same records. @default 20260305 */
+  readonly seed?: number;
+}
+
+/** Request counters since start or the last {@link SalesforceSandbox.resetStats}. */
+export interface SalesforceSandboxStats {
+  /** Every request except the `/__sandbox/*` control endpoints. */
+  readonly requests: number;
+  /** Requests per endpoint: authorize, token, revoke, query, queryAll, queryMore, identity, notFound. */
+  readonly byEndpoint: Readonly<Record<string, number>>;
+  /** REST calls (`/services/data/...`); this is the N of `Sforce-Limit-Info: api-usage=N/5000`. */
+  readonly apiUsage: number;
+  /** Token-endpoint calls with `grant_type=refresh_token`, successful or not. */
+  readonly tokenRefreshes: number;
+  /** Token-endpoint calls with `grant_type=authorization_code` that passed client authentication. */
+  readonly codeExchanges: number;
+  /** Records sent in query answers. */
+  readonly recordsReturned: number;
+}
+
+/** Per-object record counts. */
+export type SalesforceObjectCounts = Readonly<Record<SObjectType, number>>;
+
+/** Data mutations for incremental-sync tests. Records are picked with the sandbox's seeded generator. */
+export interface SalesforceSandboxData {
+  /** Creates `count` records of `object` stamped now; returns their ids. */
+  add(object: SObjectType, count: number): string[];
+  /**
+   * Changes a field of `count` live records of `object` and bumps their SystemModstamp to
+   * now, strictly later than every stamp so far; returns their ids.
+   */
+  modify(object: SObjectType, count: number): string[];
+  /** Marks `count` live records of `object` IsDeleted = true with a new SystemModstamp; returns their ids. */
+  remove(object: SObjectType, count: number): string[];
+  /** Live (not deleted) records per object. */
+  counts(): SalesforceObjectCounts;
+  /** Deleted records per object (what queryAll sees on top of query). */
+  deletedCounts(): SalesforceObjectCounts;
+  /** Live counts as the connector's entities: accounts, people (contacts + leads), opportunities. */
+  entityCounts(): { accounts: number; people: number; opportunities: number };
+}
+
+/** A running Salesforce sandbox. */
+export interface SalesforceSandbox {
+  /** `http://127.0.0.1:PORT`: both the login URL and the instance URL. */
+  readonly url: string;
+  /** The connected app's consumer key. */
+  readonly clientId: string;
+  /** The connected app's consumer secret. */
+  readonly clientSecret: string;
+  /** Switchable failure modes. */
+  readonly failures: SalesforceSandboxFailures;
+  /** Data mutations and counts. */
+  readonly data: SalesforceSandboxData;
+  /** Request counters. */
+  stats(): SalesforceSandboxStats;
+  /** Zeroes the request counters (api usage included). */
+  resetStats(): void;
+  /** Every access token, refresh token and auth code issued so far, plus the client secret. */
+  secretsIssued(): string[];
+  /** Moves the sandbox clock forward (auth-code and query-locator expiry; mutation stamps). */
+  advanceTime(ms: number): void;
+  /** Stops the server and drops open connections. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SEED = 20260305;
+const DAILY_API_LIMIT = 5000;
+const MAX_BODY_BYTES = 1 << 20;
+const API_VERSION = /^v(\d{2})\.0$/;
+/** REST versions the sandbox answers: those Salesforce still serves, up to the adapter's v62.0. */
+const MIN_VERSION = 31;
+const MAX_VERSION = 62;
+
+/**
+ * Starts a Salesforce sandbox on 127.0.0.1: the OAuth 2.0 web server flow with PKCE,
+ * refresh, revoke, and REST `query` / `queryAll` over a deterministic data set.
+ */
+export async function startSalesforceSandbox(options: SalesforceSandboxOptions = {}): Promise<SalesforceSandbox> {
+  const sizes = {
+    accounts: size('accounts', options.accounts, defaultDataSetSizes.accounts),
+    people: size('people', options.people, defaultDataSetSizes.people),
+    opportunities: size('opportunities', options.opportunities, defaultDataSetSizes.opportunities),
+  };
+  const clientId = options.clientId ?? 'sandbox-client-id';
+  const clientSecret = options.clientSecret ?? 'sandbox-client-secret';
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+
+  let clockOffset = 0;
+  const now = (): number => Date.now() + clockOffset;
+  const secrets: string[] = [clientSecret];
+  const store = new SalesforceDataStore(sizes, seed, now);
+  const queries = new QueryService(store, now);
+  const modes = new FailureModes();
+  const timers = new Set<NodeJS.Timeout>();
+  let counters = freshCounters();
+
+  // The server binds first, so the OAuth server knows the URL its tokens point at.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const oauth = new OAuthServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) =>
+    secrets.push(secret),
+  );
+
+  const failures: SalesforceSandboxFailures = {
+    expireSessions: () => oauth.expireSessions(),
+    requestLimitExceeded: (times) => {
+      modes.requestLimitExceeded = checkTimes('requestLimitExceeded', times);
+    },
+    serverError: (times, status) => {
+      modes.serverError = checkTimes('serverError', times);
+      if (status !== undefined && status !== 500 && status !== 503) throw new RangeError('serverError status must be 500 or 503');
+      modes.serverErrorStatus = status;
+      modes.serverErrorsServed = 0;
+    },
+    malformedJson: (times) => {
+      modes.malformedJson = checkTimes('malformedJson', times);
+    },
+    slow: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
+      modes.slowMs = ms;
+    },
+    rotateRefreshTokens: (on) => {
+      oauth.rotateRefreshTokens = on;
+    },
+    revokeGrant: () => oauth.revokeAll(),
+    consentDenied: (on) => {
+      modes.consentDenied = on;
+    },
+    reset: () => {
+      modes.reset();
+      oauth.rotateRefreshTokens = false;
+    },
+    state: (): SalesforceFailureState => ({
+      requestLimitExceeded: remaining(modes.requestLimitExceeded),
+      serverError: remaining(modes.serverError),
+      malformedJson: remaining(modes.malformedJson),
+      slowMs: modes.slowMs,
+      rotateRefreshTokens: oauth.rotateRefreshTokens,
+      consentDenied: modes.consentDenied,
+    }),
+  };
+
+  const data: SalesforceSandboxData = {
+    add: (object, count) => store.add(checkObject(object), count),
+    modify: (object, count) => store.modify(checkObject(object), count),
+    remove: (object, count) => store.remove(checkObject(object), count),
+    counts: () => store.counts(),
+    deletedCounts: () => store.deletedCounts(),
+    entityCounts: () => {
+      const counts = store.counts();
+      return { accounts: counts.Account, people: counts.Contact + counts.Lead, opportunities: counts.Opportunity };
+    },
+  };
+
+  const stats = (): SalesforceSandboxStats => ({
+    requests: counters.requests,
+    byEndpoint: { ...counters.byEndpoint },
+    apiUsage: counters.apiUsage,
+    tokenRefreshes: oauth.counters.tokenRefreshes,
+    codeExchanges: oauth.counters.codeExchanges,
+    recordsReturned: counters.recordsReturned,
+  });
+  const resetStats = (): void => {
+    counters = freshCounters();
+    oauth.counters.tokenRefreshes = 0;
+    oauth.counters.codeExchanges = 0;
+  };
+
+  const count = (endpoint: string): void => {
+    counters.requests++;
+    counters.byEndpoint[endpoint] = (counters.byEndpoint[endpoint] ?? 0) + 1;
+  };
+
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestUrl = new URL(req.url ?? '/', url);
+    const path = requestUrl.pathname;
+    if (path.startsWith('/__sandbox/')) return control(req, res, path);
+    if (modes.slowMs > 0) await delay(modes.slowMs);
+
+    if (path === '/services/oauth2/authorize') {
+      count('authorize');
+      if (req.method !== 'GET') return sendText(res, 405, 'Method Not Allowed');
+      const outcome = oauth.authorize(requestUrl.searchParams, modes.consentDenied);
+      if (outcome.kind === 'redirect') {
+        res.writeHead(302, { Location: outcome.location, 'Cache-Control': 'no-store' }).end();
+        return;
+      }
+      // Salesforce shows such errors on an error page of its own (no redirect to the
+      // client); the sandbox answers that page directly with a 400.
+      return sendHtml(res, 400, errorPage(outcome.error, outcome.description));
+    }
+    if (path === '/services/oauth2/token') {
+      count('token');
+      if (req.method !== 'POST') return sendText(res, 405, 'Method Not Allowed');
+      // Only the body counts: parameters in the URL (which Salesforce tolerates) would put
+      // secrets into access logs, so the sandbox ignores them and the adapter must not use them.
+      const answer = oauth.token(await readForm(req), basicCredentials(req.headers.authorization));
+      return sendJson(res, answer.status, answer.body ?? {}, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    }
+    if (path === '/services/oauth2/revoke') {
+      count('revoke');
+      const token = req.method === 'POST' ? (await readForm(req)).get('token') : requestUrl.searchParams.get('token');
+      const answer = oauth.revoke(token);
+      if (answer.body) return sendJson(res, answer.status, answer.body);
+      res.writeHead(answer.status, { 'Content-Length': '0' }).end();
+      return;
+    }
+    const identity = /^\/id\/([A-Za-z0-9]{18})\/([A-Za-z0-9]{18})$/.exec(path);
+    if (identity) {
+      count('identity');
+      const grant = oauth.session(req.headers.authorization);
+      if (!grant || identity[1] !== oauth.orgId || identity[2] !== grant.user.userId) {
+        return sendText(res, 403, 'Bad_OAuth_Token');
+      }
+      return sendJson(res, 200, {
+        id: oauth.identityUrl(grant.user),
+        asserted_user: true,
+        user_id: grant.user.userId,
+        organization_id: oauth.orgId,
+        username: grant.user.username,
+        display_name: 'Sandbox User',
+        email: grant.user.username,
+        active: true,
+        user_type: 'STANDARD',
+        urls: { query: `${url}/services/data/v{version}/query/` },
+      });
+    }
+    if (path.startsWith('/services/data/')) return rest(req, res, requestUrl);
+    count('notFound');
+    return sendText(res, 404, 'Not Found');
+  }
+
+  async function rest(req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
+    const parts = requestUrl.pathname.split('/').slice(3); // ['v62.0', 'query', ...]
+    const [version = '', resource = '', more] = parts;
+    const endpoint =
+      (resource === 'query' || resource === 'queryAll') && parts.length === 2
+        ? resource
+        : (resource === 'query' || resource === 'queryAll') && parts.length === 3
+          ? 'queryMore'
+          : 'notFound';
+    count(endpoint);
+    counters.apiUsage++;
+    const headers = { 'Sforce-Limit-Info': `api-usage=${counters.apiUsage}/${DAILY_API_LIMIT}` };
+
+    // Injected failures come before the session check, so "the next n calls" means exactly that.
+    if (FailureModes.take(modes, 'requestLimitExceeded')) {
+      // Salesforce sends no Retry-After here; the engine must back off on its own.
+      return sendRestError(res, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.', headers);
+    }
+    if (FailureModes.take(modes, 'serverError')) {
+      const status = modes.serverErrorStatus ?? (modes.serverErrorsServed % 2 === 0 ? 503 : 500);
+      modes.serverErrorsServed++;
+      if (status === 503) return sendHtml(res, 503, serviceUnavailablePage, headers);
+      return sendRestError(
+        res,
+        500,
+        'UNKNOWN_EXCEPTION',
+        'An unexpected error occurred. Please include this ErrorId if you contact support: 1640219406-20877 (-1228405612)',
+        headers,
+      );
+    }
+    const grant = oauth.session(req.headers.authorization);
+    if (!grant) {
+      return sendRestError(res, 401, 'INVALID_SESSION_ID', 'Session expired or invalid', {
+        ...headers,
+        'WWW-Authenticate': 'Token',
+      });
+    }
+    const versionMatch = API_VERSION.exec(version);
+    const versionNumber = Number(versionMatch?.[1] ?? 0);
+    if (endpoint === 'notFound' || versionNumber < MIN_VERSION || versionNumber > MAX_VERSION) {
+      return sendRestError(res, 404, 'NOT_FOUND', 'The requested resource does not exist', headers);
+    }
+    if (req.method !== 'GET') {
+      return sendRestError(res, 405, 'METHOD_NOT_ALLOWED', `HTTP Method '${req.method}' not allowed. Allowed are GET,HEAD`, headers);
+    }
+
+    let page;
+    try {
+      const batchHeader = batchSizeFromHeader(req.headers['sforce-query-options']);
+      if (endpoint === 'queryMore') {
+        const locator = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(more ?? '');
+        if (!locator) throw new RestError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+        page = queries.more(version, locator[1] as string, Number(locator[2]), batchHeader, grant.id);
+      } else {
+        const soql = requestUrl.searchParams.get('q');
+        if (!soql) throw new RestError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
+        page = queries.query(version, soql, endpoint === 'queryAll', batchHeader ?? MAX_BATCH_SIZE, grant.id);
+      }
+    } catch (error) {
+      if (error instanceof SoqlError) return sendRestError(res, 400, error.errorCode, error.message, headers);
+      if (error instanceof RestError) return sendRestError(res, error.status, error.errorCode, error.message, headers);
+      throw error;
+    }
+    counters.recordsReturned += page.records.length;
+    const body = JSON.stringify(page);
+    if (FailureModes.take(modes, 'malformedJson')) {
+      // Half of a JSON object is never valid JSON: its outer brace is never closed.
+      return send(res, 200, body.slice(0, Math.floor(body.length / 2)), JSON_TYPE, headers);
+    }
+    return send(res, 200, body, JSON_TYPE, headers);
+  }
+
+  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    try {
+      if (req.method === 'GET' && path === '/__sandbox/state') {
+        return sendJson(res, 200, {
+          url,
+          counts: data.counts(),
+          deletedCounts: data.deletedCounts(),
+          entityCounts: data.entityCounts(),
+          failures: failures.state(),
+          stats: stats(),
+        });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/failures') {
+        applyFailures(failures, await readJson(req));
+        return sendJson(res, 200, failures.state());
+      }
+      if (req.method === 'POST' && path === '/__sandbox/data') {
+        const changed = applyData(data, await readJson(req));
+        return sendJson(res, 200, { changed, counts: data.counts() });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
+        resetStats();
+        return sendJson(res, 200, stats());
+      }
+      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
+    } catch (error) {
+      return sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendJson(res, 500, { error: error instanceof Error ? error.message : 'internal error' });
+    });
+  });
+
+  return {
+    url,
+    clientId,
+    clientSecret,
+    failures,
+    data,
+    stats,
+    resetStats,
+    secretsIssued: () => [...secrets],
+    advanceTime: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of ms, got ${ms}`);
+      clockOffset += ms;
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+interface Counters {
+  requests: number;
+  byEndpoint: Record<string, number>;
+  apiUsage: number;
+  recordsReturned: number;
+}
+
+function freshCounters(): Counters {
+  return { requests: 0, byEndpoint: {}, apiUsage: 0, recordsReturned: 0 };
+}
+
+function size(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+function checkObject(object: string): SObjectType {
+  const type = canonicalObject(object);
+  if (!type || type !== object) throw new RangeError(`unknown object ${object}; one of ${sobjectTypes.join(', ')}`);
+  return type;
+}
+
+/**
+ * Applies a `POST /__sandbox/failures` body, e.g.
+ * `{"reset":true,"requestLimitExceeded":3,"serverError":{"times":2,"status":503},"slow":200}`.
+ * Counts are non-negative integers or `"always"`; `reset` applies first.
+ */
+function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void {
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const known = [
+    'reset',
+    'expireSessions',
+    'revokeGrant',
+    'requestLimitExceeded',
+    'serverError',
+    'malformedJson',
+    'slow',
+    'rotateRefreshTokens',
+    'consentDenied',
+  ];
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const times = (key: string, value: unknown): number => {
+    if (value === 'always') return Infinity;
+    if (typeof value === 'number') return value;
+    throw new Error(`${key} must be a number or "always"`);
+  };
+  const flag = (key: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
+    return value;
+  };
+  if (body.reset !== undefined && flag('reset', body.reset)) failures.reset();
+  if (body.expireSessions !== undefined && flag('expireSessions', body.expireSessions)) failures.expireSessions();
+  if (body.revokeGrant !== undefined && flag('revokeGrant', body.revokeGrant)) failures.revokeGrant();
+  if (body.requestLimitExceeded !== undefined) {
+    failures.requestLimitExceeded(times('requestLimitExceeded', body.requestLimitExceeded));
+  }
+  if (body.serverError !== undefined) {
+    const value = body.serverError;
+    if (isRecord(value)) {
+      const status = value.status;
+      if (status !== undefined && status !== 500 && status !== 503) throw new Error('serverError.status must be 500 or 503');
+      failures.serverError(times('serverError.times', value.times), status);
+    } else {
+      failures.serverError(times('serverError', value));
+    }
+  }
+  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
+  if (body.slow !== undefined) {
+    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
+    failures.slow(body.slow);
+  }
+  if (body.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(flag('rotateRefreshTokens', body.rotateRefreshTokens));
+  if (body.consentDenied !== undefined) failures.consentDenied(flag('consentDenied', body.consentDenied));
+}
+
+/** Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`. */
+function applyData(data: SalesforceSandboxData, body: unknown): Record<string, Record<string, string[]>> {
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove');
+  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove`);
+  // Validate everything before changing anything.
+  const plan: Array<['add' | 'modify' | 'remove', SObjectType, number]> = [];
+  for (const operation of ['add', 'modify', 'remove'] as const) {
+    const perObject = body[operation];
+    if (perObject === undefined) continue;
+    if (!isRecord(perObject)) throw new Error(`${operation} must map object names to counts`);
+    for (const [object, value] of Object.entries(perObject)) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+        throw new Error(`${operation}.${object} must be a non-negative integer`);
+      }
+      plan.push([operation, checkObject(object), value]);
+    }
+  }
+  const changed: Record<string, Record<string, string[]>> = {};
+  for (const [operation, object, value] of plan) {
+    (changed[operation] ??= {})[object] = data[operation](object, value);
+  }
+  return changed;
+}
+
+const JSON_TYPE = 'application/json;charset=UTF-8';
+
+function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(body), JSON_TYPE, headers);
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  send(res, status, body, 'text/plain;charset=UTF-8');
+}
+
+function sendHtml(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  send(res, status, body, 'text/html;charset=UTF-8', headers);
+}
+
+function sendRestError(
+  res: ServerResponse,
+  status: number,
+  errorCode: string,
+  message: string,
+  headers: Record<string, string>,
+): void {
+  sendJson(res, status, [{ message, errorCode }], headers);
+}
+
+function errorPage(error: string, description: string): string {
+  return (
+    '<!DOCTYPE html><html><head><title>OAuth Error</title></head><body>' +
+    `<h1>OAuth Error</h1><p>error=${escapeHtml(error)}</p><p>error_description=${escapeHtml(description)}</p>` +
+    '</body></html>'
+  );
+}
+
+const serviceUnavailablePage =
+  '<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1>' +
+  '<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A form body; a body of another content type reads as empty (Salesforce then misses grant_type). */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const body = await readBody(req);
+  const type = req.headers['content-type'] ?? '';
+  return type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body) : new URLSearchParams();
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req);
+  try {
+    return body.trim() === '' ? {} : JSON.parse(body);
+  } catch {
+    throw new Error('body is not valid JSON');
+  }
+}
+
+/** Client credentials from `Authorization: Basic` (RFC 6749 2.3.1: each part form-urlencoded). */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const part = (text: string): string => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      return text;
+    }
+  };
+  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
+}
+
