@@ -1,12 +1,14 @@
+import { salesforceSandboxSizesFromEnv } from '../local/sandboxes/salesforce';
 import { startLocalStack } from '../local/stack';
 
 /** `npm start`: the whole service on this machine. PORT (3000) and LOCAL_STATE_DIR (.local/) configure it. */
 const port = Number(process.env.PORT ?? 3000);
 const stateDir = process.env.LOCAL_STATE_DIR || '.local';
 
-const stack = await startLocalStack({ port, stateDir });
+const stack = await startLocalStack({ port, stateDir, salesforceSizes: salesforceSandboxSizesFromEnv(process.env) });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
+if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 
 let stopping = false;

@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
+import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
+import type { DataSetSizes } from './sandboxes/salesforce/data';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,6 +19,8 @@ export interface LocalStackOptions {
   /** Reuse a running DynamoDB Local (tests share one) instead of starting one on the state dir. */
   dynamoDbEndpoint?: string;
   tableName?: string;
+  /** Sizes of the Salesforce sandbox's data set (defaults 340/1250/89). */
+  salesforceSizes?: Partial<DataSetSizes>;
 }
 
 export interface LocalStack {
@@ -24,6 +28,8 @@ export interface LocalStack {
   readonly stateDir: string;
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
+  /** The Salesforce sandbox, unless SALESFORCE_CLIENT_ID points the stack at a real org. */
+  readonly salesforce: SalesforceSandbox | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,15 +56,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await ensureTable(client, tableName);
   client.destroy();
 
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: endpoint,
-    AWS_REGION: process.env.AWS_REGION ?? 'local',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    CONNECTOR_ENCRYPTION_KEY: process.env.CONNECTOR_ENCRYPTION_KEY || (await localEncryptionKey(stateDir)),
-    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'connector',
-  });
+  // Provider sandboxes stand in for real providers unless the environment names real ones.
+  const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
 
   const routes = JSON.parse(await readFile(join(ROOT, 'functions/api/routes.json'), 'utf8')).routes as RouteSpec[];
   const handlers = new Map<string, Promise<LambdaHandler>>();
@@ -69,15 +68,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     return handlers.get(name)!;
   };
-  // Load every handler now: a broken one fails the start, not the first request.
-  await Promise.all(routes.map((route) => loadHandler(route.handler)));
-
   const gateway = createLocalGateway({ routes, loadHandler, verifyToken: await localTokenVerifier(stateDir) });
   const jwks = JSON.stringify(await localJwks(stateDir));
+  let ready = false;
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
+      res.statusCode = ready ? 200 : 503;
       res.setHeader('content-type', 'application/json');
-      return res.end('{"status":"ok"}');
+      return res.end(ready ? '{"status":"ok"}' : '{"status":"starting"}');
     }
     if (req.url === '/.well-known/jwks.json') {
       res.setHeader('content-type', 'application/json');
@@ -88,21 +86,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       res.end();
     });
   });
-  await new Promise<void>((ready, fail) => {
+  // Listen first: the OAuth callback URL the handlers register depends on the port.
+  await new Promise<void>((listening, fail) => {
     server.once('error', fail);
-    server.listen(options.port, '127.0.0.1', () => ready());
+    server.listen(options.port, '127.0.0.1', () => listening());
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : options.port}`;
+
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_REGION: process.env.AWS_REGION ?? 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    CONNECTOR_ENCRYPTION_KEY: process.env.CONNECTOR_ENCRYPTION_KEY || (await localEncryptionKey(stateDir)),
+    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'connector',
+    OAUTH_REDIRECT_BASE_URL: process.env.OAUTH_REDIRECT_BASE_URL || url,
+    ...(salesforce && {
+      SALESFORCE_LOGIN_URL: salesforce.url,
+      SALESFORCE_CLIENT_ID: salesforce.clientId,
+      SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+    }),
+  });
+  // Load every handler now: a broken or misconfigured one fails the start, not the first request.
+  await Promise.all(routes.map((route) => loadHandler(route.handler)));
+  ready = true;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     stateDir,
     tableName,
     dynamoDbEndpoint: endpoint,
+    salesforce,
     stop: async () => {
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
+      await salesforce?.close();
       await dynamo?.stop();
     },
   };

@@ -1,4 +1,5 @@
 import { disconnect } from './disconnect';
+import { getAuthUrl } from './getAuthUrl';
 import { getEntityCounts } from './getEntityCounts';
 import { getStatus } from './getStatus';
 import { getSyncHistory } from './getSyncHistory';
@@ -6,6 +7,6 @@ import { list } from './list';
 import { connectorRouter } from './trpc/init';
 
 /** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
-export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect });
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl });
 
 export type AppRouter = typeof appRouter;

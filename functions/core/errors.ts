@@ -51,7 +51,8 @@ export class CredentialDecryptionError extends ConnectorServiceError {
 /**
  * A provider answered with an error. `retryable` says whether the same call may succeed
  * later (throttling, 5xx); `retryAfterSeconds` carries the provider's own hint;
- * `reauthorizationRequired` marks a revoked or expired grant.
+ * `accessTokenExpired` asks for a token refresh and one more try;
+ * `reauthorizationRequired` marks a revoked or expired grant: only a person can fix it.
  */
 export class ProviderError extends ConnectorServiceError {
   readonly kind = 'provider';
@@ -59,6 +60,7 @@ export class ProviderError extends ConnectorServiceError {
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
   readonly reauthorizationRequired: boolean;
+  readonly accessTokenExpired: boolean;
   constructor(
     message: string,
     options: {
@@ -66,6 +68,7 @@ export class ProviderError extends ConnectorServiceError {
       retryable?: boolean;
       retryAfterSeconds?: number;
       reauthorizationRequired?: boolean;
+      accessTokenExpired?: boolean;
       cause?: unknown;
     },
   ) {
@@ -74,5 +77,6 @@ export class ProviderError extends ConnectorServiceError {
     this.retryable = options.retryable ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.reauthorizationRequired = options.reauthorizationRequired ?? false;
+    this.accessTokenExpired = options.accessTokenExpired ?? false;
   }
 }

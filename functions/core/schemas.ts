@@ -32,7 +32,11 @@ export const getEntityCountsInput = inputObject({ connectorId: connectorRef });
 
 export const disconnectInput = inputObject({ connectorId: connectorRef });
 
+/** No input means Salesforce; `connectorId` lets other OAuth providers use the same flow. */
+export const getAuthUrlInput = inputObject({ connectorId: connectorRef.optional() }).optional();
+
 export type GetStatusInput = z.infer<typeof getStatusInput>;
 export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;
 export type GetEntityCountsInput = z.infer<typeof getEntityCountsInput>;
 export type DisconnectInput = z.infer<typeof disconnectInput>;
+export type GetAuthUrlInput = z.infer<typeof getAuthUrlInput>;

@@ -17,6 +17,8 @@ export interface TestStack extends LocalStack {
   token(tenantId: string, role?: 'admin' | 'member'): Promise<string>;
   /** The repository over the stack's table, for arranging state the write procedures of later issues create. */
   repository: DynamoConnectorRepository;
+  /** A document client on the stack's DynamoDB Local, for looking at raw items. */
+  documentClient: DynamoDBDocumentClient;
 }
 
 export async function startTestStack(): Promise<TestStack> {
@@ -33,6 +35,7 @@ export async function startTestStack(): Promise<TestStack> {
   return {
     ...stack,
     token,
+    documentClient,
     repository: new DynamoConnectorRepository(documentClient, stack.tableName),
     client(tenantId, role = 'member', options = {}) {
       const link = options.batch ? httpBatchLink : httpLink;

@@ -4,6 +4,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { awsLambdaRequestHandler } from '@trpc/server/adapters/aws-lambda';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { logger } from '../../core/logger';
+import { runtime } from '../../core/runtime';
 import { createContext } from './context';
 import { userMessage } from './errors';
 
@@ -19,6 +20,8 @@ export type ApiHandler = (event: ApiEvent, context: Context) => Promise<APIGatew
  * is logged exactly once.
  */
 export function createApiHandler(router: AnyTRPCRouter): ApiHandler {
+  // Build clients and services during init: a misconfigured function refuses to start.
+  runtime();
   const trpcHandler = awsLambdaRequestHandler({
     router,
     createContext,

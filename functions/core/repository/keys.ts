@@ -29,3 +29,12 @@ export const SYNC_LOG_SK_PREFIX = 'LOG#';
 export function syncLogSk(syncId: string): string {
   return SYNC_LOG_SK_PREFIX + syncId;
 }
+
+/**
+ * OAuth state lives outside any tenant partition: the provider's redirect carries no
+ * token, so the state itself is the only key the callback has. The key is a hash of the
+ * state, so a leaked table does not hand out usable states.
+ */
+export function oauthStatePk(stateHash: string): string {
+  return `OAUTH_STATE#${stateHash}`;
+}

@@ -1,3 +1,4 @@
+import type { SealedSecret } from '../crypto';
 import type { ConnectorRecord, EntityCounts, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
@@ -30,4 +31,72 @@ export interface ConnectorRepository {
    * write. Answers the record as it is now, or null when the tenant never had one.
    */
   markDisconnected(tenantId: string, providerId: ProviderId, now: string): Promise<ConnectorRecord | null>;
+}
+
+/** Sealed credentials as stored, with the version every replacement increments. */
+export interface StoredCredentials {
+  sealed: SealedSecret;
+  version: number;
+  config: Record<string, unknown>;
+}
+
+/**
+ * The credential side of a connector: OAuth flows that end in sealed credentials, and
+ * token refreshes that replace them. Writes that must not interleave are conditional.
+ */
+export interface CredentialRepository {
+  /**
+   * Creates the connector if needed and sets it `pending_auth` for this flow (the newest
+   * flow wins). @throws ConflictError while a sync is running.
+   */
+  beginAuthorization(tenantId: string, providerId: ProviderId, flow: { id: string; stateHash: string; now: string }): Promise<void>;
+  /**
+   * Stores the sealed credentials, `connected` and the config in one write, only if this
+   * flow is still the pending one. Answers false when it is not.
+   */
+  completeAuthorization(
+    tenantId: string,
+    providerId: ProviderId,
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string },
+  ): Promise<boolean>;
+  /**
+   * Ends a failed flow with a message: back to `connected` when older credentials remain,
+   * else `disconnected`; only if this flow is still the pending one.
+   */
+  failAuthorization(tenantId: string, providerId: ProviderId, flow: { stateHash: string; message: string; now: string }): Promise<boolean>;
+  getCredentials(tenantId: string, providerId: ProviderId): Promise<StoredCredentials | null>;
+  /**
+   * Takes the refresh lease if the credentials are still at `version` and no live lease
+   * exists: across processes, one refresh per stale token.
+   */
+  acquireRefreshLease(
+    tenantId: string,
+    providerId: ProviderId,
+    lease: { version: number; owner: string; nowMs: number; untilMs: number },
+  ): Promise<boolean>;
+  /** Replaces the credentials (the rotated refresh token with them) and frees the lease, in one write. */
+  storeRefreshedCredentials(
+    tenantId: string,
+    providerId: ProviderId,
+    refreshed: { sealed: SealedSecret; version: number; owner: string; now: string },
+  ): Promise<boolean>;
+  releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<void>;
+  /** The grant is gone: `error`, with a message that says re-authorization is needed. */
+  markReauthorizationRequired(tenantId: string, providerId: ProviderId, message: string, now: string): Promise<void>;
+}
+
+/** A pending OAuth authorization, found by the hash of its state. */
+export interface OAuthFlow {
+  tenantId: string;
+  providerId: ProviderId;
+  codeVerifier: string;
+  redirectUri: string;
+  expiresAtMs: number;
+}
+
+/** Short-lived, single-use OAuth state. */
+export interface OAuthStateRepository {
+  save(stateHash: string, flow: OAuthFlow): Promise<void>;
+  /** Removes and answers the flow in one request, so a state can be used once only. */
+  consume(stateHash: string): Promise<OAuthFlow | null>;
 }

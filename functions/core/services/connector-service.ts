@@ -1,8 +1,8 @@
 import { resolveConnector } from '../connector-ref';
 import type { ConnectorRecord, ConnectorStatus, EntityCounts, SyncLog, SyncType } from '../model';
-import { connectorRegistry, type ProviderDescriptor } from '../registry';
+import { connectorRegistry, type ProviderDescriptor, type ProviderId } from '../registry';
 import type { ConnectorRepository } from '../repository/types';
-import type { Caller } from './caller';
+import type { Caller, Log } from './caller';
 
 /** A connector as `list` shows it: the registry entry merged with the tenant's record. */
 export interface ConnectorSummary {
@@ -27,10 +27,16 @@ export interface ConnectorStatusView extends ConnectorSummary {
   } | null;
 }
 
+/** Revokes a connector's grant at its provider (CredentialService does). */
+export interface GrantRevoker {
+  revoke(tenantId: string, providerId: ProviderId, log: Log): Promise<boolean>;
+}
+
 /** The read side of the connector API and `disconnect`; every call is scoped to the caller's tenant. */
 export class ConnectorService {
   constructor(
     private readonly repository: ConnectorRepository,
+    private readonly revoker: GrantRevoker,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -73,14 +79,17 @@ export class ConnectorService {
   }
 
   /**
-   * Clears the connector's credentials and config and sets it `disconnected`. Idempotent:
-   * a connector the tenant never set up is already disconnected.
+   * Revokes the grant at the provider where it can, then clears the connector's
+   * credentials and config and sets it `disconnected`; a failed revoke still removes our
+   * copy (and is logged). Idempotent: a connector never set up is already disconnected.
    */
   async disconnect(caller: Caller, connectorRef: string): Promise<{ disconnected: true }> {
     const provider = resolveConnector(caller.tenantId, connectorRef);
+    const revoked = await this.revoker.revoke(caller.tenantId, provider.id, caller.log);
     const record = await this.repository.markDisconnected(caller.tenantId, provider.id, this.clock().toISOString());
     caller.log.info(record ? 'connector disconnected' : 'connector had no record; nothing to disconnect', {
       connectorId: provider.id,
+      revokedAtProvider: revoked,
     });
     return { disconnected: true };
   }

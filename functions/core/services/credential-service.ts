@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { EncryptionContext, EnvelopeCipher, SealedSecret } from '../crypto';
+import { databaseIdFor } from '../connector-ref';
+import { CredentialDecryptionError, ProviderError } from '../errors';
+import type { ProviderId } from '../registry';
+import type { CredentialRepository } from '../repository/types';
+import type { Credentials, OAuthAdapter, OAuthCredentials } from '../../providers/types';
+import type { Log } from './caller';
+
+/** How long one process may hold the right to refresh a connector's token. */
+const REFRESH_LEASE_MS = 15_000;
+/** How often a process that lost the lease looks for the winner's new token. */
+const REFRESH_POLL_MS = 100;
+
+export interface CredentialServiceDeps {
+  repository: CredentialRepository;
+  cipher: EnvelopeCipher;
+  oauthAdapter: (providerId: ProviderId) => OAuthAdapter | undefined;
+  clock?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Sealing, unsealing, refreshing and revoking a connector's credentials. The encryption
+ * context binds every ciphertext to its tenant and connector. Refreshes of one connector
+ * collapse into one provider call: within a process by sharing the pending promise,
+ * across processes by a lease on the credentials' version.
+ */
+export class CredentialService {
+  private readonly refreshing = new Map<string, Promise<OAuthCredentials>>();
+  private readonly clock: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: CredentialServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Seals credentials for this tenant's connector. */
+  seal(tenantId: string, providerId: ProviderId, credentials: Credentials): Promise<SealedSecret> {
+    return this.deps.cipher.encrypt(JSON.stringify(credentials), encryptionContext(tenantId, providerId));
+  }
+
+  /** The connector's credentials, unsealed, with their version and config; null when it has none. */
+  async current(tenantId: string, providerId: ProviderId) {
+    const stored = await this.deps.repository.getCredentials(tenantId, providerId);
+    if (!stored) return null;
+    const plaintext = await this.deps.cipher.decrypt(stored.sealed, encryptionContext(tenantId, providerId));
+    return { credentials: JSON.parse(plaintext) as Credentials, version: stored.version, config: stored.config };
+  }
+
+  /**
+   * Runs a provider call with the connector's OAuth credentials; when the provider says
+   * the access token expired, refreshes it (once, whoever else is refreshing) and tries again.
+   */
+  async withOAuthCredentials<T>(
+    tenantId: string,
+    providerId: ProviderId,
+    call: (credentials: OAuthCredentials, config: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
+    const current = await this.requireOAuth(tenantId, providerId);
+    try {
+      return await call(current.credentials, current.config);
+    } catch (error) {
+      if (!(error instanceof ProviderError && error.accessTokenExpired)) throw error;
+      const refreshed = await this.refresh(tenantId, providerId, current.version);
+      return await call(refreshed, current.config);
+    }
+  }
+
+  /**
+   * Replaces the stale token (the one at `staleVersion`) with a fresh one and answers it.
+   * @throws ProviderError with `reauthorizationRequired` when the grant is gone; the
+   * connector is then set `error` with a message saying so.
+   */
+  refresh(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
+    const key = `${tenantId}/${providerId}/${staleVersion}`;
+    let pending = this.refreshing.get(key);
+    if (!pending) {
+      pending = this.refreshAcrossProcesses(tenantId, providerId, staleVersion).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Revokes the grant at the provider where it can; answers whether the provider confirmed. */
+  async revoke(tenantId: string, providerId: ProviderId, log: Log): Promise<boolean> {
+    const adapter = this.deps.oauthAdapter(providerId);
+    try {
+      const current = await this.current(tenantId, providerId);
+      if (!current || current.credentials.kind !== 'oauth2' || !adapter) return false;
+      await adapter.revoke(current.credentials, current.config);
+      return true;
+    } catch (error) {
+      // Our copy goes anyway: a user who disconnects must not stay connected because the provider is down.
+      log.warn('revoking the grant at the provider failed; removing our copy of the credentials anyway', {
+        connectorId: providerId,
+        reason: error instanceof ProviderError || error instanceof CredentialDecryptionError ? error.message : 'unexpected error',
+      });
+      return false;
+    }
+  }
+
+  private async refreshAcrossProcesses(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
+    const owner = randomUUID();
+    const deadline = Date.now() + 2 * REFRESH_LEASE_MS;
+    for (;;) {
+      const nowMs = this.clock().getTime();
+      const leased = await this.deps.repository.acquireRefreshLease(tenantId, providerId, {
+        version: staleVersion,
+        owner,
+        nowMs,
+        untilMs: nowMs + REFRESH_LEASE_MS,
+      });
+      if (leased) return await this.refreshUnderLease(tenantId, providerId, staleVersion, owner);
+      // Someone else holds the lease, or already replaced the stale token: use theirs.
+      const current = await this.requireOAuth(tenantId, providerId);
+      if (current.version !== staleVersion) return current.credentials;
+      if (Date.now() > deadline) {
+        throw new ProviderError('Refreshing the access token took too long; the call will be retried.', {
+          provider: providerId,
+          retryable: true,
+        });
+      }
+      await this.sleep(REFRESH_POLL_MS);
+    }
+  }
+
+  private async refreshUnderLease(tenantId: string, providerId: ProviderId, staleVersion: number, owner: string) {
+    const now = () => this.clock().toISOString();
+    try {
+      const current = await this.requireOAuth(tenantId, providerId);
+      const adapter = this.requireAdapter(providerId);
+      const refreshed = await adapter.refresh(current.credentials, current.config);
+      const sealed = await this.seal(tenantId, providerId, refreshed);
+      // The rotated refresh token, if any, is inside `sealed`: persisted in this same write.
+      await this.deps.repository.storeRefreshedCredentials(tenantId, providerId, { sealed, version: staleVersion, owner, now: now() });
+      return refreshed;
+    } catch (error) {
+      await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
+      if (error instanceof ProviderError && error.reauthorizationRequired) {
+        await this.deps.repository.markReauthorizationRequired(tenantId, providerId, error.message, now());
+      }
+      throw error;
+    }
+  }
+
+  private async requireOAuth(tenantId: string, providerId: ProviderId) {
+    const current = await this.current(tenantId, providerId);
+    if (!current || current.credentials.kind !== 'oauth2') {
+      throw new ProviderError(`The ${providerId} connector has no OAuth credentials; connect it first.`, {
+        provider: providerId,
+        reauthorizationRequired: true,
+      });
+    }
+    return { ...current, credentials: current.credentials };
+  }
+
+  private requireAdapter(providerId: ProviderId): OAuthAdapter {
+    const adapter = this.deps.oauthAdapter(providerId);
+    if (!adapter) throw new ProviderError(`${providerId} is not configured for OAuth here.`, { provider: providerId });
+    return adapter;
+  }
+}
+
+/** What a connector's ciphertexts are bound to: moved to another record, they do not decrypt. */
+export function encryptionContext(tenantId: string, providerId: ProviderId): EncryptionContext {
+  return { tenantId, connectorId: databaseIdFor(tenantId, providerId), providerId };
+}
