@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,14 +15,15 @@ const run = promisify(execFile);
 
 interface Started {
   process: ChildProcess;
-  output: string;
+  /** Everything the stack printed so far. */
+  output: () => string;
   dynamoDbEndpoint: string;
   tableName: string;
 }
 
 /** Runs `npm start` as a user would, and waits for its `ready` line. */
 async function npmStart(env: Record<string, string>): Promise<Started> {
-  const child = spawn('npm', ['start'], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start'], { env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start printed no ready line:\n${output}`)), 60_000);
@@ -31,7 +32,7 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
       const match = /ready[\s\S]*DynamoDB Local: (\S+), table (\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolve({ process: child, output, dynamoDbEndpoint: match[1]!, tableName: match[2]! });
+        resolve({ process: child, output: () => output, dynamoDbEndpoint: match[1]!, tableName: match[2]! });
       }
     };
     child.stdout.on('data', onData);
@@ -69,7 +70,7 @@ describe('npm start (the local stack contract)', () => {
   });
 
   it('serves /health with 200 once it has printed its ready line', async () => {
-    expect(started.output).toMatch(new RegExp(`ready at http://127\\.0\\.0\\.1:${port}`));
+    expect(started.output()).toMatch(new RegExp(`ready at http://127\\.0\\.0\\.1:${port}`));
     const response = await fetch(`http://127.0.0.1:${port}/health`);
     expect(response.status).toBe(200);
   });
@@ -86,6 +87,23 @@ describe('npm start (the local stack contract)', () => {
 
   it('refuses a bad role with a usage message', async () => {
     await expect(token(stateDir, 'acme', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/--role must be admin or member/) });
+  });
+
+  it('creates a local encryption key (base64 of 32 bytes) in LOCAL_STATE_DIR when none is given', async () => {
+    const key = (await readFile(join(stateDir, 'encryption-key'), 'utf8')).trim();
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+  });
+
+  it('connects Salesforce through its sandbox: getAuthUrl, consent, callback, connected', async () => {
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `http://127.0.0.1:${port}/trpc`, headers: { authorization: `Bearer ${(await token(stateDir, 'oauth', 'admin')).trim()}` } })],
+    });
+    const { authUrl } = await client.connector.getAuthUrl.mutate();
+    const consent = await fetch(authUrl, { redirect: 'manual' });
+    const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+    expect(callback.status).toBe(200);
+    expect(await callback.text()).toContain('Connected');
+    expect((await client.connector.getStatus.query({ connectorId: 'salesforce' })).status).toBe('connected');
   });
 
   it('keeps its data, signing key and encryption key across a restart', async () => {
@@ -106,5 +124,13 @@ describe('npm start (the local stack contract)', () => {
       status: 'connected',
       config: { instanceUrl: 'https://kept.example' },
     });
+    // Credentials sealed before the restart still open with the persisted local key: the
+    // disconnect can revoke (the log says so) instead of failing to decrypt.
+    const oauthClient = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `http://127.0.0.1:${port}/trpc`, headers: { authorization: `Bearer ${(await token(stateDir, 'oauth', 'admin')).trim()}` } })],
+    });
+    expect(await oauthClient.connector.disconnect.mutate({ connectorId: 'salesforce' })).toEqual({ disconnected: true });
+    await expect.poll(() => started.output()).toMatch(/"message":"connector disconnected".*"revokedAtProvider":true/);
+    expect(started.output()).not.toMatch(/could not be decrypted|revoking the grant at the provider failed/);
   }, 90_000);
 });
