@@ -5,7 +5,12 @@ import { startLocalStack } from '../local/stack';
 const port = Number(process.env.PORT ?? 3000);
 const stateDir = process.env.LOCAL_STATE_DIR || '.local';
 
-const stack = await startLocalStack({ port, stateDir, salesforceSizes: salesforceSandboxSizesFromEnv(process.env) });
+const stack = await startLocalStack({
+  port,
+  stateDir,
+  salesforceSizes: salesforceSandboxSizesFromEnv(process.env),
+  scheduleEveryMs: Number(process.env.SCHEDULE_EVERY_SECONDS ?? 60) * 1000,
+});
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);

@@ -104,7 +104,7 @@ export function localDynamoDbClient(endpoint: string): DynamoDBClient {
 }
 
 /**
- * Creates the service's single table with the same key schema, index and TTL attribute
+ * Creates the service's single table with the same key schema, schedule index and TTL attribute
  * that lib/connector-table.ts deploys (a test pins the two together). Idempotent.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -116,10 +116,23 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'scheduleKey', AttributeType: 'S' },
+          { AttributeName: 'nextSyncAt', AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        // Sparse: only connectors with a next scheduled sync are in it.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'bySchedule',
+            KeySchema: [
+              { AttributeName: 'scheduleKey', KeyType: 'HASH' },
+              { AttributeName: 'nextSyncAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['tenantId', 'providerId'] },
+          },
         ],
       }),
     );

@@ -7,6 +7,7 @@ import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLoca
 import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
 import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
+import { startLocalStepFunctions, type LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions';
 import type { DataSetSizes } from './sandboxes/salesforce/data';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,6 +22,10 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Sizes of the Salesforce sandbox's data set (defaults 340/1250/89). */
   salesforceSizes?: Partial<DataSetSizes>;
+  /** How often the local scheduler looks for due syncs, in ms (as EventBridge Scheduler does in AWS); 0: never. */
+  scheduleEveryMs?: number;
+  /** Retry and Wait timing of the local state machine runner (tests make them instant). */
+  stepFunctions?: LocalStepFunctionsOptions;
 }
 
 export interface LocalStack {
@@ -30,6 +35,7 @@ export interface LocalStack {
   readonly dynamoDbEndpoint: string;
   /** The Salesforce sandbox, unless SALESFORCE_CLIENT_ID points the stack at a real org. */
   readonly salesforce: SalesforceSandbox | undefined;
+  readonly stepFunctions: LocalStepFunctions;
   stop(): Promise<void>;
 }
 
@@ -58,6 +64,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // Provider sandboxes stand in for real providers unless the environment names real ones.
   const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
+  const stepFunctions = await startLocalStepFunctions(options.stepFunctions);
 
   const routes = JSON.parse(await readFile(join(ROOT, 'functions/api/routes.json'), 'utf8')).routes as RouteSpec[];
   const handlers = new Map<string, Promise<LambdaHandler>>();
@@ -103,6 +110,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     CONNECTOR_ENCRYPTION_KEY: process.env.CONNECTOR_ENCRYPTION_KEY || (await localEncryptionKey(stateDir)),
     POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'connector',
     OAUTH_REDIRECT_BASE_URL: process.env.OAUTH_REDIRECT_BASE_URL || url,
+    STATE_MACHINE_ARN: stepFunctions.stateMachineArn,
+    SFN_ENDPOINT: stepFunctions.endpoint,
     ...(salesforce && {
       SALESFORCE_LOGIN_URL: salesforce.url,
       SALESFORCE_CLIENT_ID: salesforce.clientId,
@@ -111,6 +120,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   // Load every handler now: a broken or misconfigured one fails the start, not the first request.
   await Promise.all(routes.map((route) => loadHandler(route.handler)));
+  const scheduler = await startLocalScheduler(options.scheduleEveryMs ?? 0);
   ready = true;
 
   return {
@@ -119,13 +129,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     tableName,
     dynamoDbEndpoint: endpoint,
     salesforce,
+    stepFunctions,
     stop: async () => {
+      scheduler.stop();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
+      await stepFunctions.idle();
+      await stepFunctions.stop();
       await salesforce?.close();
       await dynamo?.stop();
     },
   };
+}
+
+/** EventBridge Scheduler's stand-in: runs the scheduled-sync handler on a timer. */
+async function startLocalScheduler(everyMs: number): Promise<{ stop(): void }> {
+  if (everyMs <= 0) return { stop: () => undefined };
+  const { handler } = (await import(pathToFileURL(join(ROOT, 'functions/sync/scheduledSync.ts')).href)) as {
+    handler: (event: unknown, context: unknown) => Promise<unknown>;
+  };
+  const timer = setInterval(() => {
+    handler({}, { awsRequestId: crypto.randomUUID(), functionName: 'connector-local-scheduledSync' }).catch(() => undefined);
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 let claimedStateDir: string | undefined;

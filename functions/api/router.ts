@@ -4,9 +4,10 @@ import { getEntityCounts } from './getEntityCounts';
 import { getStatus } from './getStatus';
 import { getSyncHistory } from './getSyncHistory';
 import { list } from './list';
+import { triggerSync } from './triggerSync';
 import { connectorRouter } from './trpc/init';
 
 /** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
-export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl });
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync });
 
 export type AppRouter = typeof appRouter;

@@ -39,3 +39,59 @@ export interface SyncLog {
   startedAt: string;
   completedAt: string | null;
 }
+
+/** Where a running sync stands; the state machine passes it from step to step (never records). */
+export interface SyncState {
+  tenantId: string;
+  providerId: ProviderId;
+  syncId: string;
+  syncType: SyncType;
+  /** read: provider pages; sweep: removing what a full sync did not see; done: finish. */
+  phase: 'read' | 'sweep' | 'done';
+  cursor: Record<string, unknown> | null;
+  /** Pages handled so far in this sync; names each page's commit, so a retried page commits once. */
+  pageNo: number;
+  /** Which execution of the sync this is (long syncs continue as new executions). */
+  execution: number;
+  pagesInExecution: number;
+  maxPagesPerExecution: number;
+  /** The watermark the sync started from (null: read everything). */
+  watermark: Record<string, string> | null;
+  /** The watermark this sync has reached; kept for the next incremental sync when it finishes. */
+  nextWatermark: Record<string, string> | null;
+  /** Consecutive waits for a throttling provider. */
+  throttleWaits: number;
+  /** Set when the provider asked us to wait before the next page. */
+  waitSeconds?: number;
+  /** Set when this execution has done its share of pages: the next execution's input and name. */
+  continuation?: SyncState;
+  continuationName?: string;
+}
+
+/** An entity as stored, in the few fields a sync decides by. */
+export interface StoredEntityState {
+  firstSeen: string;
+  deleted: boolean;
+  deletedIn?: string;
+  sourceModifiedAt?: string;
+}
+
+/** An entity to write, whole. */
+export interface EntityWrite {
+  type: EntityType;
+  sourceId: string;
+  attributes: Record<string, unknown>;
+  sourceModifiedAt?: string;
+  firstSeen: string;
+  lastSeenSync: string;
+  deleted: boolean;
+  deletedIn?: string;
+}
+
+/** What one page changed: counter deltas and sync-log progress. */
+export interface PageDelta {
+  counts: Partial<EntityCounts>;
+  created: number;
+  updated: number;
+  failed: number;
+}

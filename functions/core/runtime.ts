@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requiredEnv } from './config';
 import { createEnvelopeCipher } from './crypto';
@@ -6,12 +7,17 @@ import type { ProviderId } from './registry';
 import { DynamoConnectorRepository } from './repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from './repository/dynamo-credential-repository';
 import { DynamoOAuthStateRepository } from './repository/dynamo-oauth-state-repository';
+import { DynamoSyncRepository } from './repository/dynamo-sync-repository';
+import { ConfigurationError } from './errors';
+import { StepFunctionsSyncExecutions, type SyncExecutions } from './sync-executions';
+import { SyncEngine } from './services/sync-engine';
+import { SyncService } from './services/sync-service';
 import { secretFromEnv } from './secrets';
 import { ConnectorService } from './services/connector-service';
 import { CredentialService } from './services/credential-service';
 import { OAuthService } from './services/oauth-service';
 import { SalesforceAdapter } from '../providers/salesforce/salesforce-adapter';
-import type { OAuthAdapter } from '../providers/types';
+import type { OAuthAdapter, SyncAdapter } from '../providers/types';
 
 /**
  * The runtime's clients and services, built once per Lambda container (or local process)
@@ -22,6 +28,8 @@ export interface Runtime {
   readonly connectorService: ConnectorService;
   readonly credentialService: CredentialService;
   readonly oauthService: OAuthService;
+  readonly syncEngine: SyncEngine;
+  readonly syncService: SyncService;
   /** The app page the OAuth callback sends the user back to, if one is configured. */
   readonly appUrl: string | undefined;
 }
@@ -42,12 +50,23 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
     new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
     { marshallOptions: { removeUndefinedValues: true } },
   );
-  const oauthAdapters = oauthAdaptersFromEnv(env);
-  const oauthAdapter = (providerId: ProviderId) => oauthAdapters.get(providerId);
+  const adapters = providerAdaptersFromEnv(env);
+  const oauthAdapter = (providerId: ProviderId) => adapters.oauth.get(providerId);
+  const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
   const credentials = new DynamoCredentialRepository(documentClient, tableName);
   const credentialService = new CredentialService({ repository: credentials, cipher, oauthAdapter });
+  const syncRepository = new DynamoSyncRepository(documentClient, tableName);
+  const syncEngine = new SyncEngine({ repository: syncRepository, credentials: credentialService, syncAdapter });
   const redirectBase = env.OAUTH_REDIRECT_BASE_URL ?? '';
   return {
+    syncEngine,
+    syncService: new SyncService({
+      repository: syncRepository,
+      executions: syncExecutionsFromEnv(env),
+      engine: syncEngine,
+      syncAdapter,
+      pagesPerExecution: env.SYNC_PAGES_PER_EXECUTION ? Number(env.SYNC_PAGES_PER_EXECUTION) : undefined,
+    }),
     connectorService: new ConnectorService(new DynamoConnectorRepository(documentClient, tableName), credentialService),
     credentialService,
     oauthService: new OAuthService({
@@ -61,18 +80,27 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   };
 }
 
-/** The OAuth providers this environment has app credentials for; others cannot be connected here. */
-function oauthAdaptersFromEnv(env: NodeJS.ProcessEnv): Map<ProviderId, OAuthAdapter> {
-  const adapters = new Map<ProviderId, OAuthAdapter>();
+/** The provider adapters this environment is configured for; others cannot be connected or synced here. */
+function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
+  const oauth = new Map<ProviderId, OAuthAdapter>();
+  const sync = new Map<ProviderId, SyncAdapter>();
   if (env.SALESFORCE_CLIENT_ID) {
-    adapters.set(
-      'salesforce',
-      new SalesforceAdapter({
-        loginUrl: env.SALESFORCE_LOGIN_URL || 'https://login.salesforce.com',
-        clientId: env.SALESFORCE_CLIENT_ID,
-        clientSecret: secretFromEnv(env, 'SALESFORCE_CLIENT_SECRET'),
-      }),
-    );
+    const salesforce = new SalesforceAdapter({
+      loginUrl: env.SALESFORCE_LOGIN_URL || 'https://login.salesforce.com',
+      clientId: env.SALESFORCE_CLIENT_ID,
+      clientSecret: secretFromEnv(env, 'SALESFORCE_CLIENT_SECRET'),
+    });
+    oauth.set('salesforce', salesforce);
+    sync.set('salesforce', salesforce);
   }
-  return adapters;
+  return { oauth, sync };
+}
+
+/** Step Functions, when STATE_MACHINE_ARN names the sync state machine (SFN_ENDPOINT: the local runner). */
+function syncExecutionsFromEnv(env: NodeJS.ProcessEnv): SyncExecutions {
+  const stateMachineArn = env.STATE_MACHINE_ARN;
+  if (!stateMachineArn) {
+    return { start: () => Promise.reject(new ConfigurationError('STATE_MACHINE_ARN is not set: syncs cannot be started.')) };
+  }
+  return new StepFunctionsSyncExecutions(new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {}), stateMachineArn);
 }

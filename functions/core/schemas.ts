@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { SyncState } from './model';
+import { providerIds } from './registry';
 
 /**
  * The connector API's inputs, one schema per procedure, defined once: the router, the
@@ -40,3 +42,49 @@ export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;
 export type GetEntityCountsInput = z.infer<typeof getEntityCountsInput>;
 export type DisconnectInput = z.infer<typeof disconnectInput>;
 export type GetAuthUrlInput = z.infer<typeof getAuthUrlInput>;
+
+/** The state the sync state machine passes between its steps; every step handler parses its event with it. */
+export const syncStateSchema: z.ZodType<SyncState> = z.lazy(() =>
+  z.object({
+    tenantId: z.string().min(1),
+    providerId: z.enum(providerIds),
+    syncId: z.string().min(1),
+    syncType: z.enum(['full', 'incremental']),
+    phase: z.enum(['read', 'sweep', 'done']),
+    cursor: z.record(z.string(), z.unknown()).nullable(),
+    pageNo: z.number().int().min(0),
+    execution: z.number().int().min(1),
+    pagesInExecution: z.number().int().min(0),
+    maxPagesPerExecution: z.number().int().min(1),
+    watermark: z.record(z.string(), z.string()).nullable(),
+    nextWatermark: z.record(z.string(), z.string()).nullable(),
+    throttleWaits: z.number().int().min(0),
+    waitSeconds: z.number().int().min(0).optional(),
+    continuation: syncStateSchema.optional(),
+    continuationName: z.string().optional(),
+  }),
+);
+
+/** FailSync's input: the state and what the Catch caught. */
+export const failedSyncSchema = z.object({
+  tenantId: z.string().min(1),
+  providerId: z.enum(providerIds),
+  syncId: z.string().min(1),
+  failure: z.object({ Error: z.string(), Cause: z.string().optional().default('') }),
+});
+
+/** triggerSync's input. */
+export const triggerSyncInput = inputObject({
+  connectorId: connectorRef,
+  fullSync: z.boolean({ error: 'fullSync must be true or false' }).default(false),
+});
+export type TriggerSyncInput = z.infer<typeof triggerSyncInput>;
+
+/** What EventBridge delivers when a sync execution failed, timed out or was aborted. */
+export const executionStatusEventSchema = z.object({
+  detail: z.object({
+    status: z.string(),
+    name: z.string(),
+    input: z.string().nullable().optional(),
+  }),
+});

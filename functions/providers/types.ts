@@ -1,3 +1,4 @@
+import type { EntityType, SyncType } from '../core/model';
 import type { ProviderId } from '../core/registry';
 
 /**
@@ -34,4 +35,52 @@ export interface OAuthAdapter {
   refresh(credentials: OAuthCredentials, config: Record<string, unknown>): Promise<OAuthCredentials>;
   /** Revokes the grant at the provider, so our copy is not the only thing disconnect removes. */
   revoke(credentials: OAuthCredentials, config: Record<string, unknown>): Promise<void>;
+}
+
+/** One record as a provider adapter hands it to the engine, already mapped to our entity types. */
+export interface SourceRecord {
+  type: EntityType;
+  /** The provider's id for the record; entities are upserted by it. */
+  sourceId: string;
+  /** When the provider last changed it (ISO 8601), if it says; unchanged records are not rewritten. */
+  modifiedAt?: string;
+  /** The provider deleted it: the entity is removed. */
+  deleted?: boolean;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * Where a sync stands inside a provider's data: small, JSON, provider-defined. The engine
+ * only stores and passes it on (never records: Step Functions state is capped at 256 KB).
+ */
+export type SyncCursor = Record<string, string | number | boolean | null | Record<string, string>>;
+
+export interface ReadPageRequest {
+  mode: SyncType;
+  /** Null on the first page of a sync. */
+  cursor: SyncCursor | null;
+  /** What the previous successful sync left for an incremental one to start from. */
+  watermark: Record<string, string> | null;
+}
+
+export interface SourcePage {
+  records: SourceRecord[];
+  /** Records the adapter could not map; counted as failed. */
+  failed: number;
+  /** Null when this was the last page. */
+  nextCursor: SyncCursor | null;
+  /** The watermark to keep once the whole sync has finished. */
+  watermark: Record<string, string> | null;
+}
+
+/**
+ * The sync side of a provider: one page per call, cursors between calls, watermarks
+ * between syncs. Provider-neutral: Salesforce pages SOQL queries, others page cursors,
+ * windows or delta links behind the same two methods.
+ */
+export interface SyncAdapter {
+  readonly providerId: ProviderId;
+  /** The sync type actually run for a requested one (a provider without change filters always runs full). */
+  effectiveSyncType(requested: SyncType): SyncType;
+  readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage>;
 }

@@ -8,7 +8,7 @@ import type { AppRouter } from '../../functions/api/router';
 import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
 import { issueLocalToken } from '../../local/jwt-issuer';
 import { localDynamoDbClient } from '../../local/dynamodb-local';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 
 /** A local stack for one test file: the shared DynamoDB Local, a fresh table and state dir. */
 export interface TestStack extends LocalStack {
@@ -19,29 +19,44 @@ export interface TestStack extends LocalStack {
   repository: DynamoConnectorRepository;
   /** A document client on the stack's DynamoDB Local, for looking at raw items. */
   documentClient: DynamoDBDocumentClient;
+  /** Connects the tenant's Salesforce through the sandbox, as an admin would in a browser. */
+  connectSalesforce(tenantId: string): Promise<void>;
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const stateDir = await mkdtemp(join(tmpdir(), 'connector-test-'));
   const stack = await startLocalStack({
     port: 0,
     stateDir,
     dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     tableName: `connector-${crypto.randomUUID()}`,
+    // Retries and provider waits are instant in tests; their timing is the state machine's business.
+    stepFunctions: { retryDelayMs: 0, waitMs: 0 },
+    ...options,
   });
   const documentClient = DynamoDBDocumentClient.from(localDynamoDbClient(stack.dynamoDbEndpoint));
   const token = (tenantId: string, role: 'admin' | 'member' = 'member') =>
     issueLocalToken(stateDir, { tenantId, role });
+  const client = (tenantId: string, role: 'admin' | 'member' = 'member', options: { batch?: boolean } = {}) => {
+    const link = options.batch ? httpBatchLink : httpLink;
+    return createTRPCClient<AppRouter>({
+      links: [link({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await token(tenantId, role)}` }) })],
+    });
+  };
   return {
     ...stack,
     token,
+    client,
     documentClient,
     repository: new DynamoConnectorRepository(documentClient, stack.tableName),
-    client(tenantId, role = 'member', options = {}) {
-      const link = options.batch ? httpBatchLink : httpLink;
-      return createTRPCClient<AppRouter>({
-        links: [link({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await token(tenantId, role)}` }) })],
-      });
+    async connectSalesforce(tenantId) {
+      const admin = client(tenantId, 'admin');
+      const { authUrl } = await admin.connector.getAuthUrl.mutate();
+      const consent = await fetch(authUrl, { redirect: 'manual' });
+      const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+      await callback.body?.cancel();
+      const { status } = await admin.connector.getStatus.query({ connectorId: 'salesforce' });
+      if (status !== 'connected') throw new Error(`Salesforce did not connect for ${tenantId}: ${status}`);
     },
     stop: async () => {
       documentClient.destroy();

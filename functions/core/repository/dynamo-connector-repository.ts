@@ -156,7 +156,7 @@ export class DynamoConnectorRepository implements ConnectorRepository {
           Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
           ConditionExpression: 'attribute_exists(pk)',
           UpdateExpression:
-            'SET #status = :disconnected, config = :empty, lastSyncError = :null, updatedAt = :now REMOVE credentials, pendingStateHash, refreshLeaseOwner, refreshLeaseUntil',
+            'SET #status = :disconnected, config = :empty, lastSyncError = :null, updatedAt = :now REMOVE credentials, pendingStateHash, refreshLeaseOwner, refreshLeaseUntil, activeSyncId, scheduleKey, nextSyncAt',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':disconnected': 'disconnected', ':empty': {}, ':null': null, ':now': now },
           ReturnValues: 'ALL_NEW',

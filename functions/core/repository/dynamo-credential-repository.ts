@@ -3,7 +3,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import type { SealedSecret } from '../crypto';
 import { ConflictError } from '../errors';
 import type { ProviderId } from '../registry';
-import { CONNECTOR_SK, connectorPk } from './keys';
+import { CONNECTOR_SK, SCHEDULE_KEY, connectorPk } from './keys';
 import type { CredentialRepository, StoredCredentials } from './types';
 
 /** `CredentialRepository` over the single table: credentials live on the connector item. */
@@ -61,7 +61,7 @@ export class DynamoCredentialRepository implements CredentialRepository {
   async completeAuthorization(
     tenantId: string,
     providerId: ProviderId,
-    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string },
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
   ) {
     return await this.conditionally(
       new UpdateCommand({
@@ -69,7 +69,7 @@ export class DynamoCredentialRepository implements CredentialRepository {
         Key: this.key(tenantId, providerId),
         ConditionExpression: 'pendingStateHash = :hash',
         UpdateExpression:
-          'SET credentials = :sealed, credentialsVersion = if_not_exists(credentialsVersion, :zero) + :one, #status = :connected, config = :config, lastSyncError = :null, updatedAt = :now REMOVE pendingStateHash, refreshLeaseOwner, refreshLeaseUntil',
+          'SET credentials = :sealed, credentialsVersion = if_not_exists(credentialsVersion, :zero) + :one, #status = :connected, config = :config, lastSyncError = :null, updatedAt = :now, scheduleKey = :scheduled, nextSyncAt = :next REMOVE pendingStateHash, refreshLeaseOwner, refreshLeaseUntil',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':hash': flow.stateHash,
@@ -80,6 +80,8 @@ export class DynamoCredentialRepository implements CredentialRepository {
           ':config': flow.config,
           ':null': null,
           ':now': flow.now,
+          ':scheduled': SCHEDULE_KEY,
+          ':next': flow.nextSyncAt,
         },
       }),
     );

@@ -1,5 +1,5 @@
 import type { SealedSecret } from '../crypto';
-import type { ConnectorRecord, EntityCounts, SyncLog } from '../model';
+import type { ConnectorRecord, EntityCounts, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -51,13 +51,13 @@ export interface CredentialRepository {
    */
   beginAuthorization(tenantId: string, providerId: ProviderId, flow: { id: string; stateHash: string; now: string }): Promise<void>;
   /**
-   * Stores the sealed credentials, `connected` and the config in one write, only if this
-   * flow is still the pending one. Answers false when it is not.
+   * Stores the sealed credentials, `connected`, the config and the first scheduled sync in
+   * one write, only if this flow is still the pending one. Answers false when it is not.
    */
   completeAuthorization(
     tenantId: string,
     providerId: ProviderId,
-    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string },
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
   ): Promise<boolean>;
   /**
    * Ends a failed flow with a message: back to `connected` when older credentials remain,
@@ -99,4 +99,45 @@ export interface OAuthStateRepository {
   save(stateHash: string, flow: OAuthFlow): Promise<void>;
   /** Removes and answers the flow in one request, so a state can be used once only. */
   consume(stateHash: string): Promise<OAuthFlow | null>;
+}
+
+/** Where a sync of this connector can start from. */
+export interface SyncStart {
+  status: ConnectorRecord['status'] | null;
+  activeSyncId: string | null;
+  watermark: Record<string, string> | null;
+}
+
+/**
+ * The sync engine's storage: starting and ending syncs, entities by source id, and page
+ * commits that count each page exactly once however often it is retried.
+ */
+export interface SyncRepository {
+  /**
+   * Flips a connected (or failed) connector to `syncing` and writes the running sync log,
+   * atomically. Answers why it did not, when it did not.
+   */
+  beginSync(tenantId: string, providerId: ProviderId, log: SyncLog): Promise<'started' | 'busy' | 'not_connected'>;
+  getSyncStart(tenantId: string, providerId: ProviderId): Promise<SyncStart>;
+  /** The stored state of these entities (one or more BatchGets). */
+  findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]): Promise<Map<string, StoredEntityState>>;
+  /** Writes entities whole (BatchWrite, in parallel). */
+  writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void>;
+  /**
+   * Adds a page's delta to the counters and the sync log, with a marker for the page, in
+   * one transaction. Answers false when the page had been committed already.
+   */
+  commitPage(tenantId: string, providerId: ProviderId, syncId: string, pageKey: string, delta: PageDelta): Promise<boolean>;
+  /** A page of entities a full sync did not see (or that this page already removed), from a shard. */
+  findUnseenEntities(
+    tenantId: string,
+    providerId: ProviderId,
+    sweep: { shard: number; startKey: Record<string, unknown> | null; syncId: string; pageKey: string; limit: number },
+  ): Promise<{ entities: (EntityWrite & StoredEntityState)[]; nextKey: Record<string, unknown> | null }>;
+  /** Completes the sync: log completed, connector connected with lastSyncAt, watermark and next schedule. */
+  finishSync(tenantId: string, providerId: ProviderId, syncId: string, result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string }): Promise<void>;
+  /** Fails the sync: log failed, connector `error` with the message (unless it moved on). */
+  failSync(tenantId: string, providerId: ProviderId, syncId: string, failure: { completedAt: string; message: string; nextSyncAt: string | null }): Promise<void>;
+  /** Connectors whose next scheduled sync is due, from the schedule index (never a scan). */
+  findDueConnectors(now: string, limit: number): Promise<{ tenantId: string; providerId: ProviderId }[]>;
 }

@@ -50,6 +50,23 @@ export class CredentialService {
   }
 
   /**
+   * Runs a provider call with the connector's credentials, whatever their kind; OAuth
+   * ones are refreshed on expiry as in `withOAuthCredentials`.
+   */
+  async withCredentials<T>(
+    tenantId: string,
+    providerId: ProviderId,
+    call: (credentials: Credentials, config: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
+    const current = await this.current(tenantId, providerId);
+    if (!current) {
+      throw new ProviderError(`The ${providerId} connector has no credentials; connect it again.`, { provider: providerId, reauthorizationRequired: true });
+    }
+    if (current.credentials.kind === 'oauth2') return await this.withOAuthCredentials(tenantId, providerId, call);
+    return await call(current.credentials, current.config);
+  }
+
+  /**
    * Runs a provider call with the connector's OAuth credentials; when the provider says
    * the access token expired, refreshes it (once, whoever else is refreshing) and tries again.
    */

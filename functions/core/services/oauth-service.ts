@@ -6,6 +6,7 @@ import type { CredentialRepository, OAuthStateRepository } from '../repository/t
 import type { OAuthAdapter } from '../../providers/types';
 import type { Caller, Log } from './caller';
 import type { CredentialService } from './credential-service';
+import { DEFAULT_SYNC_INTERVAL_MINUTES } from './sync-engine';
 
 /** How long a user has between asking for the URL and coming back from consent. */
 export const OAUTH_STATE_TTL_MS = 10 * 60 * 1000;
@@ -122,6 +123,7 @@ export class OAuthService {
       sealed,
       config: grant.config,
       now: now.toISOString(),
+      nextSyncAt: new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
     });
     if (!completed) {
       // A newer flow (or a disconnect) replaced this one while the user was away: drop these tokens.
