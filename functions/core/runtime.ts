@@ -89,6 +89,7 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
       loginUrl: env.SALESFORCE_LOGIN_URL || 'https://login.salesforce.com',
       clientId: env.SALESFORCE_CLIENT_ID,
       clientSecret: secretFromEnv(env, 'SALESFORCE_CLIENT_SECRET'),
+      pageSize: env.SALESFORCE_PAGE_SIZE ? Number(env.SALESFORCE_PAGE_SIZE) : undefined,
     });
     oauth.set('salesforce', salesforce);
     sync.set('salesforce', salesforce);

@@ -18,7 +18,7 @@ export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
  * Where a step may be interrupted on purpose (tests inject crashes there). A real Lambda
  * can die at any of these points; each must be safe to retry.
  */
-export type SyncCheckpoint = 'afterFetch' | 'afterPartialWrites' | 'beforeCommit' | 'beforeFinish';
+export type SyncCheckpoint = 'afterFetch' | 'afterPartialWrites' | 'beforeCommit' | 'afterCommit' | 'beforeFinish';
 
 export interface SyncEngineDeps {
   repository: SyncRepository;
@@ -83,6 +83,7 @@ export class SyncEngine {
     await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(half));
     await this.deps.checkpoint?.('beforeCommit', state);
     const committed = await this.deps.repository.commitPage(state.tenantId, state.providerId, state.syncId, pageKey, delta);
+    await this.deps.checkpoint?.('afterCommit', state);
     log.debug('sync page stored', { syncId: state.syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
 
     return advance(state, {
@@ -114,6 +115,7 @@ export class SyncEngine {
     await this.deps.repository.writeEntities(state.tenantId, state.providerId, tombstones);
     await this.deps.checkpoint?.('beforeCommit', state);
     await this.deps.repository.commitPage(state.tenantId, state.providerId, state.syncId, pageKey, delta);
+    await this.deps.checkpoint?.('afterCommit', state);
     const cursor = nextKey ? { shard, startKey: nextKey } : shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
     return advance(state, { cursor, nextWatermark: state.nextWatermark, phase: cursor ? 'sweep' : 'done' });
   }

@@ -23,6 +23,8 @@ export interface SalesforceAppConfig {
   clientId: string;
   /** Resolved lazily: in AWS it comes from Secrets Manager on first use. */
   clientSecret: () => Promise<string>;
+  /** Records per query page, 200..2000 (a hint to Salesforce); default 2000. */
+  pageSize?: number;
 }
 
 interface TokenAnswer {
@@ -42,7 +44,7 @@ interface OAuthErrorAnswer {
 /** Records changed this long before the watermark are read again: clocks and commits are not instant. */
 const WATERMARK_OVERLAP_MS = 5 * 60 * 1000;
 /** Salesforce's largest page; `batchSize` is a hint it may lower. */
-const PAGE_SIZE = 2000;
+const MAX_PAGE_SIZE = 2000;
 
 interface QueryAnswer {
   totalSize: number;
@@ -146,7 +148,7 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     const next = request.cursor?.next;
     const path =
       typeof next === 'string' ? next : this.queryPath(object.name, object.fields, request.mode === 'incremental' ? request.watermark?.[object.name] : undefined);
-    const answer = await this.get<QueryAnswer>(credentials, config, path, { 'Sforce-Query-Options': `batchSize=${PAGE_SIZE}` });
+    const answer = await this.get<QueryAnswer>(credentials, config, path, { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` });
 
     const records: SourceRecord[] = [];
     let failed = 0;

@@ -1,24 +1,163 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TRPCClientError } from '@trpc/client';
+import type { AppRouter } from '../../../functions/api/router';
+import { DynamoSyncRepository } from '../../../functions/core/repository/dynamo-sync-repository';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 
+function errorOf(promise: Promise<unknown>) {
+  return promise.then(
+    () => expect.fail('expected the call to fail'),
+    (error: TRPCClientError<AppRouter>) => error,
+  );
+}
+
+/** End to end, as a user sees it: real @trpc/client -> gateway -> handlers -> local Step Functions -> sandbox -> DynamoDB Local. */
 describe('Salesforce sync through the local stack', () => {
   let stack: TestStack;
+  const admin = (tenant: string) => stack.client(tenant, 'admin');
+  const sync = async (tenant: string, fullSync = false) => {
+    const answer = await admin(tenant).connector.triggerSync.mutate({ connectorId: 'salesforce', fullSync });
+    await stack.stepFunctions.idle();
+    return answer;
+  };
+  const counts = (tenant: string) => admin(tenant).connector.getEntityCounts.query({ connectorId: 'salesforce' });
+  const latest = async (tenant: string) => (await admin(tenant).connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 }))[0]!;
+  const status = (tenant: string) => admin(tenant).connector.getStatus.query({ connectorId: 'salesforce' });
+  /** What the sandbox holds now (earlier tests change it); a complete sync must count exactly this. */
+  const sourceCounts = () => stack.salesforce!.data.entityCounts();
+  const sourceTotal = () => Object.values(sourceCounts()).reduce((a, b) => a + b, 0);
 
   beforeAll(async () => {
     stack = await startTestStack();
+    await stack.connectSalesforce('acme');
+    await sync('acme');
   });
   afterAll(() => stack.stop());
+  beforeEach(() => stack.salesforce!.failures.reset());
 
-  it('a first sync brings in the whole default data set', async () => {
-    await stack.connectSalesforce('acme');
-    const admin = stack.client('acme', 'admin');
+  it('a first sync brings in the whole default data set, counted exactly', async () => {
+    expect(await counts('acme')).toEqual({ accounts: 340, people: 1250, opportunities: 89 });
+    expect(await latest('acme')).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 1679, recordsFailed: 0, completedAt: expect.any(String) });
+    expect(await status('acme')).toMatchObject({ status: 'connected', lastSyncError: null, lastSyncAt: expect.any(String) });
+  });
 
-    expect(await admin.connector.triggerSync.mutate({ connectorId: 'salesforce' })).toMatchObject({ queued: true, connectorId: 'salesforce', fullSync: false });
+  it('an immediate incremental sync creates nothing and rewrites nothing', async () => {
+    const providerRequests = stack.salesforce!.stats().requests;
+    await sync('acme');
+    expect(await latest('acme')).toMatchObject({ status: 'completed', recordsCreated: 0, recordsUpdated: 0 });
+    // One query per object, each answered from the watermark: no full re-read.
+    expect(stack.salesforce!.stats().requests - providerRequests).toBe(4);
+    expect(await counts('acme')).toEqual({ accounts: 340, people: 1250, opportunities: 89 });
+  });
+
+  it('an incremental sync applies changes, additions and deletions', async () => {
+    stack.salesforce!.data.modify('Account', 10);
+    stack.salesforce!.data.add('Lead', 3);
+    stack.salesforce!.data.remove('Contact', 5);
+
+    await sync('acme');
+
+    expect(await latest('acme')).toMatchObject({ status: 'completed', recordsCreated: 3, recordsUpdated: 15 });
+    expect(await counts('acme')).toEqual({ accounts: 340, people: 1248, opportunities: 89 });
+  });
+
+  it('a full sync keeps the counts, and removes what the source no longer has', async () => {
+    const repository = new DynamoSyncRepository(stack.documentClient, stack.tableName);
+    // An entity we hold that Salesforce has never heard of (it was purged there, say).
+    await repository.writeEntities('acme', 'salesforce', [
+      { type: 'accounts', sourceId: '001STALE000000000A', attributes: { name: 'Gone Inc' }, firstSeen: 'old', lastSeenSync: 'old', deleted: false },
+    ]);
+    await stack.repository.adjustEntityCounts('acme', 'salesforce', { accounts: 1 });
+
+    expect(await sync('acme', true)).toMatchObject({ queued: true, fullSync: true });
+
+    expect(await latest('acme')).toMatchObject({ status: 'completed', syncType: 'full', recordsCreated: 0 });
+    expect(await counts('acme')).toEqual({ accounts: 340, people: 1248, opportunities: 89 });
+  });
+
+  it('starts exactly one sync for 10 concurrent triggers; the rest answer CONFLICT', async () => {
+    stack.salesforce!.failures.slow(50);
+    const executionsBefore = stack.stepFunctions.executions.size;
+
+    const answers = await Promise.allSettled(Array.from({ length: 10 }, () => admin('acme').connector.triggerSync.mutate({ connectorId: 'salesforce' })));
     await stack.stepFunctions.idle();
 
-    expect(await admin.connector.getEntityCounts.query({ connectorId: 'salesforce' })).toEqual({ accounts: 340, people: 1250, opportunities: 89 });
-    const [latest] = await admin.connector.getSyncHistory.query({ connectorId: 'salesforce' });
-    expect(latest).toMatchObject({ status: 'completed', recordsCreated: 1679, recordsFailed: 0 });
-    expect(await admin.connector.getStatus.query({ connectorId: 'salesforce' })).toMatchObject({ status: 'connected', lastSyncError: null });
+    expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    const conflicts = answers.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+    expect(conflicts.map((c) => (c.reason as TRPCClientError<AppRouter>).data?.httpStatus)).toEqual(Array(9).fill(409));
+    expect(stack.stepFunctions.executions.size).toBe(executionsBefore + 1);
+  });
+
+  it('names the execution by the sync id', async () => {
+    const { syncId } = await sync('acme');
+    expect(stack.stepFunctions.executions.get(syncId)?.status).toBe('SUCCEEDED');
+    expect((await latest('acme')).id).toBe(syncId);
+  });
+
+  it('shows progress in getStatus.latestSync while syncing', async () => {
+    await stack.connectSalesforce('progress');
+    stack.salesforce!.failures.slow(300);
+    await admin('progress').connector.triggerSync.mutate({ connectorId: 'salesforce' });
+
+    await expect.poll(async () => (await status('progress')).latestSync?.recordsCreated ?? 0, { timeout: 15_000, interval: 50 }).toBeGreaterThan(0);
+    const during = await status('progress');
+    expect(during.status).toBe('syncing');
+    expect(during.latestSync!.recordsCreated).toBeLessThan(sourceTotal());
+
+    await stack.stepFunctions.idle();
+    expect((await status('progress')).latestSync?.recordsCreated).toBe(sourceTotal());
+  });
+
+  it('answers BAD_REQUEST for a connector that is not connected, and FORBIDDEN for members', async () => {
+    const notConnected = await errorOf(admin('nobody').connector.triggerSync.mutate({ connectorId: 'salesforce' }));
+    expect(notConnected.data?.code).toBe('BAD_REQUEST');
+    expect(notConnected.message).toBe('The connector is not connected; connect it before syncing.');
+    expect((await errorOf(stack.client('acme', 'member').connector.triggerSync.mutate({ connectorId: 'salesforce' }))).data?.code).toBe('FORBIDDEN');
+  });
+
+  it('ends in error with a message a user understands when Salesforce\'s request limit is used up', async () => {
+    await stack.connectSalesforce('limited');
+    stack.salesforce!.failures.requestLimitExceeded(Infinity);
+
+    await sync('limited');
+
+    expect(await status('limited')).toMatchObject({
+      status: 'error',
+      lastSyncError: expect.stringMatching(/API request limit is used up \(REQUEST_LIMIT_EXCEEDED\)/),
+    });
+    expect(await latest('limited')).toMatchObject({ status: 'failed', completedAt: expect.any(String) });
+  });
+
+  it('recovers from a few transient failures without the user noticing', async () => {
+    await stack.connectSalesforce('flaky');
+    stack.salesforce!.failures.serverError(2);
+    stack.salesforce!.failures.malformedJson(1);
+
+    await sync('flaky');
+
+    expect(await status('flaky')).toMatchObject({ status: 'connected', lastSyncError: null });
+    expect(await counts('flaky')).toEqual(sourceCounts());
+  });
+
+  it('refreshes an expired session mid-sync and carries on', async () => {
+    await stack.connectSalesforce('expiring');
+    stack.salesforce!.failures.expireSessions();
+
+    await sync('expiring');
+
+    expect(await latest('expiring')).toMatchObject({ status: 'completed', recordsCreated: sourceTotal() });
+  });
+
+  it('ends in error saying re-authorization is needed when the grant was revoked', async () => {
+    await stack.connectSalesforce('revoked');
+    stack.salesforce!.failures.revokeGrant();
+
+    await sync('revoked');
+
+    expect(await status('revoked')).toMatchObject({
+      status: 'error',
+      lastSyncError: 'Salesforce access was revoked or has expired (invalid_grant); an admin needs to reconnect Salesforce to re-authorize it.',
+    });
+    expect(await latest('revoked')).toMatchObject({ status: 'failed' });
   });
 });
