@@ -1,33 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { SyncState } from './model';
 import { providerIds } from './registry';
 
 /**
  * The connector API's inputs, one schema per procedure, defined once: the router, the
- * docs and the tests all use these.
+ * docs and the tests all use these. zod/mini (the tree-shakable build) keeps each Lambda
+ * bundle small; tRPC takes it as a Standard Schema.
  */
+
+/** Every procedure's input is an object; say so plainly when it is missing. */
+const inputObject = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.object(shape, { error: (issue) => (issue.input === undefined ? 'input is required' : 'input must be a JSON object') });
 
 /** A connector named by registry id (`"salesforce"`) or database id (`"conn_..."`). */
 export const connectorRef = z
   .string({ error: 'connectorId must be a string' })
-  .trim()
-  .min(1, 'connectorId must not be empty')
-  .max(128, 'connectorId is at most 128 characters');
-
-/** Every procedure's input is an object; say so plainly when it is missing. */
-const inputObject = <T extends z.ZodRawShape>(shape: T) =>
-  z.object(shape, { error: (issue) => (issue.input === undefined ? 'input is required' : 'input must be a JSON object') });
+  .check(z.trim(), z.minLength(1, 'connectorId must not be empty'), z.maxLength(128, 'connectorId is at most 128 characters'));
 
 export const getStatusInput = inputObject({ connectorId: connectorRef });
 
 export const getSyncHistoryInput = inputObject({
   connectorId: connectorRef,
-  limit: z
-    .number({ error: 'limit must be a number' })
-    .int('limit must be a whole number')
-    .min(1, 'limit must be between 1 and 100')
-    .max(100, 'limit must be between 1 and 100')
-    .default(20),
+  limit: z._default(
+    z
+      .number({ error: 'limit must be a number' })
+      .check(
+        z.int({ error: 'limit must be a whole number' }),
+        z.minimum(1, 'limit must be between 1 and 100'),
+        z.maximum(100, 'limit must be between 1 and 100'),
+      ),
+    20,
+  ),
 });
 
 export const getEntityCountsInput = inputObject({ connectorId: connectorRef });
@@ -35,56 +38,57 @@ export const getEntityCountsInput = inputObject({ connectorId: connectorRef });
 export const disconnectInput = inputObject({ connectorId: connectorRef });
 
 /** No input means Salesforce; `connectorId` lets other OAuth providers use the same flow. */
-export const getAuthUrlInput = inputObject({ connectorId: connectorRef.optional() }).optional();
+export const getAuthUrlInput = z.optional(inputObject({ connectorId: z.optional(connectorRef) }));
+
+export const triggerSyncInput = inputObject({
+  connectorId: connectorRef,
+  fullSync: z._default(z.boolean({ error: 'fullSync must be true or false' }), false),
+});
 
 export type GetStatusInput = z.infer<typeof getStatusInput>;
 export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;
 export type GetEntityCountsInput = z.infer<typeof getEntityCountsInput>;
 export type DisconnectInput = z.infer<typeof disconnectInput>;
 export type GetAuthUrlInput = z.infer<typeof getAuthUrlInput>;
+export type TriggerSyncInput = z.infer<typeof triggerSyncInput>;
+
+const count = () => z.number().check(z.int(), z.minimum(0));
 
 /** The state the sync state machine passes between its steps; every step handler parses its event with it. */
-export const syncStateSchema: z.ZodType<SyncState> = z.lazy(() =>
+export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
   z.object({
-    tenantId: z.string().min(1),
+    tenantId: z.string().check(z.minLength(1)),
     providerId: z.enum(providerIds),
-    syncId: z.string().min(1),
+    syncId: z.string().check(z.minLength(1)),
     syncType: z.enum(['full', 'incremental']),
     phase: z.enum(['read', 'sweep', 'done']),
-    cursor: z.record(z.string(), z.unknown()).nullable(),
-    pageNo: z.number().int().min(0),
-    execution: z.number().int().min(1),
-    pagesInExecution: z.number().int().min(0),
-    maxPagesPerExecution: z.number().int().min(1),
-    watermark: z.record(z.string(), z.string()).nullable(),
-    nextWatermark: z.record(z.string(), z.string()).nullable(),
-    throttleWaits: z.number().int().min(0),
-    waitSeconds: z.number().int().min(0).optional(),
-    continuation: syncStateSchema.optional(),
-    continuationName: z.string().optional(),
+    cursor: z.nullable(z.record(z.string(), z.unknown())),
+    pageNo: count(),
+    execution: z.number().check(z.int(), z.minimum(1)),
+    pagesInExecution: count(),
+    maxPagesPerExecution: z.number().check(z.int(), z.minimum(1)),
+    watermark: z.nullable(z.record(z.string(), z.string())),
+    nextWatermark: z.nullable(z.record(z.string(), z.string())),
+    throttleWaits: count(),
+    waitSeconds: z.optional(count()),
+    continuation: z.optional(syncStateSchema),
+    continuationName: z.optional(z.string()),
   }),
 );
 
 /** FailSync's input: the state and what the Catch caught. */
 export const failedSyncSchema = z.object({
-  tenantId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
   providerId: z.enum(providerIds),
-  syncId: z.string().min(1),
-  failure: z.object({ Error: z.string(), Cause: z.string().optional().default('') }),
+  syncId: z.string().check(z.minLength(1)),
+  failure: z.object({ Error: z.string(), Cause: z._default(z.string(), '') }),
 });
-
-/** triggerSync's input. */
-export const triggerSyncInput = inputObject({
-  connectorId: connectorRef,
-  fullSync: z.boolean({ error: 'fullSync must be true or false' }).default(false),
-});
-export type TriggerSyncInput = z.infer<typeof triggerSyncInput>;
 
 /** What EventBridge delivers when a sync execution failed, timed out or was aborted. */
 export const executionStatusEventSchema = z.object({
   detail: z.object({
     status: z.string(),
     name: z.string(),
-    input: z.string().nullable().optional(),
+    input: z.optional(z.nullable(z.string())),
   }),
 });

@@ -1,5 +1,5 @@
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import {
   ConflictError,
   ConnectorServiceError,
@@ -48,7 +48,7 @@ function codeFor(error: ConnectorServiceError): TRPC_ERROR_CODE_KEY {
 export function userMessage(error: TRPCError): string {
   // Whatever threw it, an internal failure's own message (an SDK's, a library's) stays in the log.
   if (error.code === 'INTERNAL_SERVER_ERROR') return INTERNAL_MESSAGE;
-  if (error.cause instanceof ZodError) {
+  if (error.cause instanceof $ZodError) {
     const problems = error.cause.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`);
     return `Invalid input: ${problems.join('; ')}`;
   }

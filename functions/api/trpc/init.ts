@@ -1,5 +1,5 @@
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { logWithKeys } from '../../core/logger';
 import type { Caller } from '../../core/services/caller';
 import type { ApiContext } from './context';
@@ -15,7 +15,7 @@ export const router = t.router;
 /** Turns whatever a procedure threw into the mapped tRPC error, in one place. */
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && !(result.error.cause instanceof ZodError)) throw toTRPCError(result.error);
+  if (!result.ok && !(result.error.cause instanceof $ZodError)) throw toTRPCError(result.error);
   return result;
 });
 
