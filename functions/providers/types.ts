@@ -71,6 +71,12 @@ export interface SourcePage {
   nextCursor: SyncCursor | null;
   /** The watermark to keep once the whole sync has finished. */
   watermark: Record<string, string> | null;
+  /**
+   * The stored watermark is no longer valid at the provider (e.g. Graph's 410 Gone for an
+   * expired delta link): the engine restarts this sync from the beginning as a full sync,
+   * so removals are found by the sweep. The page's records are ignored.
+   */
+  restartAsFull?: boolean;
 }
 
 /**
@@ -83,4 +89,22 @@ export interface SyncAdapter {
   /** The sync type actually run for a requested one (a provider without change filters always runs full). */
   effectiveSyncType(requested: SyncType): SyncType;
   readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage>;
+}
+
+/**
+ * A provider that connects with an API key an admin pastes in. `connect` checks the key
+ * with one cheap call before anything is stored.
+ */
+export interface ApiKeyAdapter {
+  readonly providerId: ProviderId;
+  /**
+   * Checks and normalizes the provider settings an admin gave (region, organization id...).
+   * @throws InvalidInputError naming the setting that is wrong.
+   */
+  parseConfig(config: Record<string, unknown> | undefined): Record<string, unknown>;
+  /**
+   * One cheap authenticated call. @throws ProviderError with `reauthorizationRequired`
+   * when the provider rejects the key (401/403); other ProviderErrors for outages.
+   */
+  verifyApiKey(apiKey: string, config: Record<string, unknown>): Promise<void>;
 }

@@ -67,6 +67,11 @@ export class SyncEngine {
       return this.onProviderError(state, error, log);
     }
     await this.deps.checkpoint?.('afterFetch', state);
+    if (page.restartAsFull) {
+      log.info('provider watermark expired; continuing as a full sync', { syncId: state.syncId });
+      const { waitSeconds: _wait, ...rest } = state;
+      return { ...rest, syncType: 'full', cursor: null, watermark: null, nextWatermark: null, throttleWaits: 0 };
+    }
 
     const pageKey = pageKeyOf(state);
     const records = latestPerSource(page.records);
