@@ -76,11 +76,15 @@ export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
   }),
 );
 
-/** FailSync's input: the state and what the Catch caught. */
-export const failedSyncSchema = z.object({
+/** Which sync of which connector: all that failing or recovering a sync needs. */
+export const syncRefSchema = z.object({
   tenantId: z.string().check(z.minLength(1)),
   providerId: z.enum(providerIds),
   syncId: z.string().check(z.minLength(1)),
+});
+
+/** FailSync's input: the state and what the Catch caught. */
+export const failedSyncSchema = z.extend(syncRefSchema, {
   failure: z.object({ Error: z.string(), Cause: z._default(z.string(), '') }),
 });
 

@@ -1,6 +1,6 @@
 import { logWithKeys } from '../core/logger';
 import { runtime } from '../core/runtime';
-import { executionStatusEventSchema, syncStateSchema } from '../core/schemas';
+import { executionStatusEventSchema, syncRefSchema } from '../core/schemas';
 import { createStepHandler } from './step';
 
 /**
@@ -9,7 +9,7 @@ import { createStepHandler } from './step';
  */
 export const handler = createStepHandler(async (event: unknown) => {
   const { detail } = executionStatusEventSchema.parse(event);
-  const state = syncStateSchema.safeParse(JSON.parse(detail.input ?? 'null'));
+  const state = syncRefSchema.safeParse(JSON.parse(detail.input ?? 'null'));
   const log = logWithKeys({ procedure: 'recoverSync', execution: detail.name, status: detail.status });
   if (!state.success) {
     log.warn('execution input is not a sync state; nothing to recover');
