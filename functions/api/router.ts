@@ -1,3 +1,4 @@
+import { connect } from './connect';
 import { disconnect } from './disconnect';
 import { getAuthUrl } from './getAuthUrl';
 import { getEntityCounts } from './getEntityCounts';
@@ -8,6 +9,6 @@ import { triggerSync } from './triggerSync';
 import { connectorRouter } from './trpc/init';
 
 /** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
-export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync });
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync, connect });
 
 export type AppRouter = typeof appRouter;

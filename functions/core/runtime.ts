@@ -15,9 +15,10 @@ import { SyncService } from './services/sync-service';
 import { secretFromEnv } from './secrets';
 import { ConnectorService } from './services/connector-service';
 import { CredentialService } from './services/credential-service';
+import { ApiKeyService } from './services/api-key-service';
 import { OAuthService } from './services/oauth-service';
 import { SalesforceAdapter } from '../providers/salesforce/salesforce-adapter';
-import type { OAuthAdapter, SyncAdapter } from '../providers/types';
+import type { ApiKeyAdapter, OAuthAdapter, SyncAdapter } from '../providers/types';
 
 /**
  * The runtime's clients and services, built once per Lambda container (or local process)
@@ -30,6 +31,7 @@ export interface Runtime {
   readonly oauthService: OAuthService;
   readonly syncEngine: SyncEngine;
   readonly syncService: SyncService;
+  readonly apiKeyService: ApiKeyService;
   /** The app page the OAuth callback sends the user back to, if one is configured. */
   readonly appUrl: string | undefined;
 }
@@ -52,6 +54,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   );
   const adapters = providerAdaptersFromEnv(env);
   const oauthAdapter = (providerId: ProviderId) => adapters.oauth.get(providerId);
+  const apiKeyAdapter = (providerId: ProviderId) => adapters.apiKey.get(providerId);
   const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
   const credentials = new DynamoCredentialRepository(documentClient, tableName);
   const credentialService = new CredentialService({ repository: credentials, cipher, oauthAdapter });
@@ -59,6 +62,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const syncEngine = new SyncEngine({ repository: syncRepository, credentials: credentialService, syncAdapter });
   const redirectBase = env.OAUTH_REDIRECT_BASE_URL ?? '';
   return {
+    apiKeyService: new ApiKeyService({ credentials, credentialService, apiKeyAdapter }),
     syncEngine,
     syncService: new SyncService({
       repository: syncRepository,
@@ -84,6 +88,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
 function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
   const oauth = new Map<ProviderId, OAuthAdapter>();
   const sync = new Map<ProviderId, SyncAdapter>();
+  const apiKey = new Map<ProviderId, ApiKeyAdapter>();
   if (env.SALESFORCE_CLIENT_ID) {
     const salesforce = new SalesforceAdapter({
       loginUrl: env.SALESFORCE_LOGIN_URL || 'https://login.salesforce.com',
@@ -94,7 +99,7 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
     oauth.set('salesforce', salesforce);
     sync.set('salesforce', salesforce);
   }
-  return { oauth, sync };
+  return { oauth, sync, apiKey };
 }
 
 /** Step Functions, when STATE_MACHINE_ARN names the sync state machine (SFN_ENDPOINT: the local runner). */

@@ -45,12 +45,22 @@ export const triggerSyncInput = inputObject({
   fullSync: z._default(z.boolean({ error: 'fullSync must be true or false' }), false),
 });
 
+/** Connecting an API-key provider: the key is checked with the provider, then stored sealed. */
+export const connectInput = inputObject({
+  connectorId: connectorRef,
+  apiKey: z
+    .string({ error: 'apiKey must be a string' })
+    .check(z.trim(), z.minLength(1, 'apiKey must not be empty'), z.maxLength(1024, 'apiKey is at most 1024 characters')),
+  config: z.optional(z.record(z.string(), z.unknown(), { error: 'config must be an object of provider settings' })),
+});
+
 export type GetStatusInput = z.infer<typeof getStatusInput>;
 export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;
 export type GetEntityCountsInput = z.infer<typeof getEntityCountsInput>;
 export type DisconnectInput = z.infer<typeof disconnectInput>;
 export type GetAuthUrlInput = z.infer<typeof getAuthUrlInput>;
 export type TriggerSyncInput = z.infer<typeof triggerSyncInput>;
+export type ConnectInput = z.infer<typeof connectInput>;
 
 const count = () => z.number().check(z.int(), z.minimum(0));
 

@@ -108,6 +108,44 @@ export class DynamoCredentialRepository implements CredentialRepository {
     );
   }
 
+  async storeCredentials(
+    tenantId: string,
+    providerId: ProviderId,
+    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
+  ): Promise<void> {
+    const stored = await this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(tenantId, providerId),
+        ConditionExpression: 'attribute_not_exists(#status) OR #status <> :syncing',
+        UpdateExpression: [
+          'SET #type = :type, tenantId = :tenantId, providerId = :providerId, id = :id, #status = :connected',
+          'credentials = :sealed, credentialsVersion = if_not_exists(credentialsVersion, :zero) + :one, config = :config',
+          'lastSyncError = :null, lastSyncAt = if_not_exists(lastSyncAt, :null), createdAt = if_not_exists(createdAt, :now)',
+          'updatedAt = :now, scheduleKey = :scheduled, nextSyncAt = :next REMOVE pendingStateHash',
+        ].join(', '),
+        ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+        ExpressionAttributeValues: {
+          ':type': 'connector',
+          ':tenantId': tenantId,
+          ':providerId': providerId,
+          ':id': connection.id,
+          ':connected': 'connected',
+          ':syncing': 'syncing',
+          ':sealed': connection.sealed,
+          ':zero': 0,
+          ':one': 1,
+          ':config': connection.config,
+          ':null': null,
+          ':now': connection.now,
+          ':scheduled': SCHEDULE_KEY,
+          ':next': connection.nextSyncAt,
+        },
+      }),
+    );
+    if (!stored) throw new ConflictError('A sync is running for this connector; reconnect it once the sync has finished.');
+  }
+
   async getCredentials(tenantId: string, providerId: ProviderId): Promise<StoredCredentials | null> {
     const answer = await this.client.send(
       new GetCommand({

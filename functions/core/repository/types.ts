@@ -64,6 +64,15 @@ export interface CredentialRepository {
    * else `disconnected`; only if this flow is still the pending one.
    */
   failAuthorization(tenantId: string, providerId: ProviderId, flow: { stateHash: string; message: string; now: string }): Promise<boolean>;
+  /**
+   * Creates or updates the connector as `connected` with these sealed credentials, its
+   * config and the first scheduled sync, in one write. @throws ConflictError while a sync runs.
+   */
+  storeCredentials(
+    tenantId: string,
+    providerId: ProviderId,
+    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
+  ): Promise<void>;
   getCredentials(tenantId: string, providerId: ProviderId): Promise<StoredCredentials | null>;
   /**
    * Takes the refresh lease if the credentials are still at `version` and no live lease
