@@ -6,16 +6,15 @@ import { createEnvelopeCipher, generateLocalKey } from '../../functions/core/cry
 import type { SyncState } from '../../functions/core/model';
 import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from '../../functions/core/repository/dynamo-oauth-state-repository';
 import { DynamoSyncRepository } from '../../functions/core/repository/dynamo-sync-repository';
 import { CredentialService } from '../../functions/core/services/credential-service';
-import { OAuthService } from '../../functions/core/services/oauth-service';
 import { SyncEngine, type SyncCheckpoint } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
 import { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../local/sandboxes/salesforce';
 import { freshTable } from '../support/dynamodb';
 import { caller, recordingLog } from '../support/log';
+import { connectThroughOAuth } from '../support/oauth';
 
 const definitionText = readFileSync('statemachines/sync.asl.json', 'utf8');
 const tasks = JSON.parse(readFileSync('statemachines/sync.tasks.json', 'utf8')) as Record<string, string>;
@@ -119,18 +118,8 @@ describe('sync state machine under crashes', () => {
     return crashed.size;
   }
 
-  async function connect(tenant: string): Promise<void> {
-    const oauth = new OAuthService({
-      credentials: new DynamoCredentialRepository(table.client, table.tableName),
-      states: new DynamoOAuthStateRepository(table.client, table.tableName),
-      credentialService,
-      oauthAdapter: () => adapter,
-      redirectUri: () => 'http://127.0.0.1:1/oauth/salesforce/callback',
-    });
-    const { authUrl } = await oauth.startAuthorization(caller(tenant));
-    const back = new URL((await fetch(authUrl, { redirect: 'manual' })).headers.get('location')!);
-    await oauth.completeAuthorization('salesforce', { state: back.searchParams.get('state')!, code: back.searchParams.get('code')! }, recordingLog());
-  }
+  const connect = (tenantId: string) =>
+    connectThroughOAuth({ client: table.client, tableName: table.tableName, credentialService, adapter, tenantId });
 
   const stored = async (tenant: string) => {
     const connectors = new DynamoConnectorRepository(table.client, table.tableName);

@@ -4,14 +4,13 @@ import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/co
 import { CredentialDecryptionError, ProviderError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
 import { CredentialService } from '../../../../functions/core/services/credential-service';
-import { OAuthService } from '../../../../functions/core/services/oauth-service';
 import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
 import type { OAuthCredentials } from '../../../../functions/providers/types';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
 import { freshTable } from '../../../support/dynamodb';
-import { caller, recordingLog } from '../../../support/log';
+import { recordingLog } from '../../../support/log';
+import { connectThroughOAuth } from '../../../support/oauth';
 
 const QUERY = '/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+1';
 
@@ -30,26 +29,8 @@ describe('CredentialService with the Salesforce sandbox', () => {
     });
   }
 
-  /** Connects a tenant through the real flow: getAuthUrl's service, the sandbox's consent, the callback's service. */
-  async function connect(tenantId: string): Promise<void> {
-    const credentialService = container();
-    const oauth = new OAuthService({
-      credentials: new DynamoCredentialRepository(table.client, table.tableName),
-      states: new DynamoOAuthStateRepository(table.client, table.tableName),
-      credentialService,
-      oauthAdapter: () => adapter,
-      redirectUri: () => 'http://127.0.0.1:1/oauth/salesforce/callback',
-    });
-    const { authUrl } = await oauth.startAuthorization(caller(tenantId));
-    const consent = await fetch(authUrl, { redirect: 'manual' });
-    const back = new URL(consent.headers.get('location')!);
-    const outcome = await oauth.completeAuthorization(
-      'salesforce',
-      { state: back.searchParams.get('state')!, code: back.searchParams.get('code')! },
-      recordingLog(),
-    );
-    expect(outcome.kind).toBe('connected');
-  }
+  const connect = (tenantId: string) =>
+    connectThroughOAuth({ client: table.client, tableName: table.tableName, credentialService: container(), adapter, tenantId });
 
   const query = (credentials: OAuthCredentials, config: Record<string, unknown>) =>
     adapter.get<{ totalSize: number }>(credentials, config, QUERY);

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readEnvironmentConfig } from '../../lib/environment-config';
+
+const settings = {
+  jwtIssuer: 'https://issuer.example.com/',
+  jwtAudience: ['connector-api'],
+  allowedOrigins: ['https://app.example.com'],
+  logRetentionDays: 30,
+};
+
+// Apps that never synthesize still claim an output folder: give them one shared folder.
+const outdir = mkdtempSync(join(tmpdir(), 'environment-config-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+/** Reads the config of an app whose context holds `environments` and, maybe, `env`. */
+function configOf(context: Record<string, unknown>) {
+  return readEnvironmentConfig(new App({ context, outdir }));
+}
+
+describe('readEnvironmentConfig', () => {
+  it('reads the environment picked with -c env=<name>', () => {
+    const config = configOf({ env: 'prod', environments: { dev: settings, prod: { ...settings, logRetentionDays: 365 } } });
+    expect(config).toMatchObject({ name: 'prod', jwtIssuer: settings.jwtIssuer, logRetention: RetentionDays.ONE_YEAR });
+  });
+
+  it('defaults the claim names to tenant_id and role, and the admin role to admin', () => {
+    expect(configOf({ env: 'dev', environments: { dev: settings } })).toMatchObject({
+      tenantClaim: 'tenant_id',
+      roleClaim: 'role',
+      adminRole: 'admin',
+    });
+  });
+
+  it('retains data in every environment but dev', () => {
+    const environments = { dev: settings, staging: settings, prod: settings };
+    expect(configOf({ env: 'dev', environments }).retainData).toBe(false);
+    expect(configOf({ env: 'staging', environments }).retainData).toBe(true);
+    expect(configOf({ env: 'prod', environments }).retainData).toBe(true);
+  });
+
+  it('refuses to synth without an environment, naming the known ones', () => {
+    expect(() => configOf({ environments: { dev: settings, prod: settings } })).toThrow(
+      'No environment picked: run with -c env=<name>, where <name> is one of: dev, prod.',
+    );
+  });
+
+  it('refuses an unknown environment', () => {
+    expect(() => configOf({ env: 'qa', environments: { dev: settings } })).toThrow(/Unknown environment "qa": pick one of: dev/);
+  });
+
+  it('refuses an issuer that is not an https URL', () => {
+    expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, jwtIssuer: 'http://issuer' } } })).toThrow(
+      /jwtIssuer must be an https URL/,
+    );
+  });
+
+  it('refuses an empty audience list', () => {
+    expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, jwtAudience: [] } } })).toThrow(
+      /jwtAudience must name at least one audience/,
+    );
+  });
+
+  it('refuses a log retention CloudWatch does not offer', () => {
+    expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, logRetentionDays: 10 } } })).toThrow(
+      /logRetentionDays must be one of CloudWatch's retention periods/,
+    );
+  });
+
+  it('refuses an allowed origin with a path', () => {
+    expect(() =>
+      configOf({ env: 'dev', environments: { dev: { ...settings, allowedOrigins: ['https://app.example.com/x'] } } }),
+    ).toThrow(/is not an origin/);
+  });
+});
