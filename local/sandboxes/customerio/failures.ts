@@ -1,0 +1,185 @@
+/** The sandbox's switchable failure modes: counters and switches the HTTP layer consults. */
+
+/** A snapshot of the failure modes, as `GET /__sandbox/state` shows it. */
+export interface CustomerIoFailureState {
+  /** Every App API call answers 401, whatever the key (the key was revoked). */
+  readonly unauthorized: boolean;
+  /** Calls still to answer 429 (on top of the real 10-per-second limit); `'always'` until reset. */
+  readonly throttle: number | 'always';
+  /** The Retry-After (seconds) those 429s carry; null sends none. */
+  readonly throttleRetryAfterSeconds: number | null;
+  /** Calls still to answer a server error; `'always'` until reset. */
+  readonly serverError: number | 'always';
+  /** The status of those server errors. */
+  readonly serverErrorStatus: number;
+  /** Successful answers still to truncate (200 with broken JSON); `'always'` until reset. */
+  readonly malformedJson: number | 'always';
+  /** Delay before every App API answer, in milliseconds. */
+  readonly slowMs: number;
+}
+
+/**
+ * Switches for failure modes, usable from code (`sandbox.failures`) and over HTTP
+ * (`POST /__sandbox/failures`). Counted modes apply to the next n App API calls
+ * (`/v1/...`); `Infinity` means "until reset". The control endpoints are never failed.
+ */
+export interface CustomerIoSandboxFailures {
+  /** While on, every App API call answers 401 whatever the key, as for a revoked key. */
+  unauthorized(on: boolean): void;
+  /** The next `times` calls answer 429 with `Retry-After: retryAfterSeconds` (default 1; null sends no header). */
+  throttle(times: number, retryAfterSeconds?: number | null): void;
+  /** The next `times` calls answer `status` (default 500: a JSON error; 502/503/504: an HTML page). */
+  serverError(times: number, status?: number): void;
+  /** The next `times` answers that would succeed come back as 200 with truncated JSON. */
+  malformedJson(times: number): void;
+  /** Every App API answer waits `ms` milliseconds first; 0 turns it off. */
+  slow(ms: number): void;
+  /** Turns every failure mode off. The real rate limit stays. */
+  reset(): void;
+  /** The current settings. */
+  state(): CustomerIoFailureState;
+}
+
+/** The mutable settings behind CustomerIoSandboxFailures. */
+export class FailureModes {
+  unauthorized = false;
+  throttle = 0;
+  throttleRetryAfterSeconds: number | null = 1;
+  serverError = 0;
+  serverErrorStatus = 500;
+  malformedJson = 0;
+  slowMs = 0;
+
+  reset(): void {
+    this.unauthorized = false;
+    this.throttle = 0;
+    this.throttleRetryAfterSeconds = 1;
+    this.serverError = 0;
+    this.serverErrorStatus = 500;
+    this.malformedJson = 0;
+    this.slowMs = 0;
+  }
+
+  /** Takes one from a counter if it is positive; true when the failure applies to this call. */
+  take(key: 'throttle' | 'serverError' | 'malformedJson'): boolean {
+    if (this[key] <= 0) return false;
+    this[key] -= 1; // Infinity stays Infinity.
+    return true;
+  }
+
+  /** The public interface over these settings, with argument checks. */
+  controls(): CustomerIoSandboxFailures {
+    return {
+      unauthorized: (on) => {
+        if (typeof on !== 'boolean') throw new RangeError('unauthorized needs true or false');
+        this.unauthorized = on;
+      },
+      throttle: (times, retryAfterSeconds = 1) => {
+        if (retryAfterSeconds !== null && (!Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0)) {
+          throw new RangeError(`throttle retryAfterSeconds must be a non-negative number or null, got ${retryAfterSeconds}`);
+        }
+        this.throttle = checkTimes('throttle', times);
+        this.throttleRetryAfterSeconds = retryAfterSeconds;
+      },
+      serverError: (times, status = 500) => {
+        if (!Number.isInteger(status) || status < 500 || status > 599) throw new RangeError(`serverError status must be 5xx, got ${status}`);
+        this.serverError = checkTimes('serverError', times);
+        this.serverErrorStatus = status;
+      },
+      malformedJson: (times) => {
+        this.malformedJson = checkTimes('malformedJson', times);
+      },
+      slow: (ms) => {
+        if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
+        this.slowMs = ms;
+      },
+      reset: () => this.reset(),
+      state: () => ({
+        unauthorized: this.unauthorized,
+        throttle: remaining(this.throttle),
+        throttleRetryAfterSeconds: this.throttleRetryAfterSeconds,
+        serverError: remaining(this.serverError),
+        serverErrorStatus: this.serverErrorStatus,
+        malformedJson: remaining(this.malformedJson),
+        slowMs: this.slowMs,
+      }),
+    };
+  }
+}
+
+/**
+ * Applies a `POST /__sandbox/failures` body, e.g.
+ * `{"reset":true,"throttle":{"times":2,"retryAfterSeconds":3},"serverError":1,"slow":200}`.
+ * Counts are non-negative integers or `"always"`; `reset` applies first. Every key's type
+ * is checked before anything changes.
+ */
+export function applyFailures(failures: CustomerIoSandboxFailures, body: unknown): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('body must be a JSON object');
+  const known = ['reset', 'unauthorized', 'throttle', 'serverError', 'malformedJson', 'slow'];
+  const fields = body as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const times = (key: string, value: unknown): number => {
+    if (value === 'always') return Infinity;
+    if (typeof value === 'number') return value;
+    throw new Error(`${key} must be a number or "always"`);
+  };
+  const flag = (key: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
+    return value;
+  };
+  const steps: Array<() => void> = [];
+  if (fields.reset !== undefined && flag('reset', fields.reset)) steps.push(() => failures.reset());
+  if (fields.unauthorized !== undefined) {
+    const on = flag('unauthorized', fields.unauthorized);
+    steps.push(() => failures.unauthorized(on));
+  }
+  if (fields.throttle !== undefined) {
+    const value = fields.throttle;
+    if (isObject(value)) {
+      const after = value.retryAfterSeconds;
+      if (after !== undefined && after !== null && typeof after !== 'number') throw new Error('throttle.retryAfterSeconds must be a number or null');
+      const count = times('throttle.times', value.times);
+      steps.push(() => failures.throttle(count, after as number | null | undefined));
+    } else {
+      const count = times('throttle', value);
+      steps.push(() => failures.throttle(count));
+    }
+  }
+  if (fields.serverError !== undefined) {
+    const value = fields.serverError;
+    if (isObject(value)) {
+      if (value.status !== undefined && typeof value.status !== 'number') throw new Error('serverError.status must be a number');
+      const count = times('serverError.times', value.times);
+      steps.push(() => failures.serverError(count, value.status as number | undefined));
+    } else {
+      const count = times('serverError', value);
+      steps.push(() => failures.serverError(count));
+    }
+  }
+  if (fields.malformedJson !== undefined) {
+    const count = times('malformedJson', fields.malformedJson);
+    steps.push(() => failures.malformedJson(count));
+  }
+  if (fields.slow !== undefined) {
+    if (typeof fields.slow !== 'number') throw new Error('slow must be a number of milliseconds');
+    const ms = fields.slow;
+    steps.push(() => failures.slow(ms));
+  }
+  for (const step of steps) step();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
+function remaining(times: number): number | 'always' {
+  return times === Infinity ? 'always' : times;
+}
+
+/** Validates a "next n calls" count: a non-negative integer or Infinity. */
+function checkTimes(name: string, times: number): number {
+  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
+  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
+}
