@@ -1,3 +1,5 @@
+import { customerIoSandboxOptionsFromEnv } from '../local/sandboxes/customerio';
+import { fathomSandboxSizesFromEnv } from '../local/sandboxes/fathom';
 import { salesforceSandboxSizesFromEnv } from '../local/sandboxes/salesforce';
 import { startLocalStack } from '../local/stack';
 
@@ -10,10 +12,14 @@ const stack = await startLocalStack({
   stateDir,
   salesforceSizes: salesforceSandboxSizesFromEnv(process.env),
   scheduleEveryMs: Number(process.env.SCHEDULE_EVERY_SECONDS ?? 60) * 1000,
+  customerio: customerIoSandboxOptionsFromEnv(process.env),
+  fathom: fathomSandboxSizesFromEnv(process.env),
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
+if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url} (API key: sandbox-key)`);
+if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 
 let stopping = false;

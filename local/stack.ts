@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
+import { startCustomerIoSandbox, type CustomerIoSandbox, type CustomerIoSandboxOptions } from './sandboxes/customerio';
+import { startFathomSandbox, type FathomSandbox } from './sandboxes/fathom';
 import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
 import { startLocalStepFunctions, type LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions';
 import type { DataSetSizes } from './sandboxes/salesforce/data';
@@ -22,6 +24,10 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Sizes of the Salesforce sandbox's data set (defaults 340/1250/89). */
   salesforceSizes?: Partial<DataSetSizes>;
+  /** Options of the Customer.io sandbox (500 people, key `sandbox-key`). */
+  customerio?: CustomerIoSandboxOptions;
+  /** Options of the Fathom sandbox (40 meetings, 120 people, key `sandbox-key`). */
+  fathom?: Parameters<typeof startFathomSandbox>[0];
   /** How often the local scheduler looks for due syncs, in ms (as EventBridge Scheduler does in AWS); 0: never. */
   scheduleEveryMs?: number;
   /** Retry and Wait timing of the local state machine runner (tests make them instant). */
@@ -36,6 +42,9 @@ export interface LocalStack {
   /** The Salesforce sandbox, unless SALESFORCE_CLIENT_ID points the stack at a real org. */
   readonly salesforce: SalesforceSandbox | undefined;
   readonly stepFunctions: LocalStepFunctions;
+  /** The API-key providers' sandboxes, unless their base URLs point the stack at the real APIs. */
+  readonly customerio: CustomerIoSandbox | undefined;
+  readonly fathom: FathomSandbox | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,6 +73,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // Provider sandboxes stand in for real providers unless the environment names real ones.
   const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
+  const customerio = process.env.CUSTOMERIO_US_BASE_URL ? undefined : await startCustomerIoSandbox(options.customerio);
+  const fathom = process.env.FATHOM_BASE_URL ? undefined : await startFathomSandbox(options.fathom);
   const stepFunctions = await startLocalStepFunctions(options.stepFunctions);
 
   const routes = JSON.parse(await readFile(join(ROOT, 'functions/api/routes.json'), 'utf8')).routes as RouteSpec[];
@@ -112,6 +123,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     OAUTH_REDIRECT_BASE_URL: process.env.OAUTH_REDIRECT_BASE_URL || url,
     STATE_MACHINE_ARN: stepFunctions.stateMachineArn,
     SFN_ENDPOINT: stepFunctions.endpoint,
+    ...(customerio && { CUSTOMERIO_US_BASE_URL: customerio.url, CUSTOMERIO_EU_BASE_URL: customerio.url }),
+    ...(fathom && { FATHOM_BASE_URL: fathom.url }),
     ...(salesforce && {
       SALESFORCE_LOGIN_URL: salesforce.url,
       SALESFORCE_CLIENT_ID: salesforce.clientId,
@@ -130,6 +143,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoDbEndpoint: endpoint,
     salesforce,
     stepFunctions,
+    customerio,
+    fathom,
     stop: async () => {
       scheduler.stop();
       server.closeAllConnections();
@@ -137,6 +152,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stepFunctions.idle();
       await stepFunctions.stop();
       await salesforce?.close();
+      await customerio?.close();
+      await fathom?.close();
       await dynamo?.stop();
     },
   };

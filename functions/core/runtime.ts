@@ -17,6 +17,8 @@ import { ConnectorService } from './services/connector-service';
 import { CredentialService } from './services/credential-service';
 import { ApiKeyService } from './services/api-key-service';
 import { OAuthService } from './services/oauth-service';
+import { CUSTOMERIO_BASE_URLS, CustomerIoAdapter } from '../providers/customerio/customerio-adapter';
+import { FathomAdapter } from '../providers/fathom/fathom-adapter';
 import { SalesforceAdapter } from '../providers/salesforce/salesforce-adapter';
 import type { ApiKeyAdapter, OAuthAdapter, SyncAdapter } from '../providers/types';
 
@@ -98,6 +100,17 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
     });
     oauth.set('salesforce', salesforce);
     sync.set('salesforce', salesforce);
+  }
+  // API-key providers need no app credentials: always available; base URLs point them at sandboxes locally.
+  const customerio = new CustomerIoAdapter(
+    env.CUSTOMERIO_US_BASE_URL || env.CUSTOMERIO_EU_BASE_URL
+      ? { baseUrls: { us: env.CUSTOMERIO_US_BASE_URL || CUSTOMERIO_BASE_URLS.us, eu: env.CUSTOMERIO_EU_BASE_URL || CUSTOMERIO_BASE_URLS.eu } }
+      : {},
+  );
+  const fathom = new FathomAdapter(env.FATHOM_BASE_URL ? { baseUrl: env.FATHOM_BASE_URL } : {});
+  for (const adapter of [customerio, fathom]) {
+    sync.set(adapter.providerId, adapter);
+    apiKey.set(adapter.providerId, adapter);
   }
   return { oauth, sync, apiKey };
 }
