@@ -1,0 +1,532 @@
+/**
+ * The Office 365 sandbox's HTTP server: the Microsoft identity platform's authorize and
+ * token endpoints, Graph's `/v1.0/me` and `/v1.0/me/contacts/delta`, and the
+ * `/__sandbox/*` control endpoints that let a separately running local stack be driven
+ * into failure modes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { ContactStore, DEFAULT_CONTACTS, DEFAULT_SEED } from './contacts';
+import { checkTimes, FailureModes, type FailureTarget, type O365SandboxFailures } from './failures';
+import { ContactsDelta, type GraphAnswer, graphError, pageSizeFromPrefer } from './graph';
+import { IdentityServer, identityError, SANDBOX_TENANT_ID } from './identity';
+
+/** Options of {@link startO365Sandbox}. */
+export interface O365SandboxOptions {
+  /** Port on 127.0.0.1; 0 or undefined picks a free one. */
+  readonly port?: number;
+  /** Contacts in the mailbox at start. @default 150 */
+  readonly contacts?: number;
+  /** Seed of the generated contacts; the same seed gives the same contacts. @default 20260305 */
+  readonly seed?: number;
+  /** The app registration's application (client) id. @default 'sandbox-o365-client-id' */
+  readonly clientId?: string;
+  /** The app registration's client secret. @default 'sandbox-o365-client-secret' */
+  readonly clientSecret?: string;
+  /**
+   * Registered redirect URIs. When given, `redirect_uri` must be one of them exactly;
+   * otherwise any absolute http(s) URL without a fragment is accepted.
+   */
+  readonly redirectUris?: readonly string[];
+}
+
+/** Request counters since start or the last {@link O365Sandbox.resetStats}. */
+export interface O365SandboxStats {
+  /** Every request except the `/__sandbox/*` control endpoints. */
+  readonly requests: number;
+  /** Requests per endpoint: authorize, token, me, contactsDelta, notFound. */
+  readonly byEndpoint: Readonly<Record<string, number>>;
+  /** Graph calls (`/v1.0/...`), failed ones included. */
+  readonly graphCalls: number;
+  /** Token-endpoint calls with `grant_type=refresh_token` that passed client authentication. */
+  readonly tokenRefreshes: number;
+  /** Token-endpoint calls with `grant_type=authorization_code` that passed client authentication. */
+  readonly codeExchanges: number;
+  /** Contacts (and removals) sent in delta pages. */
+  readonly recordsReturned: number;
+}
+
+/** Contact changes for incremental-sync tests; contacts are picked with the sandbox's seeded generator. */
+export interface O365SandboxData {
+  /** Creates `n` contacts stamped now; returns their ids. */
+  add(n: number): string[];
+  /** Changes `n` live contacts (job title, sometimes company) and stamps them now; returns their ids. */
+  modify(n: number): string[];
+  /** Deletes `n` live contacts; later delta rounds report them as `@removed`. Returns their ids. */
+  remove(n: number): string[];
+  /** Live contacts. */
+  count(): number;
+}
+
+/** A running Office 365 sandbox. */
+export interface O365Sandbox {
+  /** `http://127.0.0.1:PORT`: both the login URL (`/{tenant}/oauth2/v2.0/...`) and the Graph URL (`/v1.0/...`). */
+  readonly url: string;
+  /** The app registration's application (client) id. */
+  readonly clientId: string;
+  /** The app registration's client secret. */
+  readonly clientSecret: string;
+  /** The sandbox directory's tenant id (any tenant segment is accepted in URLs). */
+  readonly tenantId: string;
+  /** Switchable failure modes. */
+  readonly failures: O365SandboxFailures;
+  /** Contact changes and counts. */
+  readonly data: O365SandboxData;
+  /** Request counters. */
+  stats(): O365SandboxStats;
+  /** Zeroes the request counters. */
+  resetStats(): void;
+  /** Every code, access token, refresh token and ID token issued so far, plus the client secret. */
+  secretsIssued(): string[];
+  /** Moves the sandbox clock forward (code and access-token expiry; change stamps). */
+  advanceTime(ms: number): void;
+  /** Stops the server and drops open connections. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+const IDENTITY_PATH = /^\/([A-Za-z0-9.-]{1,64})\/oauth2\/v2\.0\/(authorize|token)$/;
+/** Graph's challenge on a 401, as Microsoft sends it (the client id is Graph's own application id). */
+const WWW_AUTHENTICATE =
+  'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
+
+/**
+ * Starts an Office 365 sandbox on 127.0.0.1: the Microsoft identity platform v2.0 auth
+ * code flow with PKCE and rotating refresh tokens, and Graph's contacts delta query over
+ * a deterministic mailbox.
+ */
+export async function startO365Sandbox(options: O365SandboxOptions = {}): Promise<O365Sandbox> {
+  const contactCount = options.contacts ?? DEFAULT_CONTACTS;
+  if (!Number.isSafeInteger(contactCount) || contactCount < 0) throw new RangeError(`contacts must be a non-negative integer, got ${contactCount}`);
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const clientId = options.clientId ?? 'sandbox-o365-client-id';
+  const clientSecret = options.clientSecret ?? 'sandbox-o365-client-secret';
+
+  let clockOffset = 0;
+  const now = (): number => Date.now() + clockOffset;
+  const secrets: string[] = [clientSecret];
+  const store = new ContactStore(contactCount, seed, now);
+  const modes = new FailureModes();
+  const timers = new Set<NodeJS.Timeout>();
+  let counters = freshCounters();
+
+  // The server binds first, so links and issuers can name its URL.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const identity = new IdentityServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) => secrets.push(secret));
+  const delta = new ContactsDelta(store, url, now);
+
+  const failures: O365SandboxFailures = {
+    consentDenied: (on) => {
+      modes.consentDenied = on;
+    },
+    expireSessions: () => identity.expireSessions(),
+    revokeGrant: () => identity.revokeAll(),
+    expireDeltaLinks: () => delta.expireAll(),
+    throttle: (times, retryAfterSeconds, throttleOptions = {}) => {
+      const status = throttleOptions.status ?? 429;
+      if (status !== 429 && status !== 503) throw new RangeError('throttle status must be 429 or 503');
+      if (!Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0) {
+        throw new RangeError(`throttle needs a non-negative retryAfterSeconds, got ${retryAfterSeconds}`);
+      }
+      modes.throttle = { times: checkTimes('throttle', times), retryAfterSeconds: Math.ceil(retryAfterSeconds), status, target: checkTarget(throttleOptions.target) };
+    },
+    serverError: (times, errorOptions = {}) => {
+      const status = errorOptions.status ?? 500;
+      if (status !== 500 && status !== 502 && status !== 504) throw new RangeError('serverError status must be 500, 502 or 504');
+      modes.serverError = { times: checkTimes('serverError', times), status, target: checkTarget(errorOptions.target) };
+    },
+    malformedJson: (times) => {
+      modes.malformedJson = checkTimes('malformedJson', times);
+    },
+    slow: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
+      modes.slowMs = ms;
+    },
+    reset: () => modes.reset(),
+    state: () => modes.state(),
+  };
+
+  const data: O365SandboxData = {
+    add: (n) => store.add(n),
+    modify: (n) => store.modify(n),
+    remove: (n) => store.remove(n),
+    count: () => store.count(),
+  };
+
+  const stats = (): O365SandboxStats => ({
+    requests: counters.requests,
+    byEndpoint: { ...counters.byEndpoint },
+    graphCalls: counters.graphCalls,
+    tokenRefreshes: identity.counters.tokenRefreshes,
+    codeExchanges: identity.counters.codeExchanges,
+    recordsReturned: delta.recordsReturned,
+  });
+  const resetStats = (): void => {
+    counters = freshCounters();
+    identity.counters.tokenRefreshes = 0;
+    identity.counters.codeExchanges = 0;
+    delta.recordsReturned = 0;
+  };
+  const count = (endpoint: string): void => {
+    counters.requests++;
+    counters.byEndpoint[endpoint] = (counters.byEndpoint[endpoint] ?? 0) + 1;
+  };
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  /** A counted failure for this target, answered; true when one applied. */
+  function injectedFailure(res: ServerResponse, target: FailureTarget): boolean {
+    const throttled = modes.takeThrottle(target);
+    if (throttled) {
+      const headers = { 'Retry-After': String(throttled.retryAfterSeconds) };
+      if (target === 'token') {
+        sendJson(res, throttled.status, identityError(url, now(), 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'), headers);
+      } else if (throttled.status === 429) {
+        sendGraph(res, graphError(429, 'TooManyRequests', 'Too many requests. Retry after the time given in the Retry-After header.', now(), headers));
+      } else {
+        sendGraph(res, graphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Retry after the time given in the Retry-After header.', now(), headers));
+      }
+      return true;
+    }
+    const status = modes.takeServerError(target);
+    if (status === undefined) return false;
+    if (status === 500) {
+      if (target === 'token') sendJson(res, 500, identityError(url, now(), 'server_error', 90033, 'A transient error has occurred. Please try again.'));
+      else sendGraph(res, graphError(500, 'generalException', 'An unspecified error has occurred.', now()));
+    } else {
+      // 502 / 504 come from a gateway in front of the service: an HTML page, not JSON.
+      send(res, status, gatewayPage(status), 'text/html; charset=utf-8');
+    }
+    return true;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestUrl = new URL(req.url ?? '/', url);
+    const path = requestUrl.pathname;
+    if (path.startsWith('/__sandbox/')) return control(req, res, path);
+    if (modes.slowMs > 0) await delay(modes.slowMs);
+
+    const identityPath = IDENTITY_PATH.exec(path);
+    if (identityPath?.[2] === 'authorize') {
+      count('authorize');
+      if (req.method !== 'GET') return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
+      const outcome = identity.authorize(requestUrl.searchParams, modes.consentDenied);
+      if (outcome.kind === 'redirect') {
+        res.writeHead(302, { Location: outcome.location, 'Cache-Control': 'no-store' }).end();
+        return;
+      }
+      // Microsoft shows such errors on its own sign-in page, without redirecting.
+      return send(res, outcome.status, errorPage(outcome.error, outcome.description), 'text/html; charset=utf-8');
+    }
+    if (identityPath?.[2] === 'token') {
+      count('token');
+      if (req.method !== 'POST') return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
+      if (injectedFailure(res, 'token')) return;
+      // Only the body counts: parameters in the URL would put secrets into access logs.
+      const answer = identity.token(await readForm(req), basicCredentials(req.headers.authorization));
+      return sendJson(res, answer.status, answer.body, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    }
+    if (path === '/v1.0' || path.startsWith('/v1.0/')) return graph(req, res, requestUrl);
+    count('notFound');
+    return send(res, 404, 'Not Found', 'text/plain; charset=utf-8');
+  }
+
+  async function graph(req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
+    counters.graphCalls++;
+    const path = requestUrl.pathname.replace(/\/+$/, '');
+    const endpoint = path === '/v1.0/me' ? 'me' : /^\/v1\.0\/me\/contacts\/(?:microsoft\.graph\.)?delta(?:\(\))?$/i.test(path) ? 'contactsDelta' : 'notFound';
+    count(endpoint);
+    if (endpoint === 'notFound') {
+      return sendGraph(res, graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop() ?? ''}'.`, now()));
+    }
+    if (req.method !== 'GET') return sendGraph(res, graphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.', now()));
+
+    const session = identity.session(req.headers.authorization, endpoint === 'me' ? ['User.Read'] : ['Contacts.Read', 'Contacts.ReadWrite']);
+    if ('problem' in session) {
+      const message =
+        session.problem === 'missing' ? 'Access token is empty.' : session.problem === 'expired' ? 'Lifetime validation failed, the token is expired.' : 'Access token validation failure.';
+      return sendGraph(res, graphError(401, 'InvalidAuthenticationToken', message, now(), { 'WWW-Authenticate': WWW_AUTHENTICATE }));
+    }
+    if ('forbidden' in session) return sendGraph(res, graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', now()));
+    if (injectedFailure(res, 'graph')) return;
+
+    let answer: GraphAnswer;
+    const headers: Record<string, string> = {};
+    if (endpoint === 'me') {
+      answer = {
+        status: 200,
+        body: {
+          '@odata.context': `${url}/v1.0/$metadata#users/$entity`,
+          businessPhones: [],
+          displayName: identity.user.name,
+          givenName: 'Sandbox',
+          surname: 'User',
+          jobTitle: null,
+          mail: identity.user.preferredUsername,
+          mobilePhone: null,
+          officeLocation: null,
+          preferredLanguage: 'en-US',
+          userPrincipalName: identity.user.preferredUsername,
+          id: identity.user.oid,
+        },
+      };
+    } else {
+      const pageSize = pageSizeFromPrefer(header(req, 'prefer'));
+      if (pageSize.applied) headers['Preference-Applied'] = pageSize.applied;
+      answer = delta.answer(requestUrl.searchParams, pageSize.size);
+    }
+    if (answer.status === 200 && modes.takeMalformedJson()) {
+      // Half of a JSON object is never valid JSON: its outer brace is never closed.
+      const text = JSON.stringify(answer.body);
+      return send(res, 200, text.slice(0, Math.floor(text.length / 2)), JSON_TYPE, headers);
+    }
+    return sendGraph(res, { ...answer, headers: { ...answer.headers, ...headers } });
+  }
+
+  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    try {
+      if (req.method === 'GET' && path === '/__sandbox/state') {
+        return sendJson(res, 200, { url, tenantId: SANDBOX_TENANT_ID, contacts: store.count(), failures: failures.state(), stats: stats() });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/failures') {
+        applyFailures(failures, await readJsonBody(req));
+        return sendJson(res, 200, failures.state());
+      }
+      if (req.method === 'POST' && path === '/__sandbox/data') {
+        const changed = applyData(data, await readJsonBody(req));
+        return sendJson(res, 200, { changed, contacts: store.count() });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
+        resetStats();
+        return sendJson(res, 200, stats());
+      }
+      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
+    } catch (error) {
+      return sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendJson(res, 500, { error: error instanceof Error ? error.message : 'internal error' });
+    });
+  });
+
+  return {
+    url,
+    clientId,
+    clientSecret,
+    tenantId: SANDBOX_TENANT_ID,
+    failures,
+    data,
+    stats,
+    resetStats,
+    secretsIssued: () => [...secrets],
+    advanceTime: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of ms, got ${ms}`);
+      clockOffset += ms;
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+interface Counters {
+  requests: number;
+  byEndpoint: Record<string, number>;
+  graphCalls: number;
+}
+
+function freshCounters(): Counters {
+  return { requests: 0, byEndpoint: {}, graphCalls: 0 };
+}
+
+function checkTarget(target: string | undefined): FailureTarget {
+  if (target === undefined) return 'graph';
+  if (target !== 'graph' && target !== 'token') throw new RangeError(`failure target must be 'graph' or 'token', got ${target}`);
+  return target;
+}
+
+/**
+ * Applies a `POST /__sandbox/failures` body, e.g.
+ * `{"reset":true,"throttle":{"times":2,"retryAfterSeconds":3,"status":503},"serverError":2,"slow":200}`.
+ * Counts are non-negative integers or `"always"`; `reset` applies first.
+ */
+function applyFailures(failures: O365SandboxFailures, body: unknown): void {
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const known = ['reset', 'consentDenied', 'expireSessions', 'revokeGrant', 'expireDeltaLinks', 'throttle', 'serverError', 'malformedJson', 'slow'];
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const times = (key: string, value: unknown): number => {
+    if (value === 'always') return Infinity;
+    if (typeof value === 'number') return value;
+    throw new Error(`${key} must be a number or "always"`);
+  };
+  const flag = (key: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
+    return value;
+  };
+  const target = (key: string, value: unknown): FailureTarget | undefined => {
+    if (value === undefined || value === 'graph' || value === 'token') return value;
+    throw new Error(`${key}.target must be "graph" or "token"`);
+  };
+  if (body.reset !== undefined && flag('reset', body.reset)) failures.reset();
+  if (body.consentDenied !== undefined) failures.consentDenied(flag('consentDenied', body.consentDenied));
+  if (body.expireSessions !== undefined && flag('expireSessions', body.expireSessions)) failures.expireSessions();
+  if (body.revokeGrant !== undefined && flag('revokeGrant', body.revokeGrant)) failures.revokeGrant();
+  if (body.expireDeltaLinks !== undefined && flag('expireDeltaLinks', body.expireDeltaLinks)) failures.expireDeltaLinks();
+  if (body.throttle !== undefined) {
+    const value = body.throttle;
+    if (!isRecord(value)) throw new Error('throttle must be {"times", "retryAfterSeconds", "status"?, "target"?}');
+    if (typeof value.retryAfterSeconds !== 'number') throw new Error('throttle.retryAfterSeconds must be a number');
+    if (value.status !== undefined && value.status !== 429 && value.status !== 503) throw new Error('throttle.status must be 429 or 503');
+    failures.throttle(times('throttle.times', value.times), value.retryAfterSeconds, { status: value.status, target: target('throttle', value.target) });
+  }
+  if (body.serverError !== undefined) {
+    const value = body.serverError;
+    if (isRecord(value)) {
+      if (value.status !== undefined && value.status !== 500 && value.status !== 502 && value.status !== 504) {
+        throw new Error('serverError.status must be 500, 502 or 504');
+      }
+      failures.serverError(times('serverError.times', value.times), { status: value.status, target: target('serverError', value.target) });
+    } else {
+      failures.serverError(times('serverError', value));
+    }
+  }
+  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
+  if (body.slow !== undefined) {
+    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
+    failures.slow(body.slow);
+  }
+}
+
+/**
+ * Applies a `POST /__sandbox/data` body, e.g. `{"modify":3,"remove":2,"add":1}`: changes
+ * and removals pick existing contacts first, then the additions are made.
+ */
+function applyData(data: O365SandboxData, body: unknown): Record<string, string[]> {
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove');
+  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove`);
+  const plan: Array<['add' | 'modify' | 'remove', number]> = [];
+  for (const operation of ['modify', 'remove', 'add'] as const) {
+    const value = body[operation];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${operation} must be a non-negative integer`);
+    plan.push([operation, value]);
+  }
+  const needed = (body.modify as number | undefined ?? 0) + (body.remove as number | undefined ?? 0);
+  if (needed > data.count()) throw new Error(`modify + remove need ${needed} live contacts; the mailbox has ${data.count()}`);
+  const changed: Record<string, string[]> = {};
+  for (const [operation, value] of plan) changed[operation] = data[operation](value);
+  return changed;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(body), JSON_TYPE, headers);
+}
+
+function sendGraph(res: ServerResponse, answer: GraphAnswer): void {
+  // Graph answers OData JSON metadata=minimal.
+  send(res, answer.status, JSON.stringify(answer.body), 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8', answer.headers);
+}
+
+function errorPage(error: string, description: string): string {
+  return (
+    '<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body>' +
+    `<h1>Sorry, but we're having trouble signing you in.</h1><p>${escapeHtml(description)}</p><p>error=${escapeHtml(error)}</p>` +
+    '</body></html>'
+  );
+}
+
+function gatewayPage(status: number): string {
+  const title = status === 502 ? 'Bad Gateway' : 'Gateway Timeout';
+  return `<!DOCTYPE html><html><head><title>${status} ${title}</title></head><body><h1>${title}</h1></body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A form body; a body of another content type reads as empty (the token endpoint then misses grant_type). */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const body = await readBody(req);
+  const type = req.headers['content-type'] ?? '';
+  return type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body) : new URLSearchParams();
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req);
+  try {
+    return body.trim() === '' ? {} : JSON.parse(body);
+  } catch {
+    throw new Error('body is not valid JSON');
+  }
+}
+
+/** Client credentials from `Authorization: Basic` (RFC 6749 2.3.1: each part form-urlencoded). */
+function basicCredentials(value: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(value ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const part = (text: string): string => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      return text;
+    }
+  };
+  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
+}

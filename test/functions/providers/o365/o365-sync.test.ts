@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
+import type { SyncState } from '../../../../functions/core/model';
+import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
+import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
+import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
+import { DynamoSyncRepository } from '../../../../functions/core/repository/dynamo-sync-repository';
+import { CredentialService } from '../../../../functions/core/services/credential-service';
+import { OAuthService } from '../../../../functions/core/services/oauth-service';
+import { SyncEngine, SyncStepError } from '../../../../functions/core/services/sync-engine';
+import { SyncService } from '../../../../functions/core/services/sync-service';
+import { O365Adapter } from '../../../../functions/providers/o365/o365-adapter';
+import { type O365Sandbox, startO365Sandbox } from '../../../../local/sandboxes/o365';
+import { freshTable } from '../../../support/dynamodb';
+import { caller, recordingLog } from '../../../support/log';
+
+/**
+ * Office 365 syncs through the real sync service and engine, DynamoDB Local and the
+ * sandbox. A small loop stands in for the state machine: it runs the engine's steps in
+ * order, skips the waits, and fails the sync the way the Catch state would.
+ */
+describe('Office 365 sync through the sync engine', () => {
+  let table: Awaited<ReturnType<typeof freshTable>>;
+  let sandbox: O365Sandbox;
+  let adapter: O365Adapter;
+  let engine: SyncEngine;
+  let syncs: SyncService;
+  let connectors: DynamoConnectorRepository;
+  const started: SyncState[] = [];
+  const waits: number[] = [];
+  const key = generateLocalKey();
+
+  async function connect(tenantId: string): Promise<void> {
+    const credentialService = new CredentialService({
+      repository: new DynamoCredentialRepository(table.client, table.tableName),
+      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
+      oauthAdapter: () => adapter,
+    });
+    const oauth = new OAuthService({
+      credentials: new DynamoCredentialRepository(table.client, table.tableName),
+      states: new DynamoOAuthStateRepository(table.client, table.tableName),
+      credentialService,
+      oauthAdapter: () => adapter,
+      redirectUri: () => 'http://127.0.0.1:1/oauth/o365/callback',
+    });
+    const { authUrl } = await oauth.startAuthorization(caller(tenantId), 'o365');
+    const back = new URL((await fetch(authUrl, { redirect: 'manual' })).headers.get('location')!);
+    expect(await oauth.completeAuthorization('o365', Object.fromEntries(back.searchParams), recordingLog())).toMatchObject({ kind: 'connected' });
+  }
+
+  /** Triggers a sync and runs it to its end, as the state machine would. */
+  async function sync(tenantId: string, fullSync = false) {
+    await syncs.triggerSync(caller(tenantId), 'o365', fullSync);
+    let state = started.pop()!;
+    const log = recordingLog();
+    while (state.phase !== 'done') {
+      try {
+        state = state.phase === 'read' ? await engine.readPage(state, log) : await engine.sweepPage(state);
+      } catch (error) {
+        if (!(error instanceof SyncStepError)) throw error;
+        await engine.fail(state, { error: error.name, cause: error.message });
+        return await latest(tenantId);
+      }
+      if (state.waitSeconds !== undefined) {
+        waits.push(state.waitSeconds);
+        const { waitSeconds: _skipped, ...rest } = state;
+        state = rest;
+      }
+      if (state.continuation) state = state.continuation;
+    }
+    await engine.finish(state);
+    return await latest(tenantId);
+  }
+
+  const latest = async (tenantId: string) => (await connectors.listSyncLogs(tenantId, 'o365', 1))[0]!;
+  const people = async (tenantId: string) => (await connectors.getEntityCounts(tenantId, 'o365')).people;
+
+  beforeAll(async () => {
+    table = await freshTable();
+    sandbox = await startO365Sandbox();
+    adapter = new O365Adapter({ loginUrl: sandbox.url, graphUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret, pageSize: 50 });
+    const credentials = new CredentialService({
+      repository: new DynamoCredentialRepository(table.client, table.tableName),
+      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
+      oauthAdapter: () => adapter,
+    });
+    const repository = new DynamoSyncRepository(table.client, table.tableName);
+    engine = new SyncEngine({ repository, credentials, syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined) });
+    syncs = new SyncService({
+      repository,
+      engine,
+      executions: { start: async (_name, state) => void started.push(state) },
+      syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined),
+      pagesPerExecution: 2,
+    });
+    connectors = new DynamoConnectorRepository(table.client, table.tableName);
+    await connect('acme');
+    await sync('acme');
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    table.destroy();
+  });
+  beforeEach(() => {
+    sandbox.failures.reset();
+    sandbox.resetStats();
+    waits.length = 0;
+  });
+
+  it('a first sync brings in every contact as a person', async () => {
+    expect(await people('acme')).toBe(150);
+    expect(await latest('acme')).toMatchObject({ status: 'completed', recordsCreated: 150, recordsFailed: 0 });
+  });
+
+  it('an immediate incremental sync makes one Graph call and changes nothing', async () => {
+    expect(await sync('acme')).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 0, recordsUpdated: 0 });
+    expect(sandbox.stats().graphCalls).toBe(1);
+    expect(await people('acme')).toBe(150);
+  });
+
+  it('an incremental sync applies changes, additions and removals from the delta link', async () => {
+    sandbox.data.modify(3);
+    sandbox.data.remove(2);
+    sandbox.data.add(1);
+
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 1, recordsUpdated: 5 });
+    expect(await people('acme')).toBe(149);
+  });
+
+  it('an expired delta link turns the sync into a full one, whose sweep finds what was removed meanwhile', async () => {
+    sandbox.data.remove(4);
+    sandbox.failures.expireDeltaLinks();
+
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 0 });
+    expect(await people('acme')).toBe(sandbox.data.count());
+    expect(sandbox.data.count()).toBe(145);
+    // And the full sync left a fresh delta link behind.
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 0, recordsUpdated: 0 });
+  });
+
+  it('refreshes an expired access token in the middle of a sync and carries on', async () => {
+    sandbox.failures.expireSessions();
+    expect(await sync('acme', true)).toMatchObject({ status: 'completed', syncType: 'full' });
+    expect(sandbox.stats().tokenRefreshes).toBe(1);
+    expect(await people('acme')).toBe(145);
+  });
+
+  it('waits as long as Graph asks when it throttles', async () => {
+    sandbox.data.add(2);
+    sandbox.failures.throttle(2, 7);
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 2 });
+    expect(waits).toEqual([7, 7]);
+  });
+
+  it('fails with a message asking an admin to reconnect when the grant was revoked', async () => {
+    sandbox.failures.revokeGrant();
+    expect(await sync('acme')).toMatchObject({ status: 'failed' });
+    const { connector } = await connectors.getConnectorWithLatestSync('acme', 'o365');
+    expect(connector).toMatchObject({ status: 'error', lastSyncError: expect.stringMatching(/an admin needs to reconnect Office 365/) });
+  });
+});
