@@ -1,5 +1,6 @@
 import { customerIoSandboxOptionsFromEnv } from '../local/sandboxes/customerio';
 import { fathomSandboxSizesFromEnv } from '../local/sandboxes/fathom';
+import { o365SandboxContactsFromEnv } from '../local/sandboxes/o365';
 import { salesforceSandboxSizesFromEnv } from '../local/sandboxes/salesforce';
 import { startLocalStack } from '../local/stack';
 
@@ -14,12 +15,14 @@ const stack = await startLocalStack({
   scheduleEveryMs: Number(process.env.SCHEDULE_EVERY_SECONDS ?? 60) * 1000,
   customerio: customerIoSandboxOptionsFromEnv(process.env),
   fathom: fathomSandboxSizesFromEnv(process.env),
+  o365: { contacts: o365SandboxContactsFromEnv(process.env) },
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
 if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url} (API key: sandbox-key)`);
 if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);
+if (stack.o365) console.log(`  Office 365 sandbox: ${stack.o365.url}`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 
 let stopping = false;

@@ -8,6 +8,7 @@ import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gatewa
 import { localJwks, localTokenVerifier } from './jwt-issuer';
 import { startCustomerIoSandbox, type CustomerIoSandbox, type CustomerIoSandboxOptions } from './sandboxes/customerio';
 import { startFathomSandbox, type FathomSandbox } from './sandboxes/fathom';
+import { startO365Sandbox, type O365Sandbox } from './sandboxes/o365';
 import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
 import { startLocalStepFunctions, type LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions';
 import type { DataSetSizes } from './sandboxes/salesforce/data';
@@ -28,6 +29,8 @@ export interface LocalStackOptions {
   customerio?: CustomerIoSandboxOptions;
   /** Options of the Fathom sandbox (40 meetings, 120 people, key `sandbox-key`). */
   fathom?: Parameters<typeof startFathomSandbox>[0];
+  /** Options of the Office 365 sandbox (150 contacts). */
+  o365?: Parameters<typeof startO365Sandbox>[0];
   /** How often the local scheduler looks for due syncs, in ms (as EventBridge Scheduler does in AWS); 0: never. */
   scheduleEveryMs?: number;
   /** Retry and Wait timing of the local state machine runner (tests make them instant). */
@@ -45,6 +48,8 @@ export interface LocalStack {
   /** The API-key providers' sandboxes, unless their base URLs point the stack at the real APIs. */
   readonly customerio: CustomerIoSandbox | undefined;
   readonly fathom: FathomSandbox | undefined;
+  /** The Office 365 sandbox (identity platform and Graph), unless O365_CLIENT_ID points at a real app. */
+  readonly o365: O365Sandbox | undefined;
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
   const customerio = process.env.CUSTOMERIO_US_BASE_URL ? undefined : await startCustomerIoSandbox(options.customerio);
   const fathom = process.env.FATHOM_BASE_URL ? undefined : await startFathomSandbox(options.fathom);
+  const o365 = process.env.O365_CLIENT_ID ? undefined : await startO365Sandbox(options.o365);
   const stepFunctions = await startLocalStepFunctions(options.stepFunctions);
 
   const routes = JSON.parse(await readFile(join(ROOT, 'functions/api/routes.json'), 'utf8')).routes as RouteSpec[];
@@ -125,6 +131,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SFN_ENDPOINT: stepFunctions.endpoint,
     ...(customerio && { CUSTOMERIO_US_BASE_URL: customerio.url, CUSTOMERIO_EU_BASE_URL: customerio.url }),
     ...(fathom && { FATHOM_BASE_URL: fathom.url }),
+    ...(o365 && {
+      O365_LOGIN_URL: o365.url,
+      O365_GRAPH_URL: o365.url,
+      O365_CLIENT_ID: o365.clientId,
+      O365_CLIENT_SECRET: o365.clientSecret,
+    }),
     ...(salesforce && {
       SALESFORCE_LOGIN_URL: salesforce.url,
       SALESFORCE_CLIENT_ID: salesforce.clientId,
@@ -145,6 +157,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stepFunctions,
     customerio,
     fathom,
+    o365,
     stop: async () => {
       scheduler.stop();
       server.closeAllConnections();
@@ -154,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await salesforce?.close();
       await customerio?.close();
       await fathom?.close();
+      await o365?.close();
       await dynamo?.stop();
     },
   };

@@ -19,6 +19,7 @@ import { ApiKeyService } from './services/api-key-service';
 import { OAuthService } from './services/oauth-service';
 import { CUSTOMERIO_BASE_URLS, CustomerIoAdapter } from '../providers/customerio/customerio-adapter';
 import { FathomAdapter } from '../providers/fathom/fathom-adapter';
+import { O365Adapter } from '../providers/o365/o365-adapter';
 import { SalesforceAdapter } from '../providers/salesforce/salesforce-adapter';
 import type { ApiKeyAdapter, OAuthAdapter, SyncAdapter } from '../providers/types';
 
@@ -100,6 +101,17 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
     });
     oauth.set('salesforce', salesforce);
     sync.set('salesforce', salesforce);
+  }
+  if (env.O365_CLIENT_ID) {
+    const o365 = new O365Adapter({
+      loginUrl: env.O365_LOGIN_URL || undefined,
+      graphUrl: env.O365_GRAPH_URL || undefined,
+      tenant: env.O365_TENANT || undefined,
+      clientId: env.O365_CLIENT_ID,
+      clientSecret: secretFromEnv(env, 'O365_CLIENT_SECRET'),
+    });
+    oauth.set('o365', o365);
+    sync.set('o365', o365);
   }
   // API-key providers need no app credentials: always available; base URLs point them at sandboxes locally.
   const customerio = new CustomerIoAdapter(

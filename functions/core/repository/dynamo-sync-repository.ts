@@ -5,6 +5,7 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
@@ -92,6 +93,17 @@ export class DynamoSyncRepository implements SyncRepository {
       activeSyncId: (answer.Item?.activeSyncId as string | undefined) ?? null,
       watermark: (answer.Item?.watermark as Record<string, string> | undefined) ?? null,
     };
+  }
+
+  async recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+        UpdateExpression: 'SET syncType = :type',
+        ExpressionAttributeValues: { ':type': syncType },
+      }),
+    );
   }
 
   async findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]) {

@@ -128,6 +128,8 @@ export interface SyncRepository {
    */
   beginSync(tenantId: string, providerId: ProviderId, log: SyncLog): Promise<'started' | 'busy' | 'not_connected'>;
   getSyncStart(tenantId: string, providerId: ProviderId): Promise<SyncStart>;
+  /** Records that a running sync changed type (an expired watermark made it full). */
+  recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void>;
   /** The stored state of these entities (one or more BatchGets). */
   findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]): Promise<Map<string, StoredEntityState>>;
   /** Writes entities whole (BatchWrite, in parallel). */

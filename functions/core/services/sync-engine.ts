@@ -69,6 +69,7 @@ export class SyncEngine {
     await this.deps.checkpoint?.('afterFetch', state);
     if (page.restartAsFull) {
       log.info('provider watermark expired; continuing as a full sync', { syncId: state.syncId });
+      await this.deps.repository.recordSyncType(state.tenantId, state.providerId, state.syncId, 'full');
       const { waitSeconds: _wait, ...rest } = state;
       return { ...rest, syncType: 'full', cursor: null, watermark: null, nextWatermark: null, throttleWaits: 0 };
     }

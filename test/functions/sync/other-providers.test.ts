@@ -24,6 +24,19 @@ const apiKeyConnect =
 const cases: ProviderCase[] = [
   { id: 'customerio', connect: apiKeyConnect('customerio', { region: 'eu' }), expected: { accounts: 0, people: 500, opportunities: 0 }, fullRescan: true },
   { id: 'fathom', connect: apiKeyConnect('fathom'), expected: { accounts: 0, people: 120, opportunities: 0 } },
+  {
+    id: 'o365',
+    // OAuth: getAuthUrl for Office 365, the sandbox's consent, our callback.
+    connect: async (stack, tenant) => {
+      const { authUrl } = await stack.client(tenant, 'admin').connector.getAuthUrl.mutate({ connectorId: 'o365' });
+      expect(authUrl).toMatch(/\/oauth2\/v2\.0\/authorize\?/);
+      expect(new URL(authUrl).searchParams.get('scope')).toBe('offline_access User.Read Contacts.Read');
+      const consent = await fetch(authUrl, { redirect: 'manual' });
+      const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+      expect(callback.status).toBe(200);
+    },
+    expected: { accounts: 0, people: 150, opportunities: 0 },
+  },
 ];
 
 // One stack for the file: handlers keep their clients for the life of the process, as Lambda containers do.

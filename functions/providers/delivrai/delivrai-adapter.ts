@@ -1,0 +1,314 @@
+import { ConfigurationError, InvalidInputError, ProviderError } from '../../core/errors';
+import type { SyncType } from '../../core/model';
+import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SourceRecord, SyncAdapter, SyncCursor } from '../types';
+import { toSourceRecords } from './delivrai-events';
+
+const PROVIDER = 'Delivr.ai';
+
+/**
+ * Delivr.ai's API host. The newer pages (bearer token plus `x-organization-id`) name
+ * `https://apiv3.delivr.ai`; the older Events reference (`X-API-Key`) names
+ * `https://apiv2.delivr.ai`. We follow the newer pages, as for authentication.
+ */
+export const DELIVRAI_DEFAULT_BASE_URL = 'https://apiv3.delivr.ai';
+const EVENTS_PATH = '/api/v1/events';
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/**
+ * The widest window we ask for. Delivr.ai allows `end_ms - start_ms` up to 25 hours; one
+ * hour of headroom keeps us inside it whichever way the server rounds or counts the end.
+ */
+export const DELIVRAI_WINDOW_MS = 24 * HOUR_MS;
+/**
+ * An incremental sync starts this long before the watermark, for events that reached
+ * Delivr.ai's store a little after their own timestamp. Re-read events change nothing
+ * (same sourceId, same modifiedAt).
+ */
+export const DELIVRAI_WATERMARK_OVERLAP_MS = 10 * 60 * 1000;
+/** Delivr.ai's default page size. */
+const DEFAULT_PAGE_SIZE = 300;
+/** The most rows we ever ask for in one page (the documentation names no maximum). */
+const MAX_PAGE_SIZE = 1000;
+/** When a 429 names no wait: the limit is per second, so a second is enough. */
+const DEFAULT_THROTTLE_WAIT_SECONDS = 1;
+
+/** How the adapter reaches Delivr.ai; configuration, never code. */
+export interface DelivrAiAdapterConfig {
+  /** The API host, or the sandbox's URL. @default DELIVRAI_DEFAULT_BASE_URL */
+  baseUrl?: string;
+  /** How far back a full sync (and a first incremental one) reads. @default 30 */
+  fullSyncLookbackDays?: number;
+  /** Epoch milliseconds now: where the windows of a sync end. @default Date.now */
+  clock?: () => number;
+  /** Events per page, 1..1000. @default 300 (Delivr.ai's default) */
+  pageSize?: number;
+}
+
+/** A Delivr.ai connector's settings, as `parseConfig` normalizes them. */
+export type DelivrAiConfig = { organizationId: string };
+
+/** Where a sync stands: the window being read, the offset inside it, and where the sync ends. */
+interface WindowCursor {
+  windowStart: number;
+  windowEnd: number;
+  offset: number;
+  until: number;
+}
+
+/**
+ * Delivr.ai (website-visitor identification), connected with an API key. Reads pixel
+ * events in successive time windows of at most 24 hours, paging each window by offset,
+ * and maps each resolved visitor to a person and their company to an account.
+ *
+ * Authentication: Delivr.ai's pages disagree (bearer token plus `x-organization-id` on
+ * the newer ones, `X-API-Key` on an older one). We send the bearer token and
+ * `x-organization-id`: the newer pages say events come back without identity enrichment
+ * (no person, no company) when `x-organization-id` is missing, so it is the reading under
+ * which a sync cannot silently come back empty. We do not also send `X-API-Key`: one copy
+ * of the key per request is enough.
+ */
+export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
+  readonly providerId = 'delivrai' as const;
+  private readonly baseUrl: string;
+  private readonly lookbackMs: number;
+  private readonly clock: () => number;
+  private readonly pageSize: number;
+
+  constructor(config: DelivrAiAdapterConfig = {}) {
+    const baseUrl = config.baseUrl ?? DELIVRAI_DEFAULT_BASE_URL;
+    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(baseUrl)) throw new ConfigurationError(`The Delivr.ai base URL must be an http(s) URL, got '${baseUrl}'.`);
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    const days = config.fullSyncLookbackDays ?? 30;
+    if (!Number.isInteger(days) || days < 1 || days > 3650) throw new ConfigurationError(`fullSyncLookbackDays must be an integer from 1 to 3650, got ${days}.`);
+    this.lookbackMs = days * DAY_MS;
+    const pageSize = config.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new ConfigurationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}.`);
+    this.pageSize = pageSize;
+    this.clock = config.clock ?? Date.now;
+  }
+
+  /** `{ organizationId }`, trimmed; the Delivr.ai organization the key belongs to. */
+  parseConfig(config: Record<string, unknown> | undefined): DelivrAiConfig {
+    const raw = config?.organizationId;
+    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+      throw new InvalidInputError('organizationId is required: the Delivr.ai organization id the API key belongs to.');
+    }
+    if (typeof raw !== 'string') throw new InvalidInputError('organizationId must be a string.');
+    const organizationId = raw.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(organizationId)) {
+      throw new InvalidInputError('organizationId must be a Delivr.ai organization id (letters, digits, "-" and "_", at most 128 characters).');
+    }
+    return { organizationId };
+  }
+
+  /** One events query over the last millisecond, one row at most. */
+  async verifyApiKey(apiKey: string, config: Record<string, unknown>): Promise<void> {
+    const { organizationId } = this.parseConfig(config);
+    const key = usableKey(apiKey);
+    const now = this.clock();
+    const response = await this.fetchEvents(key, organizationId, { windowStart: now - 1, windowEnd: now, offset: 0, until: now }, 1);
+    if (!response.ok) throw await apiError(response, 'verify');
+    // A 200 that is not an events answer (a wrong base URL) must not pass for a good key.
+    eventsOf(await readJson<unknown>(PROVIDER, response));
+  }
+
+  /** Delivr.ai filters events by time, so incremental syncs really are incremental. */
+  effectiveSyncType(requested: SyncType): SyncType {
+    return requested;
+  }
+
+  /**
+   * One page of events: one request for one window at one offset. The first page of a sync
+   * fixes where it ends (`until`, now) and where it starts: a full sync `lookbackDays` ago,
+   * an incremental one at the watermark minus a small overlap. Windows follow each other
+   * end to start, each at most 24 hours, up to `until`.
+   *
+   * Watermark `{ eventsUntil }` (epoch ms): every event before it has been read. Each page
+   * reports the start of its window, or the window's end once the window is fully read;
+   * the engine keeps only the last page's, so a finished sync stores `until`. That is safe
+   * because `until` was "now" when the sync began: events stamped later fall after it and
+   * are read by the next sync, which starts at `until` minus the overlap. Whether
+   * Delivr.ai's `end_ms` is inclusive (its pages say so) or exclusive, consecutive windows
+   * share their boundary, so nothing falls between them; an event at a boundary may be read
+   * twice, which changes nothing.
+   */
+  async readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
+    if (credentials.kind !== 'apiKey') {
+      throw new ProviderError('Delivr.ai needs an API key; reconnect Delivr.ai.', { provider: PROVIDER, reauthorizationRequired: true });
+    }
+    let organizationId: string;
+    try {
+      ({ organizationId } = this.parseConfig(config));
+    } catch {
+      throw new ProviderError('The Delivr.ai connection has no valid organization id; reconnect Delivr.ai.', {
+        provider: PROVIDER,
+        reauthorizationRequired: true,
+      });
+    }
+    const cursor = readCursor(request.cursor) ?? this.firstWindow(request);
+    if (cursor.windowStart >= cursor.until) {
+      // Nothing to read (a watermark at or after now): the sync ends here.
+      return { records: [], failed: 0, nextCursor: null, watermark: { eventsUntil: String(cursor.until) } };
+    }
+
+    const response = await this.fetchEvents(usableKey(credentials.apiKey), organizationId, cursor, this.pageSize);
+    if (!response.ok) throw await apiError(response, 'sync');
+    const answer = await readJson<unknown>(PROVIDER, response);
+    const events = eventsOf(answer);
+
+    const records: SourceRecord[] = [];
+    let failed = 0;
+    for (const event of events) {
+      const mapped = toSourceRecords(event);
+      records.push(...mapped.records);
+      if (mapped.failed) failed += 1;
+    }
+
+    const nextOffset = cursor.offset + events.length;
+    const total = numberField(answer, 'total');
+    // Delivr.ai may serve fewer rows than asked (an undocumented cap); it then says so in `limit`.
+    const served = Math.min(this.pageSize, numberField(answer, 'limit') ?? this.pageSize);
+    const windowDone = events.length === 0 || (total !== undefined ? nextOffset >= total : events.length < served);
+    let nextCursor: SyncCursor | null;
+    if (!windowDone) nextCursor = { ...cursor, offset: nextOffset };
+    else if (cursor.windowEnd < cursor.until) nextCursor = { ...cursor, ...windowFrom(cursor.windowEnd, cursor.until), offset: 0 };
+    else nextCursor = null;
+    return {
+      records,
+      failed,
+      nextCursor,
+      watermark: { eventsUntil: String(windowDone ? cursor.windowEnd : cursor.windowStart) },
+    };
+  }
+
+  private firstWindow(request: ReadPageRequest): WindowCursor {
+    const until = this.clock();
+    let start = until - this.lookbackMs;
+    if (request.mode === 'incremental') {
+      const watermark = Number(request.watermark?.eventsUntil);
+      // No lower bound: after a long pause every window since the watermark is read.
+      if (Number.isSafeInteger(watermark) && watermark > 0) start = watermark - DELIVRAI_WATERMARK_OVERLAP_MS;
+    }
+    start = Math.min(start, until);
+    return { ...windowFrom(start, until), offset: 0, until };
+  }
+
+  private async fetchEvents(apiKey: string, organizationId: string, cursor: WindowCursor, limit: number): Promise<Response> {
+    const params = new URLSearchParams({
+      organization_id: organizationId,
+      start_ms: String(cursor.windowStart),
+      end_ms: String(cursor.windowEnd),
+      limit: String(limit),
+      offset: String(cursor.offset),
+    });
+    return providerFetch(PROVIDER, `${this.baseUrl}${EVENTS_PATH}?${params.toString()}`, {
+      headers: { authorization: `Bearer ${apiKey}`, 'x-organization-id': organizationId, accept: 'application/json' },
+    });
+  }
+}
+
+/** The window that starts at `start`: at most DELIVRAI_WINDOW_MS long, never past `until`. */
+function windowFrom(start: number, until: number): Pick<WindowCursor, 'windowStart' | 'windowEnd'> {
+  return { windowStart: start, windowEnd: Math.min(start + DELIVRAI_WINDOW_MS, until) };
+}
+
+/** The cursor of a previous page; null on the first page (or if it is not ours: the sync restarts, harmlessly). */
+function readCursor(cursor: SyncCursor | null): WindowCursor | null {
+  if (!cursor) return null;
+  const [windowStart, windowEnd, offset, until] = [cursor.windowStart, cursor.windowEnd, cursor.offset, cursor.until].map(Number);
+  if (![windowStart, windowEnd, offset, until].every((n) => Number.isSafeInteger(n)) || offset! < 0) return null;
+  // Re-derived rather than trusted, so no cursor can widen a window past the limit.
+  return { ...windowFrom(windowStart!, Math.min(windowEnd!, until!)), offset: offset!, until: until! };
+}
+
+/** The event list of an answer: `{ data: [...] }` (what we expect), `{ events: [...] }` or a bare array. */
+function eventsOf(answer: unknown): unknown[] {
+  if (Array.isArray(answer)) return answer;
+  if (typeof answer === 'object' && answer !== null) {
+    const { data, events } = answer as { data?: unknown; events?: unknown };
+    if (Array.isArray(data)) return data;
+    if (Array.isArray(events)) return events;
+  }
+  throw new ProviderError('Delivr.ai sent an answer without an event list; the call will be retried.', { provider: PROVIDER, retryable: true });
+}
+
+function numberField(answer: unknown, field: string): number | undefined {
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return undefined;
+  const value = (answer as Record<string, unknown>)[field];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** The key as a header value; a key no header can carry is rejected like a wrong one (and never quoted). */
+function usableKey(apiKey: string): string {
+  const key = apiKey.trim();
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new ProviderError('The Delivr.ai API key is not valid: it is empty or contains spaces or control characters.', {
+      provider: PROVIDER,
+      reauthorizationRequired: true,
+    });
+  }
+  return key;
+}
+
+/** Delivr.ai's error answers, as sentences a user can act on (never the key). */
+async function apiError(response: Response, during: 'verify' | 'sync'): Promise<ProviderError> {
+  const status = response.status;
+  if (status === 401 || status === 403) {
+    await response.body?.cancel();
+    const message =
+      during === 'verify'
+        ? status === 403
+          ? 'Delivr.ai rejected the API key for this organization; check the organization id.'
+          : 'Delivr.ai rejected the API key.'
+        : `Delivr.ai rejected the API key (HTTP ${status}${status === 403 ? ': no access to this organization' : ''}); an admin needs to reconnect Delivr.ai with a valid key.`;
+    return new ProviderError(message, { provider: PROVIDER, reauthorizationRequired: true });
+  }
+  if (status === 429) {
+    await response.body?.cancel();
+    // Header arithmetic runs on the real clock: the headers were written with it.
+    const wait = retryAfterSeconds(response) ?? rateLimitResetSeconds(response) ?? DEFAULT_THROTTLE_WAIT_SECONDS;
+    return new ProviderError('Delivr.ai is limiting our request rate (HTTP 429); the sync waits and continues.', {
+      provider: PROVIDER,
+      retryable: true,
+      retryAfterSeconds: wait,
+    });
+  }
+  if (status >= 500) {
+    await response.body?.cancel();
+    return new ProviderError(`Delivr.ai is unavailable (HTTP ${status}); the call will be retried.`, {
+      provider: PROVIDER,
+      retryable: true,
+      retryAfterSeconds: retryAfterSeconds(response),
+    });
+  }
+  const detail = await errorMessage(response);
+  return new ProviderError(`Delivr.ai refused the request (HTTP ${status}${detail ? `: ${detail}` : ''}).`, { provider: PROVIDER });
+}
+
+/**
+ * Seconds to wait from `X-RateLimit-Reset`. Unclear whether Delivr.ai sends epoch seconds,
+ * epoch milliseconds or seconds to wait; the size of the number tells them apart.
+ */
+export function rateLimitResetSeconds(response: Response, now = Date.now()): number | undefined {
+  const header = response.headers.get('x-ratelimit-reset');
+  if (header === null || header.trim() === '') return undefined;
+  const value = Number(header);
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  if (value >= 1e12) return Math.max(0, Math.ceil((value - now) / 1000));
+  if (value >= 1e9) return Math.max(0, Math.ceil(value - now / 1000));
+  return value;
+}
+
+/** The `message` (or `error`) of a JSON error body, shortened; undefined when there is none. */
+async function errorMessage(response: Response): Promise<string | undefined> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    const message = typeof body.message === 'string' ? body.message : typeof body.error === 'string' ? body.error : undefined;
+    return message?.slice(0, 200);
+  } catch {
+    return undefined;
+  }
+}
