@@ -11,6 +11,7 @@ const settings = {
   jwtAudience: ['connector-api'],
   allowedOrigins: ['https://app.example.com'],
   logRetentionDays: 30,
+  salesforce: { clientId: 'consumer-key' },
 };
 
 // Apps that never synthesize still claim an output folder: give them one shared folder.
@@ -34,6 +35,37 @@ describe('readEnvironmentConfig', () => {
       roleClaim: 'role',
       adminRole: 'admin',
     });
+  });
+
+  it('reads the Salesforce connected app, defaulting the login URL to login.salesforce.com', () => {
+    expect(configOf({ env: 'dev', environments: { dev: settings } }).salesforce).toEqual({
+      clientId: 'consumer-key',
+      loginUrl: 'https://login.salesforce.com',
+    });
+    const sandbox = { ...settings, salesforce: { clientId: 'k', loginUrl: 'https://test.salesforce.com' } };
+    expect(configOf({ env: 'dev', environments: { dev: sandbox } }).salesforce.loginUrl).toBe('https://test.salesforce.com');
+  });
+
+  it('refuses an environment without a Salesforce client id, or with a login URL that is not an https origin', () => {
+    const { salesforce: _, ...withoutSalesforce } = settings;
+    expect(() => configOf({ env: 'dev', environments: { dev: withoutSalesforce } })).toThrow(/salesforce must be an object/);
+    expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, salesforce: {} } } })).toThrow(
+      /salesforce.clientId must be a non-empty string/,
+    );
+    expect(() =>
+      configOf({ env: 'dev', environments: { dev: { ...settings, salesforce: { clientId: 'k', loginUrl: 'http://login.salesforce.com' } } } }),
+    ).toThrow(/loginUrl must be an https origin/);
+  });
+
+  it('reads an optional API base URL (without a trailing slash) and app URL', () => {
+    const config = configOf({ env: 'dev', environments: { dev: { ...settings, apiBaseUrl: 'https://api.example.com/connector/', appUrl: 'https://app.example.com/x' } } });
+    expect(config).toMatchObject({ apiBaseUrl: 'https://api.example.com/connector', appUrl: 'https://app.example.com/x' });
+    const plain = configOf({ env: 'dev', environments: { dev: settings } });
+    expect(plain.apiBaseUrl).toBeUndefined();
+    expect(plain.appUrl).toBeUndefined();
+    expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, apiBaseUrl: 'http://api.example.com' } } })).toThrow(
+      /apiBaseUrl must be an https URL/,
+    );
   });
 
   it('retains data in every environment but dev', () => {

@@ -1,0 +1,137 @@
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ConnectorApi } from './connector-api';
+import { ConnectorTable } from './connector-table';
+import { EncryptionKey } from './encryption-key';
+import type { EnvironmentConfig } from './environment-config';
+import type { GrantTargets } from './grants';
+import { OAuthClientSecret } from './oauth-client-secret';
+import { ScheduledSync } from './scheduled-sync';
+import { SyncRecovery } from './sync-recovery';
+import { SyncStateMachine } from './sync-state-machine';
+
+/** Properties of a {@link ConnectorServiceStack}. */
+export interface ConnectorServiceStackProps extends StackProps {
+  /** The environment's settings (cdk.json `environments.<name>`). */
+  readonly config: EnvironmentConfig;
+  /**
+   * The routes file of the API.
+   * @default functions/api/routes.json
+   */
+  readonly routesFile?: string;
+  /**
+   * The folder of the API handlers' entry files.
+   * @default functions/api
+   */
+  readonly handlersDir?: string;
+}
+
+/**
+ * The connector service in one environment: key, table, the Salesforce client secret, the
+ * sync state machine with its scheduler and recovery, and the API.
+ */
+export class ConnectorServiceStack extends Stack {
+  /** The credentials key. */
+  public readonly encryptionKey: EncryptionKey;
+  /** The single table. */
+  public readonly table: ConnectorTable;
+  /** Where operators put the Salesforce connected app's client secret. */
+  public readonly salesforceClientSecret: OAuthClientSecret;
+  /** The sync state machine and its step functions. */
+  public readonly sync: SyncStateMachine;
+  /** The schedule that starts due incremental syncs. */
+  public readonly scheduledSync: ScheduledSync;
+  /** The rule and function that close syncs whose execution died. */
+  public readonly syncRecovery: SyncRecovery;
+  /** The HTTP API and its functions. */
+  public readonly api: ConnectorApi;
+  /** The API's public base URL; OAuth callbacks are `<apiBaseUrl>/oauth/<provider>/callback`. */
+  public readonly apiBaseUrl: string;
+
+  constructor(scope: Construct, id: string, props: ConnectorServiceStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.encryptionKey = new EncryptionKey(this, 'EncryptionKey', {
+      aliasName: `alias/connector-${config.name}`,
+      retainKey: config.retainData,
+    });
+    this.table = new ConnectorTable(this, 'Table', { retainData: config.retainData });
+    this.salesforceClientSecret = new OAuthClientSecret(this, 'SalesforceClientSecret', {
+      secretName: `connector/${config.name}/salesforce-client-secret`,
+      provider: 'Salesforce',
+      retain: config.retainData,
+    });
+    const grantTargets: GrantTargets = {
+      table: this.table.table,
+      key: this.encryptionKey.key,
+      oauthClientSecrets: { salesforce: this.salesforceClientSecret.secret },
+    };
+
+    // The API's URL exists only once the API does, and the API's functions need the state
+    // machine, whose steps run the same runtime: the base URL is filled in at synth. In
+    // CloudFormation a function that names the API's endpoint depends on the
+    // AWS::ApiGatewayV2::Api alone, which depends on no function, so there is no cycle.
+    let api: ConnectorApi | undefined;
+    this.apiBaseUrl =
+      config.apiBaseUrl ??
+      Lazy.string({
+        produce: () => {
+          if (!api) throw new Error('The API was not created, so its URL is unknown.');
+          return api.httpApi.apiEndpoint;
+        },
+      });
+
+    // What functions/core/runtime.ts reads; every function builds the same runtime. Variables
+    // that name a resource a function may use (STATE_MACHINE_ARN, SALESFORCE_CLIENT_SECRET_ARN)
+    // come with the grant that allows the use (lib/grants.ts).
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.table.table.tableName,
+      CONNECTOR_ENCRYPTION_KEY: this.encryptionKey.key.keyArn,
+      TENANT_CLAIM: config.tenantClaim,
+      ROLE_CLAIM: config.roleClaim,
+      ADMIN_ROLE: config.adminRole,
+      SALESFORCE_CLIENT_ID: config.salesforce.clientId,
+      SALESFORCE_LOGIN_URL: config.salesforce.loginUrl,
+      OAUTH_REDIRECT_BASE_URL: this.apiBaseUrl,
+      ...(config.appUrl === undefined ? {} : { APP_URL: config.appUrl }),
+      POWERTOOLS_SERVICE_NAME: 'connector',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const logs = { logRetention: config.logRetention, retainLogs: config.retainData };
+
+    this.sync = new SyncStateMachine(this, 'Sync', { grantTargets, environment, ...logs });
+    const stateMachine = this.sync.stateMachine;
+    this.scheduledSync = new ScheduledSync(this, 'ScheduledSync', { stateMachine, grantTargets, environment, ...logs });
+    this.syncRecovery = new SyncRecovery(this, 'SyncRecovery', { stateMachine, grantTargets, environment, ...logs });
+
+    this.api = api = new ConnectorApi(this, 'Api', {
+      grantTargets: { ...grantTargets, stateMachine },
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      allowedOrigins: config.allowedOrigins,
+      tenantClaim: config.tenantClaim,
+      routesFile: props.routesFile,
+      handlersDir: props.handlersDir,
+      environment,
+      ...logs,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the Connector API' });
+    new CfnOutput(this, 'SalesforceCallbackUrl', {
+      value: `${this.apiBaseUrl}/oauth/salesforce/callback`,
+      description: 'Callback URL to register in the Salesforce connected app',
+    });
+    new CfnOutput(this, 'SalesforceClientSecretName', {
+      value: this.salesforceClientSecret.secretName,
+      description: "Secrets Manager secret where operators put the Salesforce connected app's client secret",
+    });
+    new CfnOutput(this, 'SyncStateMachineArn', { value: stateMachine.stateMachineArn, description: 'The sync state machine' });
+    new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The single DynamoDB table' });
+    new CfnOutput(this, 'EncryptionKeyArn', {
+      value: this.encryptionKey.key.keyArn,
+      description: 'KMS key that wraps credential data keys (CONNECTOR_ENCRYPTION_KEY)',
+    });
+  }
+}

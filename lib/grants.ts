@@ -1,0 +1,96 @@
+import { Validations } from 'aws-cdk-lib';
+import { TableGrants, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { ConnectorFunction } from './connector-function';
+import { SCHEDULE_INDEX } from './connector-table';
+
+/**
+ * Grants on the table itself, not on its indexes: the table's own grant methods add
+ * `<table>/index/*` once the table has an index, and only the scheduled sync queries one.
+ */
+const tableOnly = (table: ITableV2) => TableGrants.fromTable(table, undefined, false);
+
+/** The resources a function's grants can name. */
+export interface GrantTargets {
+  readonly table: ITableV2;
+  readonly key: IKey;
+  /** The OAuth client secrets the stack keeps, one per OAuth provider it is configured for. */
+  readonly oauthClientSecrets: { readonly salesforce: ISecret };
+  /**
+   * The sync state machine. Absent for the state machine's own steps, which are created before
+   * it and never start executions themselves (continuing as new is a Task of the machine).
+   */
+  readonly stateMachine?: IStateMachine;
+}
+
+/**
+ * Every grant a function may ask for (routes.json for the API, the sync constructs for the
+ * rest), and the only access each one gives. A grant that lets a function reach a resource
+ * also sets the variable that names the resource, so a function never holds the name of
+ * something it may not use. A new kind of access is a new line here, never an ad-hoc policy
+ * statement elsewhere.
+ */
+export const GRANTS = {
+  'table:read': (fn: ConnectorFunction, { table }: GrantTargets) => {
+    tableOnly(table).readData(fn.function);
+  },
+  'table:readWrite': (fn: ConnectorFunction, { table }: GrantTargets) => {
+    tableOnly(table).readWriteData(fn.function);
+  },
+  'table:querySchedule': (fn: ConnectorFunction, { table }: GrantTargets) => {
+    // Query on the sparse bySchedule index only: how the scheduled sync finds due connectors.
+    Grant.addToPrincipal({
+      grantee: fn.function,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${table.tableArn}/index/${SCHEDULE_INDEX.indexName}`],
+    });
+  },
+  'key:decrypt': (fn: ConnectorFunction, { key }: GrantTargets) => {
+    key.grantDecrypt(fn.function);
+  },
+  'key:encryptDecrypt': (fn: ConnectorFunction, { key }: GrantTargets) => {
+    // kms:Decrypt, kms:Encrypt, kms:ReEncrypt*, kms:GenerateDataKey*: the last covers the
+    // GenerateDataKey that envelope encryption needs, so nothing is added by hand.
+    key.grantEncryptDecrypt(fn.function);
+    Validations.of(fn.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'grantEncryptDecrypt grants kms:GenerateDataKey*, which covers the GenerateDataKey that envelope encryption of provider credentials needs; the statement names only the connector key ARN.',
+    });
+    Validations.of(fn.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      reason:
+        'kms:ReEncrypt* (ReEncryptFrom/ReEncryptTo) comes with grantEncryptDecrypt; the service never calls it, and the statement names only the connector key ARN, so it cannot touch another key.',
+    });
+  },
+  'stateMachine:start': (fn: ConnectorFunction, { stateMachine }: GrantTargets) => {
+    if (!stateMachine) {
+      throw new Error(`${fn.node.path} asks for "stateMachine:start", but no sync state machine exists where it is created.`);
+    }
+    // states:StartExecution on the sync state machine's ARN only (not on its executions).
+    stateMachine.grantStartExecution(fn.function);
+    fn.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+  },
+  'secret:oauthClients': (fn: ConnectorFunction, { oauthClientSecrets }: GrantTargets) => {
+    // secretsmanager:GetSecretValue and DescribeSecret on this one secret; the runtime reads it
+    // on first use (functions/core/secrets.ts), so its value never sits in an environment variable.
+    oauthClientSecrets.salesforce.grantRead(fn.function);
+    fn.function.addEnvironment('SALESFORCE_CLIENT_SECRET_ARN', oauthClientSecrets.salesforce.secretArn);
+  },
+} as const satisfies Record<string, (fn: ConnectorFunction, targets: GrantTargets) => void>;
+
+/** The name of a grant a function may ask for. */
+export type GrantName = keyof typeof GRANTS;
+
+/** Whether `name` is a grant this stack knows how to give. */
+export function isGrantName(name: unknown): name is GrantName {
+  return typeof name === 'string' && Object.hasOwn(GRANTS, name);
+}
+
+/** Gives `fn` exactly the permissions of `grants`, nothing more. */
+export function applyGrants(fn: ConnectorFunction, grants: Iterable<GrantName>, targets: GrantTargets): void {
+  for (const grant of grants) GRANTS[grant](fn, targets);
+}

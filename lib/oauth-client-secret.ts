@@ -1,0 +1,45 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Properties of an {@link OAuthClientSecret}. */
+export interface OAuthClientSecretProps {
+  /** The secret's name, e.g. `connector/dev/salesforce-client-secret`. */
+  readonly secretName: string;
+  /** The provider whose OAuth client this is, for the description (`Salesforce`). */
+  readonly provider: string;
+  /**
+   * Whether the secret outlives the stack. Deleting it means asking the provider's admins
+   * for the client secret again.
+   * @default true
+   */
+  readonly retain?: boolean;
+}
+
+/**
+ * Where an OAuth client's secret (a Salesforce connected app's consumer secret) lives. The
+ * template holds no value: CloudFormation fills the secret with a random placeholder, and
+ * operators put the real client secret there once (`aws secretsmanager put-secret-value
+ * --secret-id <name> --secret-string <consumer secret>`), again whenever they rotate it at
+ * the provider. Functions granted `secret:oauthClients` read it at first use and never log it.
+ */
+export class OAuthClientSecret extends Construct {
+  /** The secret. */
+  public readonly secret: Secret;
+  /** The secret's name, as given (the ARN adds a random suffix). */
+  public readonly secretName: string;
+
+  constructor(scope: Construct, id: string, props: OAuthClientSecretProps) {
+    super(scope, id);
+    this.secretName = props.secretName;
+    this.secret = new Secret(this, 'Secret', {
+      secretName: props.secretName,
+      description: `Client secret of the ${props.provider} OAuth client (connected app). Operators set the value; the stack only creates a placeholder.`,
+      removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: `The value is issued by ${props.provider}, not by us: a Secrets Manager rotation function cannot mint a new client secret. It is rotated in ${props.provider}'s connected-app settings and the new value is pasted in here.`,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { ArnFormat, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Policy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ConnectorFunction } from './connector-function';
+import { applyGrants, type GrantName, type GrantTargets } from './grants';
+import { SYNC_HANDLERS_DIR } from './lambda-defaults';
+
+/** What the scheduled-sync function may do: find due connectors, mark them syncing, start executions. */
+export const SCHEDULED_SYNC_GRANTS: readonly GrantName[] = ['table:querySchedule', 'table:readWrite', 'stateMachine:start'];
+
+/** Properties of a {@link ScheduledSync}. */
+export interface ScheduledSyncProps {
+  /** The state machine the function starts executions of. */
+  readonly stateMachine: IStateMachine;
+  /** What the function's grants name. */
+  readonly grantTargets: Omit<GrantTargets, 'stateMachine'>;
+  /** Environment variables of the function (the runtime's configuration). */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How often the due connectors are looked for; each connector has its own interval.
+   * @default Duration.minutes(5)
+   */
+  readonly every?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default true */
+  readonly retainLogs?: boolean;
+}
+
+/**
+ * EventBridge Scheduler runs functions/sync/scheduledSync.ts every few minutes; it starts
+ * incremental syncs of the connected connectors whose next sync is due (the `bySchedule` index).
+ */
+export class ScheduledSync extends Construct {
+  /** The scheduled-sync function. */
+  public readonly function: ConnectorFunction;
+  /** The schedule. */
+  public readonly schedule: Schedule;
+  /** The role EventBridge Scheduler assumes to invoke the function. */
+  public readonly schedulerRole: Role;
+
+  constructor(scope: Construct, id: string, props: ScheduledSyncProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const every = props.every ?? Duration.minutes(5);
+
+    this.function = new ConnectorFunction(this, 'scheduledSync', {
+      entry: join(SYNC_HANDLERS_DIR, 'scheduledSync.ts'),
+      environment: props.environment,
+      logRetention: props.logRetention,
+      retainLogs: props.retainLogs,
+      // Up to 100 due connectors a run, three requests each, one after the other.
+      timeout: Duration.minutes(1),
+      description: 'scheduledSync: starts incremental syncs of the connectors that are due',
+    });
+    applyGrants(this.function, SCHEDULED_SYNC_GRANTS, { ...props.grantTargets, stateMachine: props.stateMachine });
+
+    // An own role (LambdaInvoke would create one at the stack's root), trusted only by schedules
+    // of this account's default group, as the one CDK creates.
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      description: `Lets EventBridge Scheduler invoke ${this.node.path}/scheduledSync`,
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    });
+
+    this.schedule = new Schedule(this, 'Schedule', {
+      schedule: ScheduleExpression.rate(every),
+      description: 'Starts incremental syncs of connected connectors whose next sync is due',
+      target: new LambdaInvoke(this.function.function, {
+        role: this.schedulerRole,
+        // A run that cannot be delivered before the next one is worth nothing: the next run
+        // finds the same due connectors.
+        maxEventAge: Duration.seconds(Math.max(60, every.toSeconds())),
+        retryAttempts: 2,
+      }),
+    });
+
+    const policy = this.schedulerRole.node.findChild('DefaultPolicy') as Policy;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason:
+        "LambdaInvoke grants lambda:InvokeFunction on the scheduledSync function and its versions and aliases (<arn>:*); the wildcard cannot reach another function, and the schedule invokes the unqualified ARN.",
+    });
+  }
+}

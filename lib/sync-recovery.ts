@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ConnectorFunction } from './connector-function';
+import { applyGrants, type GrantName, type GrantTargets } from './grants';
+import { SYNC_HANDLERS_DIR } from './lambda-defaults';
+
+/**
+ * What the recovery function may do: close the sync log and set the connector's error. It
+ * builds the runtime (which only needs the key's name to start) but never unseals a credential.
+ */
+export const SYNC_RECOVERY_GRANTS: readonly GrantName[] = ['table:readWrite'];
+
+/**
+ * The statuses that end an execution unsuccessfully. A crash, a timeout or an abort skips the
+ * FailSync step; after FailSync ran, recovery's writes (conditional on the sync still running)
+ * change nothing.
+ */
+export const RECOVERED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/** Properties of a {@link SyncRecovery}. */
+export interface SyncRecoveryProps {
+  /** The sync state machine whose dead executions are recovered. */
+  readonly stateMachine: IStateMachine;
+  readonly grantTargets: Omit<GrantTargets, 'stateMachine'>;
+  /** Environment variables of the function (the runtime's configuration). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default true */
+  readonly retainLogs?: boolean;
+}
+
+/**
+ * An EventBridge rule on the sync state machine's executions that FAILED, TIMED_OUT or were
+ * ABORTED invokes functions/sync/recoverSync.ts, which closes the sync log and sets `error`:
+ * no connector stays `syncing` forever. Delivery keeps EventBridge's default retry policy
+ * (up to 24 hours), and the function's asynchronous invocations Lambda's two retries.
+ */
+export class SyncRecovery extends Construct {
+  /** The recovery function. */
+  public readonly function: ConnectorFunction;
+  /** The rule. */
+  public readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: SyncRecoveryProps) {
+    super(scope, id);
+    this.function = new ConnectorFunction(this, 'recoverSync', {
+      entry: join(SYNC_HANDLERS_DIR, 'recoverSync.ts'),
+      environment: props.environment,
+      logRetention: props.logRetention,
+      retainLogs: props.retainLogs,
+      description: 'recoverSync: fails the sync of an execution that failed, timed out or was aborted',
+    });
+    applyGrants(this.function, SYNC_RECOVERY_GRANTS, props.grantTargets);
+
+    this.rule = new Rule(this, 'Rule', {
+      description: 'Sync executions that ended without their own failure step: close the sync, set the connector error',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: [...RECOVERED_STATUSES], stateMachineArn: [props.stateMachine.stateMachineArn] },
+      },
+      targets: [new LambdaFunction(this.function.function)],
+    });
+  }
+}
