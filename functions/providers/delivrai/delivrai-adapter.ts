@@ -78,13 +78,19 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
 
   constructor(config: DelivrAiAdapterConfig = {}) {
     const baseUrl = config.baseUrl ?? DELIVRAI_DEFAULT_BASE_URL;
-    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(baseUrl)) throw new ConfigurationError(`The Delivr.ai base URL must be an http(s) URL, got '${baseUrl}'.`);
+    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(baseUrl)) {
+      throw new ConfigurationError(`The Delivr.ai base URL must be an http(s) URL, got '${baseUrl}'.`);
+    }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     const days = config.fullSyncLookbackDays ?? 30;
-    if (!Number.isInteger(days) || days < 1 || days > 3650) throw new ConfigurationError(`fullSyncLookbackDays must be an integer from 1 to 3650, got ${days}.`);
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      throw new ConfigurationError(`fullSyncLookbackDays must be an integer from 1 to 3650, got ${days}.`);
+    }
     this.lookbackMs = days * DAY_MS;
     const pageSize = config.pageSize ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new ConfigurationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}.`);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new ConfigurationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}.`);
+    }
     this.pageSize = pageSize;
     this.clock = config.clock ?? Date.now;
   }
@@ -166,9 +172,13 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
       if (mapped.failed) failed += 1;
     }
 
+    // The window is read when `total` (read as: events in the window) is reached, or, if the
+    // answer has none, at a short page. Delivr.ai may serve fewer rows than asked (the
+    // documentation names no maximum); the answer's `limit` then says how many. Offsets stay
+    // valid because events are ordered by time and the last window ends at `until`, before
+    // any event that arrives during the sync.
     const nextOffset = cursor.offset + events.length;
     const total = numberField(answer, 'total');
-    // Delivr.ai may serve fewer rows than asked (an undocumented cap); it then says so in `limit`.
     const served = Math.min(this.pageSize, numberField(answer, 'limit') ?? this.pageSize);
     const windowDone = events.length === 0 || (total !== undefined ? nextOffset >= total : events.length < served);
     let nextCursor: SyncCursor | null;
@@ -231,7 +241,10 @@ function eventsOf(answer: unknown): unknown[] {
     if (Array.isArray(data)) return data;
     if (Array.isArray(events)) return events;
   }
-  throw new ProviderError('Delivr.ai sent an answer without an event list; the call will be retried.', { provider: PROVIDER, retryable: true });
+  throw new ProviderError('Delivr.ai sent an answer without an event list; the call will be retried.', {
+    provider: PROVIDER,
+    retryable: true,
+  });
 }
 
 function numberField(answer: unknown, field: string): number | undefined {

@@ -111,8 +111,9 @@ function text(value: unknown): string | undefined {
 
 /** Epoch ms (number or numeric string) or an ISO string, as ISO 8601; undefined when unreadable. */
 function isoTime(value: unknown): string | undefined {
-  const ms =
-    typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : typeof value === 'string' ? Date.parse(value) : NaN;
+  let ms = NaN;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') ms = /^\d+$/.test(value.trim()) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(ms)) return undefined;
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();

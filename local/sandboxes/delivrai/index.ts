@@ -1,0 +1,80 @@
+/**
+ * Delivr.ai sandbox: a real HTTP server on 127.0.0.1 that speaks Delivr.ai's Events API
+ * (see /work/shared/PROVIDERS.md), for the local stack and tests.
+ *
+ * @example
+ * const sandbox = await startDelivrAiSandbox({ ...delivrAiSandboxOptionsFromEnv(process.env) });
+ * // GET `${sandbox.url}/api/v1/events?organization_id=...&start_ms=...&end_ms=...`
+ * //   with `Authorization: Bearer ${sandbox.apiKey}` and `x-organization-id: ${sandbox.organizationId}`
+ * sandbox.failures.throttle(2);
+ * await sandbox.close();
+ */
+import { defaultDataSetSizes } from './data';
+
+export {
+  startDelivrAiSandbox,
+  DEFAULT_LIMIT,
+  MAX_LIMIT,
+  MAX_WINDOW_MS,
+  type DelivrAiQuery,
+  type DelivrAiSandbox,
+  type DelivrAiSandboxData,
+  type DelivrAiSandboxOptions,
+  type DelivrAiSandboxStats,
+} from './sandbox';
+export type { DelivrAiFailureState, DelivrAiSandboxFailures } from './failures';
+export {
+  type DataSetSizes,
+  type DelivrAiWireEvent,
+  defaultDataSetSizes,
+  EVENTS_PER_VISITOR,
+  HISTORY_MS,
+  QUIET_MS,
+} from './data';
+
+/** The environment variables the local stack's Delivr.ai sandbox reads. */
+export const delivrAiSandboxVariables = {
+  visitors: 'SANDBOX_DELIVRAI_VISITORS',
+  companies: 'SANDBOX_DELIVRAI_COMPANIES',
+  apiKey: 'SANDBOX_DELIVRAI_API_KEY',
+  organizationId: 'SANDBOX_DELIVRAI_ORGANIZATION_ID',
+} as const;
+
+/** Upper bound per size variable: the data set lives in memory. */
+const MAX_SIZE = 1_000_000;
+
+/**
+ * Sandbox options from `SANDBOX_DELIVRAI_VISITORS`, `SANDBOX_DELIVRAI_COMPANIES`,
+ * `SANDBOX_DELIVRAI_API_KEY` and `SANDBOX_DELIVRAI_ORGANIZATION_ID`. Unset or empty
+ * variables keep the defaults (200 / 60 / 'sandbox-key' / 'sandbox-org'). A size that is
+ * not a positive integer (at most 1,000,000) throws an error naming the variable and value.
+ */
+export function delivrAiSandboxOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): {
+  visitors: number;
+  companies: number;
+  apiKey?: string;
+  organizationId?: string;
+} {
+  const read = (key: 'visitors' | 'companies'): number => {
+    const name = delivrAiSandboxVariables[key];
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return defaultDataSetSizes[key];
+    const text = raw.trim();
+    if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_SIZE) {
+      throw new Error(`${name} must be a positive integer of at most ${MAX_SIZE}, got '${raw}'`);
+    }
+    return Number(text);
+  };
+  const text = (key: 'apiKey' | 'organizationId'): string | undefined => {
+    const value = env[delivrAiSandboxVariables[key]]?.trim();
+    return value ? value : undefined;
+  };
+  const apiKey = text('apiKey');
+  const organizationId = text('organizationId');
+  return {
+    visitors: read('visitors'),
+    companies: read('companies'),
+    ...(apiKey ? { apiKey } : {}),
+    ...(organizationId ? { organizationId } : {}),
+  };
+}

@@ -1,0 +1,464 @@
+/**
+ * The Delivr.ai sandbox's HTTP server: the Events API (`GET /api/v1/events`) over a
+ * deterministic data set, its per-organization rate limit, and the `/__sandbox/*` control
+ * endpoints that let a separately running local stack be driven into failure modes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { defaultDataSetSizes, DelivrAiDataStore, type DelivrAiWireEvent, HOUR_MS } from './data';
+import { checkTimes, type DelivrAiSandboxFailures, FailureModes, RateLimiter, type RateDecision } from './failures';
+
+/** Options of {@link startDelivrAiSandbox}. */
+export interface DelivrAiSandboxOptions {
+  /** Port on 127.0.0.1; 0 or undefined picks a free one. */
+  readonly port?: number;
+  /** Resolved visitors (people) in the generated history. @default 200 */
+  readonly visitors?: number;
+  /** Companies they work at. @default 60 */
+  readonly companies?: number;
+  /** Seed of the generated data; the same seed and start time give the same events. @default 20260305 */
+  readonly seed?: number;
+  /** The key the API accepts (as a bearer token, or as `X-API-Key`). @default 'sandbox-key' */
+  readonly apiKey?: string;
+  /** The one organization the key belongs to. @default 'sandbox-org' */
+  readonly organizationId?: string;
+  /** The data clock: history ends at its value when the sandbox starts, `addVisits` stamps with it. @default Date.now */
+  readonly now?: () => number;
+  /**
+   * The per-organization rate limit, on the real clock; `false` turns it off (load tests).
+   * @default { perSecond: 25, burst: 50 } (Delivr.ai's documented limit)
+   */
+  readonly rateLimit?: false | { readonly perSecond?: number; readonly burst?: number };
+}
+
+/** One events query the sandbox parsed (valid or not), for assertions about what a client asked. */
+export interface DelivrAiQuery {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly limit: number;
+  readonly offset: number;
+  readonly status: number;
+}
+
+/** Request counters since start or the last {@link DelivrAiSandbox.resetStats}. */
+export interface DelivrAiSandboxStats {
+  /** Every request except the `/__sandbox/*` control endpoints. */
+  readonly requests: number;
+  /** Answers per HTTP status, e.g. `{ "200": 31, "429": 2 }`. */
+  readonly byStatus: Readonly<Record<string, number>>;
+  /** 429s from the real rate limit (not from `failures.throttle`). */
+  readonly rateLimited: number;
+  /** Events sent in successful answers. */
+  readonly eventsReturned: number;
+  /** The widest `end_ms - start_ms` any request asked for, accepted or not. */
+  readonly largestWindowMs: number;
+  /** Events queries with parseable windows, oldest first (at most the last 10,000). */
+  readonly queries: readonly DelivrAiQuery[];
+}
+
+/** Data changes and counts. */
+export interface DelivrAiSandboxData {
+  /**
+   * Records `n` visits stamped with the data clock's now: some by existing visitors, some
+   * by new people at existing companies. Returns the new events as the API renders them.
+   */
+  addVisits(n: number): DelivrAiWireEvent[];
+  /** Events, distinct people and distinct companies in the data set. */
+  count(): { events: number; people: number; companies: number };
+}
+
+/** A running Delivr.ai sandbox. */
+export interface DelivrAiSandbox {
+  /** `http://127.0.0.1:PORT`: the adapter's base URL. */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly organizationId: string;
+  /** The organization's one project (`project_id` scope). */
+  readonly projectId: string;
+  /** The project's one pixel (`pixel_id` scope). */
+  readonly pixelId: string;
+  readonly failures: DelivrAiSandboxFailures;
+  readonly data: DelivrAiSandboxData;
+  stats(): DelivrAiSandboxStats;
+  resetStats(): void;
+  /** Stops the server and drops open connections. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SEED = 20260305;
+/** The documented window limit: `end_ms - start_ms` at most 25 hours. */
+export const MAX_WINDOW_MS = 25 * HOUR_MS;
+/** Rows per page when `limit` is not given (documented). */
+export const DEFAULT_LIMIT = 300;
+/**
+ * Unclear: the documentation names no maximum `limit`. The sandbox serves at most this many
+ * rows and says so in the answer's `limit`, so a client must page by `total`, not by
+ * "fewer rows than I asked for".
+ */
+export const MAX_LIMIT = 1000;
+const MAX_QUERIES_KEPT = 10_000;
+const MAX_BODY_BYTES = 1 << 16;
+const SCOPES = ['organization_id', 'pixel_id', 'project_id'] as const;
+
+/**
+ * Starts a Delivr.ai sandbox on 127.0.0.1: `GET /api/v1/events` with Delivr.ai's scopes,
+ * window limit, offset paging and rate limit, over resolved visitors from a seed.
+ */
+export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {}): Promise<DelivrAiSandbox> {
+  const visitors = size('visitors', options.visitors, defaultDataSetSizes.visitors);
+  const companies = size('companies', options.companies, defaultDataSetSizes.companies);
+  const seed = options.seed ?? DEFAULT_SEED;
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const apiKey = options.apiKey ?? 'sandbox-key';
+  const organizationId = options.organizationId ?? 'sandbox-org';
+  if (apiKey === '' || organizationId === '') throw new RangeError('apiKey and organizationId must not be empty');
+  const now = options.now ?? Date.now;
+  const scope = { organizationId, projectId: `${organizationId}-project`, pixelId: `${organizationId}-pixel` };
+  const store = new DelivrAiDataStore({ visitors, companies }, seed, now(), scope, now);
+  const limiter =
+    options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit?.perSecond ?? 25, options.rateLimit?.burst ?? 50);
+  const modes = new FailureModes();
+  const timers = new Set<NodeJS.Timeout>();
+  let counters = freshCounters();
+
+  const failures: DelivrAiSandboxFailures = {
+    throttle: (times, resetSeconds = 1) => {
+      if (!Number.isFinite(resetSeconds) || resetSeconds < 0) throw new RangeError(`throttle resetSeconds must be a non-negative number, got ${resetSeconds}`);
+      modes.throttle = checkTimes('throttle', times);
+      modes.throttleResetSeconds = resetSeconds;
+    },
+    serverError: (times) => {
+      modes.serverError = checkTimes('serverError', times);
+      modes.serverErrorsServed = 0;
+    },
+    malformedJson: (times) => {
+      modes.malformedJson = checkTimes('malformedJson', times);
+    },
+    slow: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
+      modes.slowMs = ms;
+    },
+    reset: () => modes.reset(),
+    state: () => modes.state(),
+  };
+
+  const data: DelivrAiSandboxData = {
+    addVisits: (n) => store.addVisits(n),
+    count: () => store.counts(),
+  };
+
+  const stats = (): DelivrAiSandboxStats => ({
+    requests: counters.requests,
+    byStatus: { ...counters.byStatus },
+    rateLimited: counters.rateLimited,
+    eventsReturned: counters.eventsReturned,
+    largestWindowMs: counters.largestWindowMs,
+    queries: [...counters.queries],
+  });
+  const resetStats = (): void => {
+    counters = freshCounters();
+  };
+
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  /** Sends and counts an API answer. */
+  function answer(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
+  }
+  function apiError(res: ServerResponse, status: number, error: string, message: string, headers: Record<string, string> = {}): void {
+    answer(res, status, JSON.stringify({ error, message }), JSON_TYPE, headers);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestUrl = new URL(req.url ?? '/', url);
+    const path = requestUrl.pathname;
+    if (path.startsWith('/__sandbox/')) return control(req, res, path);
+    counters.requests++;
+    if (modes.slowMs > 0) await delay(modes.slowMs);
+
+    // An outage comes before anything else, authentication included.
+    if (modes.take('serverError')) {
+      const html = modes.serverErrorsServed++ % 2 === 0;
+      if (html) return answer(res, 502, BAD_GATEWAY_PAGE, 'text/html; charset=utf-8');
+      return apiError(res, 500, 'internal_error', 'An internal error occurred.');
+    }
+    if (path !== '/api/v1/events') return apiError(res, 404, 'not_found', `No route for ${req.method} ${path}.`);
+    if (req.method !== 'GET') return apiError(res, 405, 'method_not_allowed', 'Only GET is allowed.', { Allow: 'GET' });
+
+    // Unclear: newer pages say `Authorization: Bearer` plus `x-organization-id`; the older
+    // Events reference says `X-API-Key`. The sandbox accepts either. Per the newer pages, a
+    // bearer call without `x-organization-id` gets raw events without identity enrichment.
+    const bearer = /^Bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
+    const xApiKey = header(req, 'x-api-key');
+    if (bearer !== apiKey && xApiKey !== apiKey) {
+      return apiError(res, 401, 'unauthorized', 'Missing or invalid API key.', { 'WWW-Authenticate': 'Bearer' });
+    }
+    const organizationHeader = header(req, 'x-organization-id');
+    if (organizationHeader !== undefined && organizationHeader !== organizationId) {
+      return apiError(res, 403, 'forbidden', 'The API key has no access to this organization.');
+    }
+    const enriched = organizationHeader !== undefined || xApiKey === apiKey;
+
+    if (limiter) {
+      const decision = limiter.take(organizationId);
+      if (!decision.allowed) {
+        counters.rateLimited++;
+        return tooManyRequests(res, decision.limit, decision.retryAfterSeconds, decision);
+      }
+      res.setHeader('X-RateLimit-Limit', String(decision.limit));
+      res.setHeader('X-RateLimit-Remaining', String(decision.remaining));
+      res.setHeader('X-RateLimit-Reset', String(epochSecondsIn(decision.fullInSeconds)));
+    }
+    if (modes.take('throttle')) return tooManyRequests(res, limiter?.perSecond ?? 25, modes.throttleResetSeconds);
+
+    const query = parseQuery(requestUrl.searchParams);
+    if (query.window) counters.largestWindowMs = Math.max(counters.largestWindowMs, query.window.endMs - query.window.startMs);
+    const record = (status: number): void => {
+      if (!query.window) return;
+      counters.queries.push({ ...query.window, limit: query.limit ?? DEFAULT_LIMIT, offset: query.offset ?? 0, status });
+      if (counters.queries.length > MAX_QUERIES_KEPT) counters.queries.shift();
+    };
+    if (query.error) {
+      record(400);
+      return apiError(res, 400, 'bad_request', query.error);
+    }
+    const scopeId = query.scope!;
+    const owned = scopeId.name === 'organization_id' ? organizationId : scopeId.name === 'project_id' ? scope.projectId : scope.pixelId;
+    if (scopeId.value !== owned) {
+      record(403);
+      return apiError(res, 403, 'forbidden', `The API key has no access to this ${scopeId.name.replace('_id', '')}.`);
+    }
+    record(200);
+    const { startMs, endMs } = query.window!;
+    const limit = Math.min(query.limit!, MAX_LIMIT);
+    const offset = query.offset!;
+    const page = store.window(startMs, endMs, offset, limit);
+    counters.eventsReturned += page.events.length;
+    const body = JSON.stringify({ data: page.events.map((event) => store.render(event, enriched)), total: page.total, limit, offset });
+    // Half of a JSON object is never valid JSON: its outer brace is never closed.
+    if (modes.take('malformedJson')) return answer(res, 200, body.slice(0, Math.floor(body.length / 2)), JSON_TYPE);
+    return answer(res, 200, body, JSON_TYPE);
+  }
+
+  function tooManyRequests(res: ServerResponse, limit: number, waitSeconds: number, decision?: RateDecision): void {
+    const retryAfter = Math.max(1, Math.ceil(waitSeconds));
+    apiError(res, 429, 'rate_limited', `Rate limit of ${limit} requests per second exceeded.`, {
+      'Retry-After': String(retryAfter),
+      'X-RateLimit-Limit': String(limit),
+      'X-RateLimit-Remaining': String(decision?.remaining ?? 0),
+      // Unclear whether Delivr.ai's reset is epoch seconds or seconds to wait; the sandbox
+      // sends epoch seconds (the more common reading), the adapter accepts both.
+      'X-RateLimit-Reset': String(epochSecondsIn(retryAfter)),
+    });
+  }
+
+  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const send = (status: number, body: unknown): void => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
+    };
+    try {
+      if (req.method === 'GET' && path === '/__sandbox/state') {
+        // Never the API key: the state may end up in logs.
+        return send(200, {
+          url,
+          organizationId,
+          projectId: scope.projectId,
+          pixelId: scope.pixelId,
+          counts: data.count(),
+          failures: failures.state(),
+          stats: stats(),
+        });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/failures') {
+        applyFailures(failures, await readJsonBody(req));
+        return send(200, failures.state());
+      }
+      if (req.method === 'POST' && path === '/__sandbox/data') {
+        const body = await readJsonBody(req);
+        if (!isRecord(body) || Object.keys(body).some((key) => key !== 'addVisits')) throw new Error('body must be {"addVisits": n}');
+        const n = body.addVisits ?? 0;
+        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('addVisits must be a non-negative integer');
+        return send(200, { added: data.addVisits(n), counts: data.count() });
+      }
+      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
+        resetStats();
+        return send(200, stats());
+      }
+      return send(404, { error: `no control endpoint ${req.method} ${path}` });
+    } catch (error) {
+      return send(400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      apiError(res, 500, 'internal_error', error instanceof Error ? error.message : 'internal error');
+    });
+  });
+
+  return {
+    url,
+    apiKey,
+    organizationId,
+    projectId: scope.projectId,
+    pixelId: scope.pixelId,
+    failures,
+    data,
+    stats,
+    resetStats,
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+interface ParsedQuery {
+  scope?: { name: (typeof SCOPES)[number]; value: string };
+  window?: { startMs: number; endMs: number };
+  limit?: number;
+  offset?: number;
+  error?: string;
+}
+
+/** Reads and checks the events query; `error` is the 400 message. `window` is set whenever both ends parse. */
+function parseQuery(params: URLSearchParams): ParsedQuery {
+  const parsed: ParsedQuery = {};
+  const start = integer(params.get('start_ms'));
+  const end = integer(params.get('end_ms'));
+  if (start !== undefined && end !== undefined) parsed.window = { startMs: start, endMs: end };
+  const given = SCOPES.filter((name) => (params.get(name) ?? '') !== '');
+  // Delivr.ai documents a precedence when several are given; the sandbox is stricter, so a
+  // client that sends two scopes (and might read another one than it meant) finds out.
+  if (given.length !== 1) return { ...parsed, error: 'Exactly one of organization_id, pixel_id or project_id is required.' };
+  parsed.scope = { name: given[0]!, value: params.get(given[0]!)! };
+  if (start === undefined || end === undefined) return { ...parsed, error: 'start_ms and end_ms are required (epoch milliseconds).' };
+  if (end < start) return { ...parsed, error: 'end_ms must not be before start_ms.' };
+  if (end - start > MAX_WINDOW_MS) return { ...parsed, error: `The time window must be at most 25 hours (end_ms - start_ms <= ${MAX_WINDOW_MS}).` };
+  const limit = params.has('limit') ? integer(params.get('limit')) : DEFAULT_LIMIT;
+  if (limit === undefined || limit < 1) return { ...parsed, error: 'limit must be a positive integer.' };
+  parsed.limit = limit;
+  const offset = params.has('offset') ? integer(params.get('offset')) : 0;
+  if (offset === undefined || offset < 0) return { ...parsed, error: 'offset must be a non-negative integer.' };
+  parsed.offset = offset;
+  return parsed;
+}
+
+/**
+ * Applies a `POST /__sandbox/failures` body, e.g.
+ * `{"reset":true,"throttle":{"times":2,"resetSeconds":3},"serverError":1,"malformedJson":"always","slow":200}`.
+ * Counts are non-negative integers or `"always"`; `reset` applies first.
+ */
+function applyFailures(failures: DelivrAiSandboxFailures, body: unknown): void {
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const known = ['reset', 'throttle', 'serverError', 'malformedJson', 'slow'];
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const times = (key: string, value: unknown): number => {
+    if (value === 'always') return Infinity;
+    if (typeof value === 'number') return value;
+    throw new Error(`${key} must be a number or "always"`);
+  };
+  if (body.reset !== undefined) {
+    if (typeof body.reset !== 'boolean') throw new Error('reset must be true or false');
+    if (body.reset) failures.reset();
+  }
+  if (body.throttle !== undefined) {
+    const value = body.throttle;
+    if (isRecord(value)) {
+      if (value.resetSeconds !== undefined && typeof value.resetSeconds !== 'number') throw new Error('throttle.resetSeconds must be a number');
+      failures.throttle(times('throttle.times', value.times), value.resetSeconds as number | undefined);
+    } else {
+      failures.throttle(times('throttle', value));
+    }
+  }
+  if (body.serverError !== undefined) failures.serverError(times('serverError', body.serverError));
+  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
+  if (body.slow !== undefined) {
+    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
+    failures.slow(body.slow);
+  }
+}
+
+interface Counters {
+  requests: number;
+  byStatus: Record<string, number>;
+  rateLimited: number;
+  eventsReturned: number;
+  largestWindowMs: number;
+  queries: DelivrAiQuery[];
+}
+
+function freshCounters(): Counters {
+  return { requests: 0, byStatus: {}, rateLimited: 0, eventsReturned: 0, largestWindowMs: 0, queries: [] };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const BAD_GATEWAY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
+
+function size(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  const text = Array.isArray(value) ? value[0] : value;
+  return text === undefined || text === '' ? undefined : text;
+}
+
+function integer(text: string | null): number | undefined {
+  if (text === null || !/^-?\d{1,16}$/.test(text.trim())) return undefined;
+  return Number(text.trim());
+}
+
+function epochSecondsIn(seconds: number): number {
+  return Math.ceil((Date.now() + seconds * 1000) / 1000);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new Error('body is not valid JSON');
+  }
+}
