@@ -1,4 +1,5 @@
 import { customerIoSandboxOptionsFromEnv } from '../local/sandboxes/customerio';
+import { delivrAiSandboxOptionsFromEnv } from '../local/sandboxes/delivrai';
 import { fathomSandboxSizesFromEnv } from '../local/sandboxes/fathom';
 import { o365SandboxContactsFromEnv } from '../local/sandboxes/o365';
 import { salesforceSandboxSizesFromEnv } from '../local/sandboxes/salesforce';
@@ -15,6 +16,7 @@ const stack = await startLocalStack({
   scheduleEveryMs: Number(process.env.SCHEDULE_EVERY_SECONDS ?? 60) * 1000,
   customerio: customerIoSandboxOptionsFromEnv(process.env),
   fathom: fathomSandboxSizesFromEnv(process.env),
+  delivrai: delivrAiSandboxOptionsFromEnv(process.env),
   o365: { contacts: o365SandboxContactsFromEnv(process.env) },
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
@@ -22,6 +24,7 @@ console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableNam
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
 if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url} (API key: sandbox-key)`);
 if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);
+if (stack.delivrai) console.log(`  Delivr.ai sandbox: ${stack.delivrai.url} (API key: sandbox-key, organizationId: ${stack.delivrai.organizationId})`);
 if (stack.o365) console.log(`  Office 365 sandbox: ${stack.o365.url}`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 

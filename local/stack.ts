@@ -7,6 +7,7 @@ import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLoca
 import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
 import { startCustomerIoSandbox, type CustomerIoSandbox, type CustomerIoSandboxOptions } from './sandboxes/customerio';
+import { startDelivrAiSandbox, type DelivrAiSandbox } from './sandboxes/delivrai';
 import { startFathomSandbox, type FathomSandbox } from './sandboxes/fathom';
 import { startO365Sandbox, type O365Sandbox } from './sandboxes/o365';
 import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
@@ -29,6 +30,8 @@ export interface LocalStackOptions {
   customerio?: CustomerIoSandboxOptions;
   /** Options of the Fathom sandbox (40 meetings, 120 people, key `sandbox-key`). */
   fathom?: Parameters<typeof startFathomSandbox>[0];
+  /** Options of the Delivr.ai sandbox (200 visitors from 60 companies, key `sandbox-key`, organization `sandbox-org`). */
+  delivrai?: Parameters<typeof startDelivrAiSandbox>[0];
   /** Options of the Office 365 sandbox (150 contacts). */
   o365?: Parameters<typeof startO365Sandbox>[0];
   /** How often the local scheduler looks for due syncs, in ms (as EventBridge Scheduler does in AWS); 0: never. */
@@ -48,6 +51,7 @@ export interface LocalStack {
   /** The API-key providers' sandboxes, unless their base URLs point the stack at the real APIs. */
   readonly customerio: CustomerIoSandbox | undefined;
   readonly fathom: FathomSandbox | undefined;
+  readonly delivrai: DelivrAiSandbox | undefined;
   /** The Office 365 sandbox (identity platform and Graph), unless O365_CLIENT_ID points at a real app. */
   readonly o365: O365Sandbox | undefined;
   stop(): Promise<void>;
@@ -80,6 +84,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
   const customerio = process.env.CUSTOMERIO_US_BASE_URL ? undefined : await startCustomerIoSandbox(options.customerio);
   const fathom = process.env.FATHOM_BASE_URL ? undefined : await startFathomSandbox(options.fathom);
+  const delivrai = process.env.DELIVRAI_BASE_URL ? undefined : await startDelivrAiSandbox(options.delivrai);
   const o365 = process.env.O365_CLIENT_ID ? undefined : await startO365Sandbox(options.o365);
   const stepFunctions = await startLocalStepFunctions(options.stepFunctions);
 
@@ -131,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SFN_ENDPOINT: stepFunctions.endpoint,
     ...(customerio && { CUSTOMERIO_US_BASE_URL: customerio.url, CUSTOMERIO_EU_BASE_URL: customerio.url }),
     ...(fathom && { FATHOM_BASE_URL: fathom.url }),
+    ...(delivrai && { DELIVRAI_BASE_URL: delivrai.url }),
     ...(o365 && {
       O365_LOGIN_URL: o365.url,
       O365_GRAPH_URL: o365.url,
@@ -157,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stepFunctions,
     customerio,
     fathom,
+    delivrai,
     o365,
     stop: async () => {
       scheduler.stop();
@@ -168,6 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await customerio?.close();
       await fathom?.close();
       await o365?.close();
+      await delivrai?.close();
       await dynamo?.stop();
     },
   };

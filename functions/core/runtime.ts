@@ -18,6 +18,7 @@ import { CredentialService } from './services/credential-service';
 import { ApiKeyService } from './services/api-key-service';
 import { OAuthService } from './services/oauth-service';
 import { CUSTOMERIO_BASE_URLS, CustomerIoAdapter } from '../providers/customerio/customerio-adapter';
+import { DelivrAiAdapter } from '../providers/delivrai/delivrai-adapter';
 import { FathomAdapter } from '../providers/fathom/fathom-adapter';
 import { O365Adapter } from '../providers/o365/o365-adapter';
 import { SalesforceAdapter } from '../providers/salesforce/salesforce-adapter';
@@ -120,7 +121,8 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
       : {},
   );
   const fathom = new FathomAdapter(env.FATHOM_BASE_URL ? { baseUrl: env.FATHOM_BASE_URL } : {});
-  for (const adapter of [customerio, fathom]) {
+  const delivrai = new DelivrAiAdapter(env.DELIVRAI_BASE_URL ? { baseUrl: env.DELIVRAI_BASE_URL } : {});
+  for (const adapter of [customerio, fathom, delivrai]) {
     sync.set(adapter.providerId, adapter);
     apiKey.set(adapter.providerId, adapter);
   }

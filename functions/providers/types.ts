@@ -86,6 +86,11 @@ export interface SourcePage {
  */
 export interface SyncAdapter {
   readonly providerId: ProviderId;
+  /**
+   * Whether a full sync reads everything the source has. Only then may the engine remove
+   * entities a full sync did not see; an event stream read over a lookback window may not.
+   */
+  readonly fullSyncSeesEverything: boolean;
   /** The sync type actually run for a requested one (a provider without change filters always runs full). */
   effectiveSyncType(requested: SyncType): SyncType;
   readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage>;

@@ -95,7 +95,7 @@ export class SyncEngine {
     return advance(state, {
       cursor: page.nextCursor,
       nextWatermark: page.watermark,
-      phase: page.nextCursor ? 'read' : state.syncType === 'full' ? 'sweep' : 'done',
+      phase: page.nextCursor ? 'read' : state.syncType === 'full' && adapter.fullSyncSeesEverything ? 'sweep' : 'done',
     });
   }
 

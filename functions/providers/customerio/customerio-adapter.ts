@@ -72,6 +72,8 @@ interface AttributesAnswer {
  */
 export class CustomerIoAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'customerio' as const;
+  /** A full sync the list holds every person. */
+  readonly fullSyncSeesEverything = true;
   private readonly baseUrls: Readonly<Record<CustomerIoRegion, string>>;
   private readonly pacer = new RequestPacer(PACE.limit, PACE.windowMs);
 

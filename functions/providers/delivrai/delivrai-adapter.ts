@@ -71,6 +71,8 @@ interface WindowCursor {
  */
 export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'delivrai' as const;
+  /** A full sync a full sync re-reads only the lookback window of visits; people seen earlier are not gone. */
+  readonly fullSyncSeesEverything = false;
   private readonly baseUrl: string;
   private readonly lookbackMs: number;
   private readonly clock: () => number;

@@ -26,6 +26,8 @@ export interface FathomAdapterConfig {
  */
 export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'fathom' as const;
+  /** A full sync meetings are listed from the first one. */
+  readonly fullSyncSeesEverything = true;
   private readonly baseUrl: string;
 
   constructor(config: FathomAdapterConfig = {}) {

@@ -70,6 +70,8 @@ function restartAsFull(): SourcePage {
  */
 export class O365Adapter implements OAuthAdapter, SyncAdapter {
   readonly providerId = 'o365' as const;
+  /** A full sync a delta round from scratch lists every contact. */
+  readonly fullSyncSeesEverything = true;
   private readonly loginUrl: string;
   private readonly tenant: string;
   private readonly graphUrl: string;

@@ -56,6 +56,8 @@ interface QueryAnswer {
 /** Salesforce's OAuth 2.0 web-server flow (with PKCE) and its REST API. */
 export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   readonly providerId = 'salesforce' as const;
+  /** A full sync query reads every live record. */
+  readonly fullSyncSeesEverything = true;
 
   constructor(private readonly app: SalesforceAppConfig) {}
 

@@ -24,6 +24,7 @@ const apiKeyConnect =
 const cases: ProviderCase[] = [
   { id: 'customerio', connect: apiKeyConnect('customerio', { region: 'eu' }), expected: { accounts: 0, people: 500, opportunities: 0 }, fullRescan: true },
   { id: 'fathom', connect: apiKeyConnect('fathom'), expected: { accounts: 0, people: 120, opportunities: 0 } },
+  { id: 'delivrai', connect: apiKeyConnect('delivrai', { organizationId: 'sandbox-org' }), expected: { accounts: 60, people: 200, opportunities: 0 } },
   {
     id: 'o365',
     // OAuth: getAuthUrl for Office 365, the sandbox's consent, our callback.
@@ -122,5 +123,23 @@ describe('connect (API-key providers)', () => {
     const item = await stack.documentClient.send(new GetCommand({ TableName: stack.tableName, Key: { pk: 'TENANT#plain#CONNECTOR#customerio', sk: 'META' } }));
     expect(JSON.stringify(answer)).not.toContain('sandbox-key');
     expect(JSON.stringify(item.Item)).not.toContain('sandbox-key');
+  });
+});
+
+describe('full syncs of an event stream (Delivr.ai)', () => {
+  it('keeps people seen before the lookback window: only a full read of everything may remove entities', async () => {
+    const tenant = 'stream-full';
+    await stack.client(tenant, 'admin').connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', config: { organizationId: 'sandbox-org' } });
+    const { DynamoSyncRepository } = await import('../../../functions/core/repository/dynamo-sync-repository');
+    // A visitor from months ago, outside any window a sync reads again.
+    await new DynamoSyncRepository(stack.documentClient, stack.tableName).writeEntities(tenant, 'delivrai', [
+      { type: 'people', sourceId: 'person-from-last-year', attributes: {}, firstSeen: 'old', lastSeenSync: 'old', deleted: false },
+    ]);
+    await stack.repository.adjustEntityCounts(tenant, 'delivrai', { people: 1 });
+
+    await stack.client(tenant, 'admin').connector.triggerSync.mutate({ connectorId: 'delivrai', fullSync: true });
+    await stack.stepFunctions.idle();
+
+    expect(await stack.client(tenant, 'admin').connector.getEntityCounts.query({ connectorId: 'delivrai' })).toEqual({ accounts: 60, people: 201, opportunities: 0 });
   });
 });
