@@ -27,8 +27,9 @@ export interface ConnectorServiceStackProps extends StackProps {
 }
 
 /**
- * The connector service in one environment: key, table, the Salesforce client secret, the
- * sync state machine with its scheduler and recovery, and the API.
+ * The connector service in one environment: key, table, the OAuth client secrets (Salesforce,
+ * and Office 365 when configured), the sync state machine with its scheduler and recovery,
+ * and the API.
  */
 export class ConnectorServiceStack extends Stack {
   /** The credentials key. */
@@ -37,6 +38,11 @@ export class ConnectorServiceStack extends Stack {
   public readonly table: ConnectorTable;
   /** Where operators put the Salesforce connected app's client secret. */
   public readonly salesforceClientSecret: OAuthClientSecret;
+  /**
+   * Where operators put the Office 365 (Microsoft Entra) app registration's client secret;
+   * absent when the environment does not offer Office 365.
+   */
+  public readonly o365ClientSecret?: OAuthClientSecret;
   /** The sync state machine and its step functions. */
   public readonly sync: SyncStateMachine;
   /** The schedule that starts due incremental syncs. */
@@ -62,10 +68,22 @@ export class ConnectorServiceStack extends Stack {
       provider: 'Salesforce',
       retain: config.retainData,
     });
+    if (config.o365) {
+      this.o365ClientSecret = new OAuthClientSecret(this, 'O365ClientSecret', {
+        secretName: `connector/${config.name}/o365-client-secret`,
+        provider: 'Office 365',
+        issuer: 'Microsoft Entra ID',
+        clientApp: 'app registration',
+        retain: config.retainData,
+      });
+    }
     const grantTargets: GrantTargets = {
       table: this.table.table,
       key: this.encryptionKey.key,
-      oauthClientSecrets: { salesforce: this.salesforceClientSecret.secret },
+      oauthClientSecrets: {
+        salesforce: this.salesforceClientSecret.secret,
+        ...(this.o365ClientSecret ? { o365: this.o365ClientSecret.secret } : {}),
+      },
     };
 
     // The API's URL exists only once the API does, and the API's functions need the state
@@ -83,8 +101,9 @@ export class ConnectorServiceStack extends Stack {
       });
 
     // What functions/core/runtime.ts reads; every function builds the same runtime. Variables
-    // that name a resource a function may use (STATE_MACHINE_ARN, SALESFORCE_CLIENT_SECRET_ARN)
-    // come with the grant that allows the use (lib/grants.ts).
+    // that name a resource a function may use (STATE_MACHINE_ARN, SALESFORCE_CLIENT_SECRET_ARN,
+    // O365_CLIENT_SECRET_ARN) come with the grant that allows the use (lib/grants.ts). Office 365
+    // is wired only where O365_CLIENT_ID is set; its login and Graph URLs keep the runtime's defaults.
     const environment: Record<string, string> = {
       TABLE_NAME: this.table.table.tableName,
       CONNECTOR_ENCRYPTION_KEY: this.encryptionKey.key.keyArn,
@@ -93,6 +112,7 @@ export class ConnectorServiceStack extends Stack {
       ADMIN_ROLE: config.adminRole,
       SALESFORCE_CLIENT_ID: config.salesforce.clientId,
       SALESFORCE_LOGIN_URL: config.salesforce.loginUrl,
+      ...(config.o365 === undefined ? {} : { O365_CLIENT_ID: config.o365.clientId, O365_TENANT: config.o365.tenant }),
       OAUTH_REDIRECT_BASE_URL: this.apiBaseUrl,
       ...(config.appUrl === undefined ? {} : { APP_URL: config.appUrl }),
       POWERTOOLS_SERVICE_NAME: 'connector',
@@ -127,6 +147,16 @@ export class ConnectorServiceStack extends Stack {
       value: this.salesforceClientSecret.secretName,
       description: "Secrets Manager secret where operators put the Salesforce connected app's client secret",
     });
+    if (this.o365ClientSecret) {
+      new CfnOutput(this, 'O365CallbackUrl', {
+        value: `${this.apiBaseUrl}/oauth/o365/callback`,
+        description: 'Redirect URI to register (platform Web) in the Microsoft Entra app registration of Office 365',
+      });
+      new CfnOutput(this, 'O365ClientSecretName', {
+        value: this.o365ClientSecret.secretName,
+        description: "Secrets Manager secret where operators put the Office 365 app registration's client secret (it expires: renew it before then)",
+      });
+    }
     new CfnOutput(this, 'SyncStateMachineArn', { value: stateMachine.stateMachineArn, description: 'The sync state machine' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The single DynamoDB table' });
     new CfnOutput(this, 'EncryptionKeyArn', {

@@ -44,6 +44,23 @@ export interface EnvironmentSettings {
     readonly loginUrl?: string;
   };
   /**
+   * The Microsoft Entra app registration Office 365 connects through, if this environment offers
+   * Office 365. As for Salesforce, the client secret is not configuration: operators put it in
+   * the stack's Secrets Manager secret.
+   * @default - Office 365 cannot be connected or synced in this environment
+   */
+  readonly o365?: {
+    /** The app registration's application (client) id; public, it travels in every authorize URL. */
+    readonly clientId: string;
+    /**
+     * Which accounts may sign in: `common` (work, school and personal accounts), `organizations`,
+     * `consumers`, or one directory's tenant id or domain (`contoso.onmicrosoft.com`). Must
+     * match the app registration's supported account types.
+     * @default 'common'
+     */
+    readonly tenant?: string;
+  };
+  /**
    * The public base URL of the API (a custom domain mapped to it) when clients and providers do
    * not use the execute-api URL; the OAuth callback is `<apiBaseUrl>/oauth/<provider>/callback`.
    * @default - the HTTP API's own URL
@@ -62,6 +79,12 @@ export interface SalesforceConfig {
   readonly loginUrl: string;
 }
 
+/** The Office 365 (Microsoft Entra) app registration of an environment, with defaults applied. */
+export interface O365Config {
+  readonly clientId: string;
+  readonly tenant: string;
+}
+
 /** One environment's settings with defaults applied and names checked. */
 export interface EnvironmentConfig {
   /** The environment's name (`dev`, `prod`, ...), as picked with `-c env=<name>`. */
@@ -74,6 +97,8 @@ export interface EnvironmentConfig {
   readonly allowedOrigins: readonly string[];
   readonly logRetention: RetentionDays;
   readonly salesforce: SalesforceConfig;
+  /** The Office 365 app registration; absent when the environment does not offer Office 365. */
+  readonly o365?: O365Config;
   /** The API's public base URL, if it is not the HTTP API's own URL (no trailing slash). */
   readonly apiBaseUrl?: string;
   readonly appUrl?: string;
@@ -144,6 +169,8 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     throw new Error(`${where}.salesforce.loginUrl must be an https origin (scheme://host, no path), got "${loginUrl}".`);
   }
 
+  const o365 = parseO365(raw.o365, `${where}.o365`);
+
   const apiBaseUrl = optionalString(raw, 'apiBaseUrl', where);
   if (apiBaseUrl !== undefined && !/^https:\/\/[^\s?#]+$/.test(apiBaseUrl)) {
     throw new Error(`${where}.apiBaseUrl must be an https URL without query or fragment, got "${apiBaseUrl}".`);
@@ -163,10 +190,28 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     allowedOrigins,
     logRetention: logRetentionDays as RetentionDays,
     salesforce: { clientId: requireString(salesforce, 'clientId', `${where}.salesforce`), loginUrl },
+    ...(o365 === undefined ? {} : { o365 }),
     ...(apiBaseUrl === undefined ? {} : { apiBaseUrl: apiBaseUrl.replace(/\/+$/, '') }),
     ...(appUrl === undefined ? {} : { appUrl }),
     retainData: name !== DISPOSABLE_ENVIRONMENT,
   };
+}
+
+/** Checks the optional `o365` settings of an environment (`where` names them in errors). */
+function parseO365(raw: unknown, where: string): O365Config | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) {
+    throw new Error(`${where} must be an object with the app registration's clientId (and optionally tenant), or be left out.`);
+  }
+  const clientId = requireString(raw, 'clientId', where);
+  const tenant = optionalString(raw, 'tenant', where) ?? 'common';
+  // One path segment of the login URL: common, organizations, consumers, a tenant id or a domain.
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(tenant)) {
+    throw new Error(
+      `${where}.tenant must be common, organizations, consumers, a tenant id or a domain (contoso.onmicrosoft.com), got "${tenant}".`,
+    );
+  }
+  return { clientId, tenant };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -13,12 +13,28 @@ import { SCHEDULE_INDEX } from './connector-table';
  */
 const tableOnly = (table: ITableV2) => TableGrants.fromTable(table, undefined, false);
 
+/** The OAuth client secret of each OAuth provider the environment is configured for. */
+export interface OAuthClientSecrets {
+  readonly salesforce: ISecret;
+  /** Absent when the environment does not offer Office 365. */
+  readonly o365?: ISecret;
+}
+
+/**
+ * The variable that names each OAuth client secret to the runtime (functions/core/runtime.ts
+ * reads `<NAME>_ARN` through secretFromEnv).
+ */
+const OAUTH_CLIENT_SECRET_VARIABLES = {
+  salesforce: 'SALESFORCE_CLIENT_SECRET_ARN',
+  o365: 'O365_CLIENT_SECRET_ARN',
+} as const satisfies Record<keyof OAuthClientSecrets, string>;
+
 /** The resources a function's grants can name. */
 export interface GrantTargets {
   readonly table: ITableV2;
   readonly key: IKey;
   /** The OAuth client secrets the stack keeps, one per OAuth provider it is configured for. */
-  readonly oauthClientSecrets: { readonly salesforce: ISecret };
+  readonly oauthClientSecrets: OAuthClientSecrets;
   /**
    * The sync state machine. Absent for the state machine's own steps, which are created before
    * it and never start executions themselves (continuing as new is a Task of the machine).
@@ -75,10 +91,15 @@ export const GRANTS = {
     fn.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
   },
   'secret:oauthClients': (fn: ConnectorFunction, { oauthClientSecrets }: GrantTargets) => {
-    // secretsmanager:GetSecretValue and DescribeSecret on this one secret; the runtime reads it
-    // on first use (functions/core/secrets.ts), so its value never sits in an environment variable.
-    oauthClientSecrets.salesforce.grantRead(fn.function);
-    fn.function.addEnvironment('SALESFORCE_CLIENT_SECRET_ARN', oauthClientSecrets.salesforce.secretArn);
+    // secretsmanager:GetSecretValue and DescribeSecret on each configured OAuth client secret
+    // (the OAuth callback and the token refresh of a sync serve every provider); the runtime reads
+    // one on first use (functions/core/secrets.ts), so no value ever sits in an environment variable.
+    for (const provider of Object.keys(OAUTH_CLIENT_SECRET_VARIABLES) as (keyof OAuthClientSecrets)[]) {
+      const secret = oauthClientSecrets[provider];
+      if (!secret) continue;
+      secret.grantRead(fn.function);
+      fn.function.addEnvironment(OAUTH_CLIENT_SECRET_VARIABLES[provider], secret.secretArn);
+    }
   },
 } as const satisfies Record<string, (fn: ConnectorFunction, targets: GrantTargets) => void>;
 

@@ -21,8 +21,8 @@ export interface SyncStepSettings {
 /**
  * The step handlers of statemachines/sync.tasks.json, by handler name. Each gets only what its
  * code reaches: a page read unseals (and, after a refresh, re-seals) the provider's tokens and
- * may need the OAuth client secret to refresh them; sweeping, finishing and failing touch the
- * table only. A page is a provider round trip plus up to a thousand writes, hence 5 minutes
+ * may need that provider's OAuth client secret to refresh them (`secret:oauthClients` reads
+ * every configured one); sweeping, finishing and failing touch the table only. A page is a provider round trip plus up to a thousand writes, hence 5 minutes
  * (the Task's TimeoutSeconds in sync.asl.json) and 1 GB (more CPU for JSON and marshalling).
  */
 export const SYNC_STEPS: Readonly<Record<string, SyncStepSettings>> = {

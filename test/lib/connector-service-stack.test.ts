@@ -21,7 +21,7 @@ import {
   SYNC_TASKS_FILE,
 } from '../../lib/lambda-defaults';
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string | string[] };
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string | string[] };
 type RawRoute = { method: string; path: string; handler: string; auth: 'jwt' | 'none'; grants: string[] };
 type Statement = { Effect: string; Action: string[]; Resource: unknown };
 
@@ -219,6 +219,9 @@ describe('ConnectorServiceStack', () => {
     const idOf = (construct: IConstruct) => logicalIdIn(s().stack, construct);
     const stateMachineId = () => idOf(s().stack.sync.stateMachine);
     const secretId = () => idOf(s().stack.salesforceClientSecret.secret);
+    const o365SecretId = () => idOf(s().stack.o365ClientSecret!.secret);
+    /** Every OAuth client secret of the stack (cdk.json configures Office 365 in dev and prod). */
+    const secretRefs = () => [{ Ref: secretId() }, { Ref: o365SecretId() }];
     const functionId = (label: string) => idOf(functionsOf(s().stack).get(label)!.function);
 
     describe('functions', () => {
@@ -264,6 +267,8 @@ describe('ConnectorServiceStack', () => {
               ADMIN_ROLE: s().config.adminRole,
               SALESFORCE_CLIENT_ID: s().config.salesforce.clientId,
               SALESFORCE_LOGIN_URL: s().config.salesforce.loginUrl,
+              O365_CLIENT_ID: s().config.o365!.clientId,
+              O365_TENANT: 'common',
               OAUTH_REDIRECT_BASE_URL: getAtt(apiId, 'ApiEndpoint'),
               APP_URL: s().config.appUrl,
               POWERTOOLS_SERVICE_NAME: 'connector',
@@ -274,12 +279,13 @@ describe('ConnectorServiceStack', () => {
         });
       });
 
-      it('names the state machine and the client secret only to the functions granted their use', () => {
+      it('names the state machine and the client secrets only to the functions granted their use', () => {
         for (const [label, fn] of functionsByLabel(s())) {
           const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
           const grants = grantsOf(label);
           expect(variables.STATE_MACHINE_ARN, label).toEqual(grants.has('stateMachine:start') ? { Ref: stateMachineId() } : undefined);
           expect(variables.SALESFORCE_CLIENT_SECRET_ARN, label).toEqual(grants.has('secret:oauthClients') ? { Ref: secretId() } : undefined);
+          expect(variables.O365_CLIENT_SECRET_ARN, label).toEqual(grants.has('secret:oauthClients') ? { Ref: o365SecretId() } : undefined);
         }
       });
     });
@@ -334,7 +340,10 @@ describe('ConnectorServiceStack', () => {
             }
           }
           for (const resource of resourcesOf(statements, 'kms:Decrypt')) expect(resource, label).toEqual(getAtt(keyId));
-          for (const resource of resourcesOf(statements, 'secretsmanager:GetSecretValue')) expect(resource, label).toEqual({ Ref: secretId() });
+          const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue');
+          expect(secrets, label).toHaveLength(new Set(secrets.map((r) => JSON.stringify(r))).size);
+          expect(secrets, label).toEqual(grants.has('secret:oauthClients') ? expect.arrayContaining(secretRefs()) : []);
+          for (const resource of secrets) expect(secretRefs(), label).toContainEqual(resource);
           for (const resource of resourcesOf(statements, 'states:StartExecution')) expect(resource, label).toEqual({ Ref: stateMachineId() });
           expect(actionsOf(statements).filter((a) => a.startsWith('states:') && a !== 'states:StartExecution'), label).toEqual([]);
         }
@@ -348,7 +357,22 @@ describe('ConnectorServiceStack', () => {
         for (const [, handler] of syncTasks) {
           expect(actionsOf(statements.get(`sync/${handler}`)!).filter((a) => allows(a, 'states:StartExecution')), handler).toEqual([]);
         }
-        expect(resourcesOf(statements.get('api/oauthCallback')!, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: secretId() }]);
+      });
+
+      it('lets the OAuth callback and the sync page step (which refreshes tokens) read the Salesforce and Office 365 client secrets, and nothing else any secret', () => {
+        const statements = statementsByLabel();
+        const readers = ['api/oauthCallback', 'sync/syncPage'];
+        for (const label of readers) {
+          for (const action of ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']) {
+            const resources = resourcesOf(statements.get(label)!, action);
+            expect(resources, `${label} ${action}`).toHaveLength(2);
+            expect(resources, `${label} ${action}`).toEqual(expect.arrayContaining(secretRefs()));
+          }
+        }
+        for (const [label, functionStatements] of statements) {
+          if (readers.includes(label)) continue;
+          expect(actionsOf(functionStatements).filter((a) => a.toLowerCase().startsWith('secretsmanager:')), label).toEqual([]);
+        }
       });
 
       it('uses no managed policy, and only X-Ray gets a wildcard resource in a function role', () => {
@@ -571,28 +595,35 @@ describe('ConnectorServiceStack', () => {
         s().template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/connector-${env}` });
       });
 
-      it('creates the Salesforce client secret by name with no value in the template', () => {
-        const [, secret] = only(s().resources, 'AWS::SecretsManager::Secret');
-        expect(secret.Properties.Name).toBe(`connector/${env}/salesforce-client-secret`);
-        expect(secret.Properties.SecretString).toBeUndefined();
-        expect(secret.Properties.GenerateSecretString).toEqual({});
+      it('creates the Salesforce and Office 365 client secrets by name with no value in the template', () => {
+        const secrets = ofType(s().resources, 'AWS::SecretsManager::Secret');
+        expect(secrets.map(([id]) => id).sort()).toEqual([secretId(), o365SecretId()].sort());
+        expect(s().resources[secretId()]!.Properties.Name).toBe(`connector/${env}/salesforce-client-secret`);
+        expect(s().resources[o365SecretId()]!.Properties.Name).toBe(`connector/${env}/o365-client-secret`);
+        for (const [id, secret] of secrets) {
+          expect(secret.Properties.SecretString, id).toBeUndefined();
+          expect(secret.Properties.GenerateSecretString, id).toEqual({});
+        }
       });
 
       if (env === 'dev') {
-        it('lets the dev table, key and secret go with the stack', () => {
+        it('lets the dev table, key and secrets go with the stack', () => {
           const [, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
           expect(table.DeletionPolicy).toBe('Delete');
           expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
           expect(only(s().resources, 'AWS::KMS::Key')[1].DeletionPolicy).toBe('Delete');
-          expect(only(s().resources, 'AWS::SecretsManager::Secret')[1].DeletionPolicy).toBe('Delete');
+          for (const id of [secretId(), o365SecretId()]) expect(s().resources[id]!.DeletionPolicy, id).toBe('Delete');
         });
       } else {
-        it('protects the table from deletion and retains table, key, secret and logs', () => {
+        it('protects the table from deletion and retains table, key, secrets and logs', () => {
           const [, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
           expect(table.DeletionPolicy).toBe('Retain');
           expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
           expect(only(s().resources, 'AWS::KMS::Key')[1].DeletionPolicy).toBe('Retain');
-          expect(only(s().resources, 'AWS::SecretsManager::Secret')[1].DeletionPolicy).toBe('Retain');
+          for (const id of [secretId(), o365SecretId()]) {
+            expect(s().resources[id]!.DeletionPolicy, id).toBe('Retain');
+            expect(s().resources[id]!.UpdateReplacePolicy, id).toBe('Retain');
+          }
           for (const [, logGroup] of ofType(s().resources, 'AWS::Logs::LogGroup')) expect(logGroup.DeletionPolicy).toBe('Retain');
         });
       }
@@ -617,14 +648,29 @@ describe('ConnectorServiceStack', () => {
       expect([...(graph.get(apiId) ?? [])]).toEqual([]);
     });
 
-    it('exports the API URL, the Salesforce callback URL and secret name, the state machine, the table name and the key ARN', () => {
+    it('exports the API URL, the Salesforce and Office 365 callback URLs and secret names, the state machine, the table name and the key ARN', () => {
       const outputs = s().template.toJSON().Outputs as Record<string, { Value: unknown }>;
       expect(Object.keys(outputs).sort()).toEqual(
-        ['ApiUrl', 'EncryptionKeyArn', 'SalesforceCallbackUrl', 'SalesforceClientSecretName', 'SyncStateMachineArn', 'TableName'].sort(),
+        [
+          'ApiUrl',
+          'EncryptionKeyArn',
+          'SalesforceCallbackUrl',
+          'SalesforceClientSecretName',
+          'O365CallbackUrl',
+          'O365ClientSecretName',
+          'SyncStateMachineArn',
+          'TableName',
+        ].sort(),
       );
       const [apiId] = only(s().resources, 'AWS::ApiGatewayV2::Api');
       expect(outputs.SalesforceCallbackUrl!.Value).toEqual({ 'Fn::Join': ['', [getAtt(apiId, 'ApiEndpoint'), '/oauth/salesforce/callback']] });
       expect(outputs.SalesforceClientSecretName!.Value).toBe(`connector/${env}/salesforce-client-secret`);
+      expect(outputs.O365CallbackUrl!.Value).toEqual({ 'Fn::Join': ['', [getAtt(apiId, 'ApiEndpoint'), '/oauth/o365/callback']] });
+      expect(outputs.O365ClientSecretName!.Value).toBe(`connector/${env}/o365-client-secret`);
+      // routes.json serves the callbacks the outputs name.
+      for (const provider of ['salesforce', 'o365']) {
+        expect(routes.some((route) => route.method === 'GET' && route.path === `/oauth/${provider}/callback`), provider).toBe(true);
+      }
     });
 
     describe('cdk-nag AwsSolutions', () => {
@@ -654,15 +700,57 @@ describe('ConnectorServiceStack', () => {
     });
   });
 
-  describe('with a custom API base URL', () => {
+  // One more synth, shared: prod with a custom API base URL and a tenant-specific Office 365 app,
+  // and prod without Office 365.
+  describe('with a custom API base URL and a single-tenant Office 365 app', () => {
+    let custom: Synthesized;
+    beforeAll(() => {
+      custom = synthesize('prod', {
+        apiBaseUrl: 'https://connector.example.com/',
+        o365: { clientId: 'single-tenant-app', tenant: 'contoso.onmicrosoft.com' },
+      });
+    });
+
     it('sends OAuth callbacks to that URL instead of the execute-api one', () => {
-      const custom = synthesize('prod', { apiBaseUrl: 'https://connector.example.com/' });
       expect(custom.config.apiBaseUrl).toBe('https://connector.example.com');
       custom.template.allResourcesProperties('AWS::Lambda::Function', {
-        Environment: { Variables: { OAUTH_REDIRECT_BASE_URL: 'https://connector.example.com' } },
+        Environment: {
+          Variables: {
+            OAUTH_REDIRECT_BASE_URL: 'https://connector.example.com',
+            O365_CLIENT_ID: 'single-tenant-app',
+            O365_TENANT: 'contoso.onmicrosoft.com',
+          },
+        },
       });
       const outputs = custom.template.toJSON().Outputs as Record<string, { Value: unknown }>;
       expect(outputs.SalesforceCallbackUrl!.Value).toBe('https://connector.example.com/oauth/salesforce/callback');
+      expect(outputs.O365CallbackUrl!.Value).toBe('https://connector.example.com/oauth/o365/callback');
+    });
+  });
+
+  describe('without Office 365', () => {
+    let plain: Synthesized;
+    beforeAll(() => {
+      plain = synthesize('prod', { o365: undefined });
+    });
+
+    it('creates no Office 365 secret, variable or output, and grants only the Salesforce secret', () => {
+      expect(plain.config.o365).toBeUndefined();
+      expect(plain.stack.o365ClientSecret).toBeUndefined();
+      const [secretId] = only(plain.resources, 'AWS::SecretsManager::Secret');
+      const outputs = plain.template.toJSON().Outputs as Record<string, unknown>;
+      expect(Object.keys(outputs).filter((name) => name.startsWith('O365'))).toEqual([]);
+      for (const [label, fn] of functionsByLabel(plain)) {
+        const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+        expect(Object.keys(variables).filter((name) => name.startsWith('O365_')), label).toEqual([]);
+        const secrets = resourcesOf(statementsOfFunction(plain.resources, fn), 'secretsmanager:GetSecretValue');
+        expect(secrets, label).toEqual(grantsOf(label).has('secret:oauthClients') ? [{ Ref: secretId }] : []);
+      }
+    });
+
+    it('has no unacknowledged cdk-nag finding', () => {
+      const report = new AwsSolutionsChecks().validateScope(plain.stack);
+      expect(report.violations.flatMap((violation) => violation.violatingResources.map((r) => `${violation.ruleName} at ${r.constructPath}`))).toEqual([]);
     });
   });
 });

@@ -57,6 +57,38 @@ describe('readEnvironmentConfig', () => {
     ).toThrow(/loginUrl must be an https origin/);
   });
 
+  it('reads an optional Office 365 app registration, defaulting the tenant to common', () => {
+    expect(configOf({ env: 'dev', environments: { dev: settings } }).o365).toBeUndefined();
+    expect(configOf({ env: 'dev', environments: { dev: { ...settings, o365: { clientId: 'app-id' } } } }).o365).toEqual({
+      clientId: 'app-id',
+      tenant: 'common',
+    });
+    for (const tenant of ['organizations', 'contoso.onmicrosoft.com', '72f988bf-86f1-41af-91ab-2d7cd011db47']) {
+      expect(configOf({ env: 'dev', environments: { dev: { ...settings, o365: { clientId: 'app-id', tenant } } } }).o365, tenant).toEqual({
+        clientId: 'app-id',
+        tenant,
+      });
+    }
+  });
+
+  it('refuses Office 365 settings without a client id, with a tenant that is not one path segment, or that are not an object', () => {
+    for (const o365 of [{}, { clientId: '' }, { clientId: '  ' }, { clientId: 42 }, { tenant: 'common' }]) {
+      expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, o365 } } }), JSON.stringify(o365)).toThrow(
+        'environments.dev.o365.clientId must be a non-empty string.',
+      );
+    }
+    for (const tenant of ['', 'contoso/evil', 'common?x=1', ' common']) {
+      expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, o365: { clientId: 'k', tenant } } } }), tenant).toThrow(
+        /o365.tenant must/,
+      );
+    }
+    for (const o365 of ['app-id', null, ['app-id']]) {
+      expect(() => configOf({ env: 'dev', environments: { dev: { ...settings, o365 } } }), JSON.stringify(o365)).toThrow(
+        /environments.dev.o365 must be an object with the app registration's clientId/,
+      );
+    }
+  });
+
   it('reads an optional API base URL (without a trailing slash) and app URL', () => {
     const config = configOf({ env: 'dev', environments: { dev: { ...settings, apiBaseUrl: 'https://api.example.com/connector/', appUrl: 'https://app.example.com/x' } } });
     expect(config).toMatchObject({ apiBaseUrl: 'https://api.example.com/connector', appUrl: 'https://app.example.com/x' });
