@@ -10,6 +10,6 @@ export default defineConfig({
     pool: 'forks',
     // Handlers log JSON to stdout; the logging tests turn it back on for themselves.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
