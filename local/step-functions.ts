@@ -29,6 +29,11 @@ export interface LocalStepFunctions {
   readonly executions: ReadonlyMap<string, LocalExecution>;
   /** Resolves once no execution is running (continuations included). */
   idle(): Promise<void>;
+  /**
+   * State transitions so far over all executions, as AWS bills them: every state entered
+   * (Choice, Wait and Task states alike; a Task's retries re-enter it and are counted apart).
+   */
+  transitions(): { entered: number; retried: number; byState: Record<string, number> };
   stop(): Promise<void>;
 }
 
@@ -81,6 +86,15 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const recover = (event: unknown) => load('recoverSync').then((handler) => handler(event, lambdaContext('recoverSync')));
 
   const executions = new Map<string, LocalExecution>();
+  const transitions = { entered: 0, retried: 0, byState: {} as Record<string, number> };
+  const countTransitions = async (events: AsyncGenerator<{ type: string; state?: { name: string } }>): Promise<void> => {
+    for await (const event of events) {
+      if (event.type === 'StateRetried') transitions.retried += 1;
+      if (event.type !== 'StateEntered' || !event.state) continue;
+      transitions.entered += 1;
+      transitions.byState[event.state.name] = (transitions.byState[event.state.name] ?? 0) + 1;
+    }
+  };
   const running = new Set<Promise<void>>();
   const retryOverrides = Object.fromEntries(Object.keys(taskHandlers).map((name) => [name, options.retryDelayMs ?? 0]));
   const waitOverrides = Object.fromEntries(
@@ -100,7 +114,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       context: { StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: 'connector-sync' }, Execution: { Id: executionArn(name), Name: name } },
     });
     const execution: LocalExecution = { name, status: 'RUNNING', input, done: Promise.resolve() };
-    execution.done = run.result.then(
+    const counted = countTransitions(run.eventLogs).catch(() => undefined);
+    const finished = run.result.then(
       () => {
         execution.status = 'SUCCEEDED';
       },
@@ -109,6 +124,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         await recover({ detail: { status: 'FAILED', name, input: JSON.stringify(input) } }).catch(() => undefined);
       },
     );
+    // The event log closes with the execution; waiting for it keeps the transition count exact at idle().
+    execution.done = Promise.all([finished, counted]).then(() => undefined);
     executions.set(name, execution);
     running.add(execution.done);
     void execution.done.finally(() => running.delete(execution.done));
@@ -127,6 +144,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     idle: async () => {
       while (running.size > 0) await Promise.all([...running]);
     },
+    transitions: () => ({ ...transitions, byState: { ...transitions.byState } }),
     stop: async () => {
       server.closeAllConnections();
       await new Promise((done) => server.close(done));

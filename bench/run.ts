@@ -1,0 +1,414 @@
+/**
+ * `npm run bench`: the budgets of DESIGN.md ("Budgets"), measured in one run on this machine.
+ *
+ *  1. Full sync of 100,000 Salesforce records (sandbox -> DynamoDB Local) through the real
+ *     API, state machine and handlers: records per second.
+ *  2. Plain BatchWriteItem of the same items into the same DynamoDB Local at the engine's
+ *     write concurrency: records per second, and the ratio engine / baseline (>= 0.8).
+ *  3. Incremental sync after 1% of the records changed: provider requests, DynamoDB
+ *     requests and items written, against the size of the change.
+ *  4. State transitions per 1,000 records of the full sync (<= 3).
+ *  5. Peak memory (RSS sampled every 100 ms).
+ * Where the full sync's time goes is split from every request's interval; with a ratio
+ * under budget (or --analyze) the engine's read and write patterns are also replayed alone.
+ *
+ * Options: --analyze (always replay the patterns), --no-analyze, --records N (default
+ * 100000; split 20% / 70% / 10%). Exits 0 whatever the budgets say; FAIL lines say it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { startIoMonitor, splitTime, WRITE_OPERATIONS } from './io-monitor';
+import { cpuSeconds, startMemorySampler } from './memory';
+
+// Handlers read their configuration (the log level included) when they load: before the stack starts.
+process.env.POWERTOOLS_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'WARN';
+process.env.AWS_REGION ??= 'local';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const TOTAL = Number(option('records') ?? 100_000);
+if (!Number.isInteger(TOTAL) || TOTAL < 1000) throw new Error('--records must be an integer of at least 1000');
+const SIZES = { accounts: Math.round(TOTAL * 0.2), people: Math.round(TOTAL * 0.7), opportunities: TOTAL - Math.round(TOTAL * 0.2) - Math.round(TOTAL * 0.7) };
+const TENANT = 'bench';
+const CHANGED_FRACTION = 0.01;
+
+const { startDynamoDbLocal, ensureTable, localDynamoDbClient } = await import('../local/dynamodb-local');
+const { startLocalStack } = await import('../local/stack');
+const { issueLocalToken } = await import('../local/jwt-issuer');
+const { WRITE_CONCURRENCY } = await import('../functions/core/repository/dynamo-sync-repository');
+const { ENTITY_SHARDS, entityPk } = await import('../functions/core/repository/keys');
+const { createTRPCClient, httpLink } = await import('@trpc/client');
+const baseline = await import('./baseline');
+const { sourceItems } = await import('./source-items');
+type Item = import('./baseline').Item;
+type AppRouter = import('../functions/api/router').AppRouter;
+
+const PAGE_SIZE = 2000; // the Salesforce adapter's batchSize
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const seconds = (ms: number) => ms / 1000;
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+const monitor = startIoMonitor();
+const memory = startMemorySampler(100);
+const stateDir = await mkdtemp(join(tmpdir(), 'connector-bench-'));
+const runStarted = performance.now();
+
+const busy = () => `load average ${loadavg().map((n) => fmt(n, 1)).join(' ')} on ${availableParallelism()} cores`;
+log(`bench: ${busy()}${loadavg()[0]! > availableParallelism() ? ' - WARNING: the machine is busy with other work; figures will be noisy' : ''}`);
+log(`bench: ${fmt(TOTAL)} Salesforce records (accounts ${fmt(SIZES.accounts)}, people ${fmt(SIZES.people)}, opportunities ${fmt(SIZES.opportunities)}); write concurrency ${WRITE_CONCURRENCY}`);
+
+const dynamo = await startDynamoDbLocal();
+// DynamoDB Local is a child JVM: stop it however the bench ends (an error, Ctrl-C), or it outlives us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([dynamo.stop(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
+  });
+}
+const stack = await startLocalStack({
+  port: 0,
+  stateDir,
+  dynamoDbEndpoint: dynamo.endpoint,
+  tableName: 'connector-bench',
+  salesforceSizes: SIZES,
+  stepFunctions: { retryDelayMs: 0, waitMs: 0 },
+}).catch(async (error: unknown) => {
+  await dynamo.stop();
+  throw error;
+});
+const sandbox = stack.salesforce;
+if (!sandbox) {
+  await stack.stop();
+  await dynamo.stop();
+  throw new Error('the bench needs the Salesforce sandbox: unset SALESFORCE_CLIENT_ID');
+}
+monitor.setOrigins({ provider: sandbox.url, api: stack.url });
+const db = baseline.engineLikeClient(dynamo.endpoint);
+
+try {
+  const admin = createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await issueLocalToken(stateDir, { tenantId: TENANT, role: 'admin' })}` }) })],
+  });
+  const newTable = async (name: string) => {
+    const raw = localDynamoDbClient(dynamo.endpoint);
+    await ensureTable(raw, name);
+    raw.destroy();
+    return name;
+  };
+  // DynamoDB Local scans every table with TTL enabled, all the time, under the table's write
+  // lock (its TimeToLiveDeletionJob): a table the bench is done with is dropped at once so
+  // it does not slow what is measured next.
+  const dropTable = async (name: string) => {
+    const raw = localDynamoDbClient(dynamo.endpoint);
+    await raw.send(new DeleteTableCommand({ TableName: name }));
+    raw.destroy();
+  };
+
+  // The items a sync writes, read through the real adapter before anything is timed.
+  let items: Item[] | undefined = await sourceItems(sandbox, TENANT);
+  const itemBytes = items.reduce((total, item) => total + JSON.stringify(item).length, 0) / items.length;
+
+  // --- Warm-up: DynamoDB Local needs ~100,000 writes before its speed settles (JIT); neither side should pay for that. ---
+  {
+    const table = await newTable('bench-warmup');
+    const quarters: string[] = [];
+    for (const part of baseline.chunks(items, Math.ceil(items.length / 4))) {
+      quarters.push(fmt(part.length / (await baseline.plainBatchWrite(db, table, part, WRITE_CONCURRENCY))));
+    }
+    const keys = items.slice(0, items.length / 2).map(({ pk, sk }) => ({ pk, sk }));
+    const reads = await baseline.pagedBatchGet(db, table, keys, WRITE_CONCURRENCY, PAGE_SIZE);
+    await dropTable(table);
+    log(`warm-up: ${fmt(items.length)} writes (records/s by quarter: ${quarters.join(', ')}) and ${fmt(keys.length)} BatchGet reads (${fmt(reads, 1)} s)`);
+  }
+
+  // ===================== 2a. Baseline before the sync =====================
+  const baselineBefore = await measureBaseline(await newTable('bench-baseline-before'), items);
+  await dropTable('bench-baseline-before');
+  log(`baseline before the sync: ${fmt(items.length)} items (avg ${fmt(itemBytes)} B as JSON), plain BatchWriteItem x25 at concurrency ${WRITE_CONCURRENCY}: ${fmt(baselineBefore.seconds, 2)} s = ${fmt(baselineBefore.rate)} records/s`);
+  // The sync's memory peak should be the stack's, not the bench's copy of the items.
+  items = undefined;
+  collectGarbage();
+
+  // --- Connect Salesforce as an admin would in a browser (authUrl -> consent -> callback). ---
+  {
+    const { authUrl } = await admin.connector.getAuthUrl.mutate();
+    const consent = await fetch(authUrl, { redirect: 'manual' });
+    await consent.body?.cancel();
+    const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+    await callback.body?.cancel();
+    const { status } = await admin.connector.getStatus.query({ connectorId: 'salesforce' });
+    if (status !== 'connected') throw new Error(`Salesforce did not connect: ${status}`);
+  }
+
+  // ===================== 1. Full sync =====================
+  const sourceCounts = sandbox.data.entityCounts();
+  const sourceTotal = sourceCounts.accounts + sourceCounts.people + sourceCounts.opportunities;
+  monitor.reset();
+  sandbox.resetStats();
+  memory.mark();
+  const transitionsBefore = stack.stepFunctions.transitions();
+  const cpuBefore = cpuSeconds();
+  const fullStarted = performance.now();
+  const triggered = await admin.connector.triggerSync.mutate({ connectorId: 'salesforce', fullSync: true });
+  await stack.stepFunctions.idle();
+  const fullEnded = performance.now();
+  const cpuFull = diffCpu(cpuBefore, cpuSeconds());
+  const fullMemory = memory.peaks();
+  const fullIo = monitor.snapshot();
+  const fullProvider = sandbox.stats();
+  const transitionsAfter = stack.stepFunctions.transitions();
+  const fullSeconds = seconds(fullEnded - fullStarted);
+  const engineRate = sourceTotal / fullSeconds;
+
+  const counts = await admin.connector.getEntityCounts.query({ connectorId: 'salesforce' });
+  const [fullLog] = await admin.connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 });
+  if (JSON.stringify(counts) !== JSON.stringify(sourceCounts)) {
+    throw new Error(`FULL SYNC WRONG: getEntityCounts ${JSON.stringify(counts)} != sandbox ${JSON.stringify(sourceCounts)}`);
+  }
+  if (fullLog?.status !== 'completed' || fullLog.recordsCreated !== sourceTotal) {
+    throw new Error(`FULL SYNC WRONG: sync log ${JSON.stringify(fullLog)} (expected completed, recordsCreated ${sourceTotal}; trigger answered ${JSON.stringify(triggered)})`);
+  }
+  log(`full sync: ${fmt(sourceTotal)} records in ${fmt(fullSeconds, 2)} s = ${fmt(engineRate)} records/s; counts ${JSON.stringify(counts)} match the sandbox`);
+
+  const entered = transitionsAfter.entered - transitionsBefore.entered;
+  const retried = transitionsAfter.retried - transitionsBefore.retried;
+  const byState = Object.fromEntries(Object.entries(transitionsAfter.byState).map(([name, n]) => [name, n - (transitionsBefore.byState[name] ?? 0)]));
+  const transitionsPer1000 = ((entered + retried) / sourceTotal) * 1000;
+
+  // ===================== 2b. Baseline after the sync, with the items exactly as the engine stored them =====================
+  const entityPks = Array.from({ length: ENTITY_SHARDS }, (_, shard) => entityPk(TENANT, 'salesforce', shard));
+  const stored = await baseline.readPartitions(db, stack.tableName, entityPks);
+  if (stored.length !== sourceTotal) throw new Error(`FULL SYNC WRONG: ${stored.length} entity items stored, expected ${sourceTotal}`);
+  const baselineAfter = await measureBaseline(await newTable('bench-baseline-after'), stored);
+  await dropTable('bench-baseline-after');
+  log(`baseline after the sync (the engine's stored items): ${fmt(baselineAfter.seconds, 2)} s = ${fmt(baselineAfter.rate)} records/s`);
+  // Bracketing the sync between two baselines cancels DynamoDB Local's drift over the run.
+  const baselineRate = (baselineBefore.rate + baselineAfter.rate) / 2;
+  const baselineSeconds = (baselineBefore.seconds + baselineAfter.seconds) / 2;
+  const ratio = engineRate / baselineRate;
+  log(`baseline: ${fmt(baselineRate)} records/s (mean of before and after; engine/before ${fmt(engineRate / baselineBefore.rate, 2)}, engine/after ${fmt(engineRate / baselineAfter.rate, 2)})`);
+  log(`full sync ratio: ${fmt(ratio, 2)} (budget >= 0.8) ${pass(ratio >= 0.8)}`);
+
+  {
+    // Load-independent view: the engine's writes are the baseline's operation at the baseline's concurrency, so
+    // the share of the sync's wall time with a write in flight is what engine/baseline would be at equal write speed.
+    const writeBusy = splitTime(fullIo.intervals, fullStarted, fullEnded, ['BatchWriteItem']).busy.BatchWriteItem ?? 0;
+    const writeSpeed = (fullIo.dynamo.itemsWritten.BatchWriteItem ?? 0) / seconds(writeBusy) / baselineRate;
+    log(`full sync write share: ${fmt((100 * writeBusy) / (fullEnded - fullStarted))}% of the wall time had a BatchWrite in flight; its writes ran at ${fmt(writeSpeed, 2)} x baseline speed`);
+    const others = (cpu: Cpu, wallSeconds: number) => Math.max(0, cpu.machine - cpu.self - cpu.children) / wallSeconds;
+    const duringSync = others(cpuFull, fullSeconds);
+    const duringBaselines = (others(baselineBefore.cpu, baselineBefore.seconds) + others(baselineAfter.cpu, baselineAfter.seconds)) / 2;
+    if (Math.abs(duringSync - duringBaselines) > 0.25) {
+      log(
+        `WARNING: other processes took ${fmt(duringSync, 2)} cores during the sync but ${fmt(duringBaselines, 2)} during the baselines: engine/baseline is skewed ` +
+          `(${duringSync < duringBaselines ? 'in the engine\'s favour' : 'against the engine'}); the write share above is the steadier figure`,
+      );
+    }
+  }
+
+  // ===================== 3. Incremental after 1% changed =====================
+  const changedIds: string[] = [];
+  for (const [object, live] of Object.entries(sandbox.data.counts()) as [keyof ReturnType<typeof sandbox.data.counts>, number][]) {
+    changedIds.push(...sandbox.data.modify(object, Math.max(1, Math.round(live * CHANGED_FRACTION))));
+  }
+  const changed = changedIds.length;
+  sandbox.resetStats();
+  monitor.reset();
+  monitor.setExact(true);
+  const incTransitionsBefore = stack.stepFunctions.transitions();
+  const incStarted = performance.now();
+  await admin.connector.triggerSync.mutate({ connectorId: 'salesforce' });
+  await stack.stepFunctions.idle();
+  const incSeconds = seconds(performance.now() - incStarted);
+  const incIo = monitor.snapshot();
+  const incProvider = sandbox.stats();
+  const incTransitions = stack.stepFunctions.transitions().entered - incTransitionsBefore.entered;
+  monitor.setExact(false);
+  const [incLog] = await admin.connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 });
+  const incCounts = await admin.connector.getEntityCounts.query({ connectorId: 'salesforce' });
+  if (incLog?.status !== 'completed' || JSON.stringify(incCounts) !== JSON.stringify(sandbox.data.entityCounts())) {
+    throw new Error(`INCREMENTAL SYNC WRONG: log ${JSON.stringify(incLog)}, counts ${JSON.stringify(incCounts)} vs ${JSON.stringify(sandbox.data.entityCounts())}`);
+  }
+  if (monitor.mismatches > 0) throw new Error(`the request monitor's fast item count disagreed with the parsed count ${monitor.mismatches} times`);
+  const objects = 4;
+  const incWriteRequests = sum(WRITE_OPERATIONS.map((op) => incIo.dynamo.requests[op] ?? 0));
+  const incItems = sum(Object.values(incIo.dynamo.itemsWritten));
+  const incEntityItems = incIo.dynamo.itemsWritten.BatchWriteItem ?? 0;
+  const incRequests = sum(Object.values(incIo.dynamo.requests));
+  const fullRequests = sum(Object.values(fullIo.dynamo.requests));
+  const budgets = {
+    items: 1.2 * changed + 50,
+    writeRequests: 1.2 * Math.ceil(changed / 25) + 20,
+    requests: 1.2 * (Math.ceil(changed / 25) + Math.ceil(changed / 100)) + 40,
+    provider: 1.2 * Math.ceil(changed / PAGE_SIZE) + 2 * objects + 2,
+  };
+  const incOk = {
+    items: incItems <= budgets.items,
+    writeRequests: incWriteRequests <= budgets.writeRequests,
+    requests: incRequests <= budgets.requests,
+    provider: incProvider.requests <= budgets.provider,
+  };
+  log(
+    `incremental: ${fmt(changed)} changed records synced in ${fmt(incSeconds, 2)} s; log created ${incLog.recordsCreated} updated ${incLog.recordsUpdated}; ` +
+      `provider requests ${incProvider.requests} (records returned ${incProvider.recordsReturned}); DynamoDB requests ${incRequests}, write requests ${incWriteRequests}, items written ${incItems} (entities ${incEntityItems})`,
+  );
+
+  // ===================== Where the full sync's time goes =====================
+  const priority = ['BatchWriteItem', 'BatchGetItem', 'provider', 'Query', 'TransactWriteItems', 'GetItem', 'UpdateItem', 'PutItem', 'api', 'sfn'];
+  const split = splitTime(fullIo.intervals, fullStarted, fullEnded, priority);
+  const firstQuery = Math.min(...fullIo.intervals.filter((i) => i.kind === 'Query').map((i) => i.start), fullEnded);
+  const readPhase = splitTime(fullIo.intervals, fullStarted, firstQuery, priority);
+  const sweepPhase = splitTime(fullIo.intervals, firstQuery, fullEnded, priority);
+  const syncPages = byState.SyncPage ?? 0;
+  const sweepPages = byState.SweepPage ?? 0;
+
+  // ===================== Replays of the engine's patterns alone =====================
+  let replay: { paged: number; get: number; plainAgain: number } | undefined;
+  if (flag('analyze') || (ratio < 0.8 && !flag('no-analyze'))) {
+    const keys = stored.map(({ pk, sk }) => ({ pk, sk }));
+    const get = await baseline.pagedBatchGet(db, await newTable('bench-get'), keys, WRITE_CONCURRENCY, PAGE_SIZE);
+    await dropTable('bench-get');
+    const paged = await baseline.pagedBatchWrite(db, await newTable('bench-paged'), stored, WRITE_CONCURRENCY, PAGE_SIZE);
+    await dropTable('bench-paged');
+    const plainAgain = await baseline.plainBatchWrite(db, await newTable('bench-again'), stored, WRITE_CONCURRENCY);
+    await dropTable('bench-again');
+    replay = { paged, get, plainAgain };
+  }
+
+  // ===================== Report =====================
+  const overall = memory.overall();
+  const ms = (t: number | undefined) => `${fmt(seconds(t ?? 0), 2)} s`;
+  const share = (t: number | undefined, of: number) => `${fmt((100 * (t ?? 0)) / of, 0)}%`;
+  log();
+  log('Where the full sync spends its wall time (one label per instant; requests timed from the client side):');
+  const wall = fullEnded - fullStarted;
+  const labels = [...priority, 'idle'].filter((label) => split.byLabel[label]);
+  log(`  ${'in flight'.padEnd(34)} ${'whole'.padStart(9)} ${'share'.padStart(6)} ${'read phase'.padStart(11)} ${'sweep phase'.padStart(12)} ${'requests'.padStart(9)} ${'mean in flight'.padStart(15)}`);
+  for (const label of labels) {
+    const count = label === 'provider' ? fullIo.fetches.provider : label === 'api' ? fullIo.fetches.api : label === 'idle' ? undefined : fullIo.dynamo.requests[label];
+    log(
+      `  ${(label === 'idle' ? 'nothing (Node on CPU: JSON, marshalling, runner, GC)' : label).padEnd(34).slice(0, 52)} ${ms(split.byLabel[label]).padStart(9)} ${share(split.byLabel[label], wall).padStart(6)} ` +
+        `${ms(readPhase.byLabel[label]).padStart(11)} ${ms(sweepPhase.byLabel[label]).padStart(12)} ${String(count ?? '').padStart(9)} ${label === 'idle' ? '' : fmt(split.meanInFlight[label] ?? 0, 1).padStart(15)}`,
+    );
+  }
+  log(`  pages: ${syncPages} SyncPage tasks (read phase ${ms(firstQuery - fullStarted)}), ${sweepPages} SweepPage tasks (sweep phase ${ms(fullEnded - firstQuery)})`);
+  log(`  CPU during the full sync: ${cpuLine(cpuFull, seconds(wall))}`);
+  for (const [name, run] of [['before', baselineBefore], ['after', baselineAfter]] as const) {
+    log(`  CPU during the baseline ${name.padEnd(6)}: ${cpuLine(run.cpu, run.seconds)}; BatchWrite mean in flight ${fmt(run.meanInFlight, 1)}`);
+  }
+  log(`  DynamoDB requests of the full sync: ${JSON.stringify(fullIo.dynamo.requests)} (errors ${fullIo.dynamo.errors}); BatchGet keys ${fullIo.dynamo.keysRead}; items written ${JSON.stringify(fullIo.dynamo.itemsWritten)}`);
+  const bwBusy = split.busy.BatchWriteItem ?? 0;
+  log(
+    `  engine BatchWrite: ${fmt(seconds(bwBusy), 2)} s with any in flight for ${fmt(fullIo.dynamo.itemsWritten.BatchWriteItem ?? 0)} items = ${fmt((fullIo.dynamo.itemsWritten.BatchWriteItem ?? 0) / seconds(bwBusy))} items/s while writing (baseline ${fmt(baselineRate)})`,
+  );
+  {
+    // What the parts cost: the wall time without a part's measured time (an estimate; DynamoDB Local stays as busy with the writes).
+    const without = (label: string, ms: number) =>
+      log(`    without ${label.padEnd(64)} ${fmt(seconds(wall - ms), 1).padStart(5)} s = ${fmt(sourceTotal / seconds(wall - ms)).padStart(6)} records/s = ${fmt(sourceTotal / seconds(wall - ms) / baselineRate, 2)} x baseline`);
+    const sweepMs = fullEnded - firstQuery;
+    const getMs = readPhase.byLabel.BatchGetItem ?? 0;
+    const serialMs = (readPhase.byLabel.provider ?? 0) + (readPhase.byLabel.idle ?? 0);
+    log('  estimates: the full sync without one part (its measured time taken off the wall time):');
+    without('the sweep phase (skipped when nothing can be unseen)', sweepMs);
+    without("findEntities' BatchGets (skipped on a connector's first sync)", getMs);
+    without('both', sweepMs + getMs);
+    without('provider fetch + Node CPU of the read phase (overlapped)', serialMs);
+  }
+  if (replay) {
+    log('  replays of single patterns into fresh tables of the same DynamoDB Local (same items, same concurrency):');
+    log(`    plain BatchWrite again:                       ${fmt(replay.plainAgain, 2)} s = ${fmt(stored.length / replay.plainAgain)} records/s`);
+    log(`    engine write pattern (2,000-item pages, 2 halves, barrier after each): ${fmt(replay.paged, 2)} s = ${fmt(stored.length / replay.paged)} records/s`);
+    log(`    engine findEntities pattern (BatchGet x100, 2,000-key pages, empty table): ${fmt(replay.get, 2)} s`);
+    log(`    reads + writes alone (no provider, no sweep, no CPU between): ${fmt(replay.paged + replay.get, 2)} s = ${fmt(stored.length / (replay.paged + replay.get))} records/s = ${fmt(stored.length / (replay.paged + replay.get) / baselineRate, 2)} x baseline`);
+  }
+
+  log();
+  log('Summary');
+  const rows: [string, string, string, string][] = [
+    ['Full sync (records/s)', `${fmt(engineRate)} (${fmt(fullSeconds, 1)} s)`, '', ''],
+    ['Plain BatchWriteItem (records/s)', `${fmt(baselineRate)} (mean of ${fmt(baselineBefore.rate)} before, ${fmt(baselineAfter.rate)} after; ${fmt(baselineSeconds, 1)} s)`, '', ''],
+    ['Full sync engine / baseline', fmt(ratio, 2), '>= 0.8', pass(ratio >= 0.8)],
+    ['Transitions per 1,000 records', `${fmt(transitionsPer1000, 2)} (${entered + retried} = ${JSON.stringify(byState)}${retried ? ` + ${retried} retries` : ''})`, '<= 3', pass(transitionsPer1000 <= 3)],
+    ['Incremental: changed records', fmt(changed), '', ''],
+    ['Incremental: provider requests', `${incProvider.requests} (full sync: ${fullProvider.requests})`, `<= ${fmt(budgets.provider, 1)}`, pass(incOk.provider)],
+    ['Incremental: DynamoDB items written', `${incItems} (entities ${incEntityItems})`, `<= ${fmt(budgets.items, 0)}`, pass(incOk.items)],
+    ['Incremental: DynamoDB write requests', String(incWriteRequests), `<= ${fmt(budgets.writeRequests, 0)}`, pass(incOk.writeRequests)],
+    ['Incremental: DynamoDB requests (all)', `${incRequests} (full sync: ${fullRequests})`, `<= ${fmt(budgets.requests, 0)}`, pass(incOk.requests)],
+    ['Incremental: transitions', String(incTransitions), '', ''],
+    ['Peak RSS, bench process (MB)', `${fmt(overall.selfMb)} (full sync ${fmt(fullMemory.selfMb)}; kernel max ${fmt(overall.selfMaxRssMb)})`, '', ''],
+    ['Peak RSS, DynamoDB Local JVM (MB)', fmt(overall.childrenMb), '', ''],
+    [
+      'Cores taken by other processes',
+      `full sync ${othersCores(cpuFull, seconds(wall))}, baselines ${othersCores(baselineBefore.cpu, baselineBefore.seconds)} / ${othersCores(baselineAfter.cpu, baselineAfter.seconds)} (of ${availableParallelism()})`,
+      '',
+      '',
+    ],
+  ];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['metric', 'value', 'budget', 'result'][i]!.length));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  log(line(['metric', 'value', 'budget', 'result']));
+  log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) log(line(row));
+  log(`incremental detail: DynamoDB ${JSON.stringify(incIo.dynamo.requests)}, items ${JSON.stringify(incIo.dynamo.itemsWritten)}; provider ${JSON.stringify(incProvider.byEndpoint)}`);
+  const failed = [ratio >= 0.8, transitionsPer1000 <= 3, ...Object.values(incOk)].filter((ok) => !ok).length;
+  log(failed ? `BENCH: ${failed} budget(s) FAIL` : 'BENCH: all budgets PASS');
+  log(`bench took ${fmt(seconds(performance.now() - runStarted), 0)} s; at the end: ${busy()}`);
+} finally {
+  memory.stop();
+  monitor.stop();
+  db.destroy();
+  await stack.stop();
+  await dynamo.stop();
+  await rm(stateDir, { recursive: true, force: true });
+}
+
+/** Plain BatchWriteItem of `items` into `table`, with CPU and request checks. */
+async function measureBaseline(table: string, items: Item[]) {
+  monitor.reset();
+  const cpuBefore = cpuSeconds();
+  const elapsed = await baseline.plainBatchWrite(db, table, items, WRITE_CONCURRENCY);
+  const cpu = diffCpu(cpuBefore, cpuSeconds());
+  const io = monitor.snapshot();
+  if ((io.dynamo.itemsWritten.BatchWriteItem ?? 0) < items.length) {
+    throw new Error(`the request monitor missed writes: ${io.dynamo.itemsWritten.BatchWriteItem} of ${items.length} items seen`);
+  }
+  return { seconds: elapsed, rate: items.length / elapsed, cpu, meanInFlight: splitTime(io.intervals, 0, Infinity, ['BatchWriteItem']).meanInFlight.BatchWriteItem ?? 0 };
+}
+
+/** A full garbage collection, so RSS sampled next is the stack's and not the bench's leftovers. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+type Cpu = ReturnType<typeof cpuSeconds>;
+
+function diffCpu(before: Cpu, after: Cpu): Cpu {
+  return { self: after.self - before.self, children: after.children - before.children, machine: after.machine - before.machine };
+}
+
+function othersCores(cpu: Cpu, wallSeconds: number): string {
+  return fmt(Math.max(0, cpu.machine - cpu.self - cpu.children) / wallSeconds, 2);
+}
+
+/** Cores used by the bench process, by DynamoDB Local, and by everything else on the machine. */
+function cpuLine(cpu: Cpu, wallSeconds: number): string {
+  const cores = (s: number) => fmt(s / wallSeconds, 2);
+  const others = Math.max(0, cpu.machine - cpu.self - cpu.children);
+  return `Node ${cores(cpu.self)} cores, DynamoDB Local ${cores(cpu.children)}, other processes ${cores(others)} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
