@@ -5,6 +5,7 @@
  * Attribute values are strings, as the App API stores and returns them; timestamps are
  * unix seconds per attribute, as in the attributes answer's `timestamps` object.
  */
+import { Mulberry32 } from '../shared/random';
 
 /** One person as the sandbox keeps it. */
 export interface StoredPerson {
@@ -30,39 +31,6 @@ const TWO_YEARS_SECONDS = 2 * 365 * 24 * 3600;
 /** Share of generated people without an `id` (workspaces may identify people by email only). */
 const EMAIL_ONLY_SHARE = 0.1;
 
-/** A small seeded generator (mulberry32), so the data set is the same on every machine. */
-export class SeededRandom {
-  private state: number;
-
-  constructor(seed: number, stream: string) {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < stream.length; i++) hash = Math.imul(hash ^ stream.charCodeAt(i), 0x01000193);
-    this.state = (seed ^ hash) >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  }
-
-  /** An integer in [0, maxExclusive). */
-  int(maxExclusive: number): number {
-    return Math.floor(this.next() * maxExclusive);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-}
-
 /** The people of one sandbox workspace. */
 export class PeopleStore {
   /** Live people sorted by cio_id (fixed-width hex, so string order is numeric order). */
@@ -71,7 +39,7 @@ export class PeopleStore {
   private readonly byId = new Map<string, StoredPerson>();
   private readonly byEmail = new Map<string, StoredPerson>();
   private readonly emailsUsed = new Map<string, number>();
-  private readonly mutations: SeededRandom;
+  private readonly mutations: Mulberry32;
   private nextSerial: number;
   private nextCustomerNumber: number;
 
@@ -81,8 +49,8 @@ export class PeopleStore {
     seed: number,
     private readonly now: () => number,
   ) {
-    const random = new SeededRandom(seed, 'people');
-    this.mutations = new SeededRandom(seed, 'mutations');
+    const random = new Mulberry32(seed, 'people');
+    this.mutations = new Mulberry32(seed, 'mutations');
     // Serials start at a seeded offset so cio_ids do not look like a counter from 1.
     this.nextSerial = 0x03000000 + random.int(0x01000000);
     this.nextCustomerNumber = 1000 + random.int(9000);
@@ -209,7 +177,7 @@ export class PeopleStore {
   }
 
   /** One person created at `created` (unix seconds) whose attributes were set by `latest`. */
-  private generate(random: SeededRandom, created: number, latest: number): StoredPerson {
+  private generate(random: Mulberry32, created: number, latest: number): StoredPerson {
     const cioId = (this.nextSerial++).toString(16).padStart(8, '0');
     const id = random.chance(EMAIL_ONLY_SHARE) ? null : `cust-${this.nextCustomerNumber++}`;
     const first = random.pick(firstNames);
@@ -263,7 +231,7 @@ function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '');
 }
 
-function companyName(random: SeededRandom): string {
+function companyName(random: Mulberry32): string {
   return `${random.pick(companyStems)} ${random.pick(companyNouns)}`;
 }
 

@@ -1,4 +1,6 @@
 /** The sandbox's switchable failure modes: counters and switches the HTTP layer consults. */
+import { checkMs, CountedFailure, parseFailureBody, parseFlag, parseMs, parseTimes } from '../shared/failures';
+import { isRecord } from '../shared/http';
 
 /** A snapshot of the failure modes, as `GET /__sandbox/state` shows it. */
 export interface CustomerIoFailureState {
@@ -43,28 +45,21 @@ export interface CustomerIoSandboxFailures {
 /** The mutable settings behind CustomerIoSandboxFailures. */
 export class FailureModes {
   unauthorized = false;
-  throttle = 0;
+  readonly throttle = new CountedFailure('throttle');
   throttleRetryAfterSeconds: number | null = 1;
-  serverError = 0;
+  readonly serverError = new CountedFailure('serverError');
   serverErrorStatus = 500;
-  malformedJson = 0;
+  readonly malformedJson = new CountedFailure('malformedJson');
   slowMs = 0;
 
   reset(): void {
     this.unauthorized = false;
-    this.throttle = 0;
+    this.throttle.reset();
     this.throttleRetryAfterSeconds = 1;
-    this.serverError = 0;
+    this.serverError.reset();
     this.serverErrorStatus = 500;
-    this.malformedJson = 0;
+    this.malformedJson.reset();
     this.slowMs = 0;
-  }
-
-  /** Takes one from a counter if it is positive; true when the failure applies to this call. */
-  take(key: 'throttle' | 'serverError' | 'malformedJson'): boolean {
-    if (this[key] <= 0) return false;
-    this[key] -= 1; // Infinity stays Infinity.
-    return true;
   }
 
   /** The public interface over these settings, with argument checks. */
@@ -78,29 +73,26 @@ export class FailureModes {
         if (retryAfterSeconds !== null && (!Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0)) {
           throw new RangeError(`throttle retryAfterSeconds must be a non-negative number or null, got ${retryAfterSeconds}`);
         }
-        this.throttle = checkTimes('throttle', times);
+        this.throttle.set(times);
         this.throttleRetryAfterSeconds = retryAfterSeconds;
       },
       serverError: (times, status = 500) => {
         if (!Number.isInteger(status) || status < 500 || status > 599) throw new RangeError(`serverError status must be 5xx, got ${status}`);
-        this.serverError = checkTimes('serverError', times);
+        this.serverError.set(times);
         this.serverErrorStatus = status;
       },
-      malformedJson: (times) => {
-        this.malformedJson = checkTimes('malformedJson', times);
-      },
+      malformedJson: (times) => this.malformedJson.set(times),
       slow: (ms) => {
-        if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
-        this.slowMs = ms;
+        this.slowMs = checkMs('slow', ms);
       },
       reset: () => this.reset(),
       state: () => ({
         unauthorized: this.unauthorized,
-        throttle: remaining(this.throttle),
+        throttle: this.throttle.remaining(),
         throttleRetryAfterSeconds: this.throttleRetryAfterSeconds,
-        serverError: remaining(this.serverError),
+        serverError: this.serverError.remaining(),
         serverErrorStatus: this.serverErrorStatus,
-        malformedJson: remaining(this.malformedJson),
+        malformedJson: this.malformedJson.remaining(),
         slowMs: this.slowMs,
       }),
     };
@@ -114,72 +106,43 @@ export class FailureModes {
  * is checked before anything changes.
  */
 export function applyFailures(failures: CustomerIoSandboxFailures, body: unknown): void {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('body must be a JSON object');
-  const known = ['reset', 'unauthorized', 'throttle', 'serverError', 'malformedJson', 'slow'];
-  const fields = body as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const times = (key: string, value: unknown): number => {
-    if (value === 'always') return Infinity;
-    if (typeof value === 'number') return value;
-    throw new Error(`${key} must be a number or "always"`);
-  };
-  const flag = (key: string, value: unknown): boolean => {
-    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
-    return value;
-  };
+  const fields = parseFailureBody(body, ['reset', 'unauthorized', 'throttle', 'serverError', 'malformedJson', 'slow']);
   const steps: Array<() => void> = [];
-  if (fields.reset !== undefined && flag('reset', fields.reset)) steps.push(() => failures.reset());
+  if (fields.reset !== undefined && parseFlag('reset', fields.reset)) steps.push(() => failures.reset());
   if (fields.unauthorized !== undefined) {
-    const on = flag('unauthorized', fields.unauthorized);
+    const on = parseFlag('unauthorized', fields.unauthorized);
     steps.push(() => failures.unauthorized(on));
   }
   if (fields.throttle !== undefined) {
     const value = fields.throttle;
-    if (isObject(value)) {
+    if (isRecord(value)) {
       const after = value.retryAfterSeconds;
       if (after !== undefined && after !== null && typeof after !== 'number') throw new Error('throttle.retryAfterSeconds must be a number or null');
-      const count = times('throttle.times', value.times);
+      const count = parseTimes('throttle.times', value.times);
       steps.push(() => failures.throttle(count, after as number | null | undefined));
     } else {
-      const count = times('throttle', value);
+      const count = parseTimes('throttle', value);
       steps.push(() => failures.throttle(count));
     }
   }
   if (fields.serverError !== undefined) {
     const value = fields.serverError;
-    if (isObject(value)) {
+    if (isRecord(value)) {
       if (value.status !== undefined && typeof value.status !== 'number') throw new Error('serverError.status must be a number');
-      const count = times('serverError.times', value.times);
+      const count = parseTimes('serverError.times', value.times);
       steps.push(() => failures.serverError(count, value.status as number | undefined));
     } else {
-      const count = times('serverError', value);
+      const count = parseTimes('serverError', value);
       steps.push(() => failures.serverError(count));
     }
   }
   if (fields.malformedJson !== undefined) {
-    const count = times('malformedJson', fields.malformedJson);
+    const count = parseTimes('malformedJson', fields.malformedJson);
     steps.push(() => failures.malformedJson(count));
   }
   if (fields.slow !== undefined) {
-    if (typeof fields.slow !== 'number') throw new Error('slow must be a number of milliseconds');
-    const ms = fields.slow;
+    const ms = parseMs('slow', fields.slow);
     steps.push(() => failures.slow(ms));
   }
   for (const step of steps) step();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
-function remaining(times: number): number | 'always' {
-  return times === Infinity ? 'always' : times;
-}
-
-/** Validates a "next n calls" count: a non-negative integer or Infinity. */
-function checkTimes(name: string, times: number): number {
-  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
-  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
 }

@@ -7,7 +7,10 @@
  * One server stands in for both regions: point the adapter's `us` and `eu` base URLs at it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { truncatedJson } from '../shared/failures';
+import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, isRecord, JSON_TYPE, listen, readJson, requestListener, send, sendJson } from '../shared/http';
+import { type RollingDecision, RollingWindow } from '../shared/rate-limit';
+import { increment } from '../shared/stats';
 import { PeopleStore, type StoredPerson } from './data';
 import { applyFailures, type CustomerIoSandboxFailures, FailureModes } from './failures';
 import { FilterError, matches, parseFilter } from './filter';
@@ -78,7 +81,8 @@ const WINDOW_MS = 1000;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
 const MAX_IDS = 100;
-const MAX_BODY_BYTES = 1 << 20;
+/** App API errors are sentences; the control endpoints answer with the same wording. */
+const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 20, tooLarge: 'The request body is too large.', notJson: 'The request body is not valid JSON.' };
 const ID_TYPES = ['id', 'email', 'cio_id'] as const;
 type IdType = (typeof ID_TYPES)[number];
 
@@ -104,8 +108,8 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
   const store = new PeopleStore(people, seed, Date.now);
   const modes = new FailureModes();
   const failures = modes.controls();
-  const limiter = new RollingLimiter(requestsPerSecond, WINDOW_MS);
-  const timers = new Set<NodeJS.Timeout>();
+  const windows = new Map<string, RollingWindow>();
+  const delays = new Delays();
   let counters = freshCounters();
 
   const data: CustomerIoSandboxData = {
@@ -125,18 +129,17 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     counters = freshCounters();
   };
 
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+  /** The real limit: a rolling window per key, on the real clock; undefined when turned off. */
+  const rateLimit = (key: string): RollingDecision | undefined => {
+    if (requestsPerSecond === Infinity) return undefined;
+    let window = windows.get(key);
+    if (!window) windows.set(key, (window = new RollingWindow(requestsPerSecond, WINDOW_MS)));
+    return window.take(performance.now());
+  };
 
   /** Sends an App API answer and counts its status. */
   const answer = (res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void => {
-    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
+    increment(counters.byStatus, status);
     send(res, status, body, type, headers);
   };
   const error = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void =>
@@ -145,7 +148,7 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = requestUrl.pathname;
-    if (path.startsWith('/__sandbox/')) return control(req, res, path);
+    if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS);
 
     const endpoint =
       req.method === 'POST' && path === '/v1/customers'
@@ -154,26 +157,26 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
           ? 'customerAttributes'
           : 'notFound';
     counters.requests++;
-    counters.byEndpoint[endpoint] = (counters.byEndpoint[endpoint] ?? 0) + 1;
+    increment(counters.byEndpoint, endpoint);
     const key = bearerKey(req.headers.authorization);
 
     // The real limit counts arrivals, before anything else happens to the request.
-    const waitMs = limiter.admit(key ?? '', performance.now());
-    if (waitMs > 0) {
+    const limit = rateLimit(key ?? '');
+    if (limit && !limit.allowed) {
       counters.rateLimited++;
       // Unclear whether Customer.io sends Retry-After on its 429s; the sandbox sends the
       // seconds until the window has room again, and the adapter copes without it too.
       return error(res, 429, 'Too many requests: the App API allows 10 requests per second.', {
-        'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+        'Retry-After': String(limit.resetSeconds),
       });
     }
-    if (modes.slowMs > 0) await delay(modes.slowMs);
+    if (modes.slowMs > 0) await delays.wait(modes.slowMs);
     // Injected failures come before the key check, so "the next n calls" means exactly that.
-    if (modes.take('throttle')) {
+    if (modes.throttle.take()) {
       const after = modes.throttleRetryAfterSeconds;
       return error(res, 429, 'Too many requests.', after === null ? {} : { 'Retry-After': String(after) });
     }
-    if (modes.take('serverError')) {
+    if (modes.serverError.take()) {
       const status = modes.serverErrorStatus;
       if (status === 500) return error(res, 500, 'Internal server error.');
       return answer(res, status, gatewayPage(status), 'text/html; charset=utf-8');
@@ -190,27 +193,24 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
 
     let body: unknown;
     try {
-      body = await readJsonBody(req);
+      body = await readJson(req, BODY_LIMITS);
     } catch (cause) {
       return error(res, 400, (cause as Error).message);
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return error(res, 400, 'The request body must be a JSON object.');
+    if (!isRecord(body)) return error(res, 400, 'The request body must be a JSON object.');
 
     let result: unknown;
     try {
       result =
         endpoint === 'listCustomers'
-          ? listCustomers(requestUrl.searchParams, body as Record<string, unknown>)
-          : customerAttributes(requestUrl.searchParams, body as Record<string, unknown>);
+          ? listCustomers(requestUrl.searchParams, body)
+          : customerAttributes(requestUrl.searchParams, body);
     } catch (cause) {
       if (cause instanceof BadRequest || cause instanceof FilterError) return error(res, 400, cause.message);
       throw cause;
     }
     const text = JSON.stringify(result);
-    if (modes.take('malformedJson')) {
-      // Half of a JSON object is never valid JSON: its outer brace is never closed.
-      return answer(res, 200, text.slice(0, Math.floor(text.length / 2)), JSON_TYPE);
-    }
+    if (modes.malformedJson.take()) return answer(res, 200, truncatedJson(text), JSON_TYPE);
     return answer(res, 200, text, JSON_TYPE);
   }
 
@@ -273,46 +273,17 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     return { customers };
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    try {
-      if (req.method === 'GET' && path === '/__sandbox/state') {
-        return sendJson(res, 200, { url, count: store.count(), requestsPerSecond, failures: failures.state(), stats: stats() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/failures') {
-        applyFailures(failures, await readJsonBody(req));
-        return sendJson(res, 200, failures.state());
-      }
-      if (req.method === 'POST' && path === '/__sandbox/data') {
-        const changed = applyData(data, await readJsonBody(req));
-        return sendJson(res, 200, { changed, count: store.count() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
-        resetStats();
-        return sendJson(res, 200, stats());
-      }
-      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
-    } catch (cause) {
-      return sendJson(res, 400, { error: cause instanceof Error ? cause.message : String(cause) });
-    }
-  }
+  const control: ControlEndpoints = {
+    state: () => ({ url, count: store.count(), requestsPerSecond, failures: failures.state(), stats: stats() }),
+    applyFailures: (body) => applyFailures(failures, body),
+    failureState: () => failures.state(),
+    data: (body) => ({ changed: applyData(data, body), count: store.count() }),
+    resetStats,
+    stats,
+  };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((cause: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, 500, { meta: { errors: [cause instanceof Error ? cause.message : 'internal error'] } });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = createServer(requestListener(handle, (res, message) => sendJson(res, 500, { meta: { errors: [message] } })));
+  const url = await listen(server, options.port);
 
   return {
     url,
@@ -322,11 +293,8 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     stats,
     resetStats,
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      delays.cancelAll();
+      await close(server);
     },
   };
 }
@@ -348,30 +316,6 @@ interface AttributesAnswer {
       devices: unknown[];
     };
   }>;
-}
-
-/**
- * At most `limit` admitted requests per key in any rolling window. Refused requests do
- * not count, so a client that waits as told gets through; one that keeps hammering keeps
- * being refused only while its earlier requests are still inside the window.
- */
-class RollingLimiter {
-  private readonly arrivals = new Map<string, number[]>();
-
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-  ) {}
-
-  /** 0 when the request is admitted (and counted); otherwise the ms until there is room. */
-  admit(key: string, now: number): number {
-    if (this.limit === Infinity) return 0;
-    const times = (this.arrivals.get(key) ?? []).filter((at) => at > now - this.windowMs);
-    this.arrivals.set(key, times);
-    if (times.length >= this.limit) return (times[0] as number) + this.windowMs - now;
-    times.push(now);
-    return 0;
-  }
 }
 
 class BadRequest extends Error {}
@@ -422,8 +366,8 @@ function bearerKey(header: string | undefined): string | undefined {
 
 /** Applies a `POST /__sandbox/data` body, e.g. `{"add":5,"modify":10,"remove":2}`; checks all counts first. */
 function applyData(data: CustomerIoSandboxData, body: unknown): Record<string, string[]> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('body must be a JSON object');
-  const fields = body as Record<string, unknown>;
+  if (!isRecord(body)) throw new Error('body must be a JSON object');
+  const fields = body;
   const operations = ['add', 'modify', 'remove'] as const;
   const unknown = Object.keys(fields).filter((key) => !(operations as readonly string[]).includes(key));
   if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: ${operations.join(', ')}`);
@@ -440,37 +384,10 @@ function applyData(data: CustomerIoSandboxData, body: unknown): Record<string, s
   return changed;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 function errorBody(message: string): string {
   return JSON.stringify({ meta: { errors: [message] } });
 }
 
 function gatewayPage(status: number): string {
   return `<!DOCTYPE html><html><head><title>${status}</title></head><body><h1>${status}</h1><p>The service is temporarily unavailable.</p></body></html>`;
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, JSON.stringify(body), JSON_TYPE);
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_BODY_BYTES) throw new Error('The request body is too large.');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error('The request body is not valid JSON.');
-  }
 }

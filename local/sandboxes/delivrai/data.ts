@@ -3,7 +3,7 @@
  * events, generated from a seed. Events are kept sorted by (timestamp, event id), so a
  * time window is a binary search and a page is a slice.
  */
-import { SeededRandom } from '../salesforce/random';
+import { SeededRandom } from '../shared/random';
 
 /** A company visitors work at; its domain is unique and lower-case. */
 export interface Company {

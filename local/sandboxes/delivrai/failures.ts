@@ -1,4 +1,5 @@
 /** The Delivr.ai sandbox's switchable failure modes and its per-organization rate limit. */
+import { CountedFailure } from '../shared/failures';
 
 /** A snapshot of the failure modes, as `GET /__sandbox/state` shows it. */
 export interface DelivrAiFailureState {
@@ -40,49 +41,31 @@ export interface DelivrAiSandboxFailures {
 
 /** The mutable settings behind DelivrAiSandboxFailures. */
 export class FailureModes {
-  throttle = 0;
+  readonly throttle = new CountedFailure('throttle');
   throttleResetSeconds = 1;
-  serverError = 0;
+  readonly serverError = new CountedFailure('serverError');
   serverErrorsServed = 0;
-  malformedJson = 0;
+  readonly malformedJson = new CountedFailure('malformedJson');
   slowMs = 0;
 
   reset(): void {
-    this.throttle = 0;
+    this.throttle.reset();
     this.throttleResetSeconds = 1;
-    this.serverError = 0;
+    this.serverError.reset();
     this.serverErrorsServed = 0;
-    this.malformedJson = 0;
+    this.malformedJson.reset();
     this.slowMs = 0;
-  }
-
-  /** Takes one from a counter if it is positive; true when the failure applies to this call. */
-  take(key: 'throttle' | 'serverError' | 'malformedJson'): boolean {
-    if (this[key] <= 0) return false;
-    this[key] -= 1; // Infinity stays Infinity.
-    return true;
   }
 
   state(): DelivrAiFailureState {
     return {
-      throttle: remaining(this.throttle),
+      throttle: this.throttle.remaining(),
       throttleResetSeconds: this.throttleResetSeconds,
-      serverError: remaining(this.serverError),
-      malformedJson: remaining(this.malformedJson),
+      serverError: this.serverError.remaining(),
+      malformedJson: this.malformedJson.remaining(),
       slowMs: this.slowMs,
     };
   }
-}
-
-/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
-export function remaining(times: number): number | 'always' {
-  return times === Infinity ? 'always' : times;
-}
-
-/** Validates a "next n calls" count: a non-negative integer or Infinity. */
-export function checkTimes(name: string, times: number): number {
-  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
-  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
 }
 
 /** What a rate-limit check says, and the `X-RateLimit-*` values to send. */

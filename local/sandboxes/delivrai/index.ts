@@ -9,6 +9,7 @@
  * sandbox.failures.throttle(2);
  * await sandbox.close();
  */
+import { positiveIntegerFromEnv } from '../shared/env';
 import { defaultDataSetSizes } from './data';
 
 export {
@@ -55,16 +56,8 @@ export function delivrAiSandboxOptionsFromEnv(env: Readonly<Record<string, strin
   apiKey?: string;
   organizationId?: string;
 } {
-  const read = (key: 'visitors' | 'companies'): number => {
-    const name = delivrAiSandboxVariables[key];
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return defaultDataSetSizes[key];
-    const text = raw.trim();
-    if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_SIZE) {
-      throw new Error(`${name} must be a positive integer of at most ${MAX_SIZE}, got '${raw}'`);
-    }
-    return Number(text);
-  };
+  const read = (key: 'visitors' | 'companies'): number =>
+    positiveIntegerFromEnv(env, delivrAiSandboxVariables[key], defaultDataSetSizes[key], MAX_SIZE);
   const text = (key: 'apiKey' | 'organizationId'): string | undefined => {
     const value = env[delivrAiSandboxVariables[key]]?.trim();
     return value ? value : undefined;

@@ -4,9 +4,11 @@
  * endpoints that let a separately running local stack be driven into failure modes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
+import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, isRecord, JSON_TYPE, listen, requestListener, send } from '../shared/http';
+import { increment } from '../shared/stats';
 import { defaultDataSetSizes, DelivrAiDataStore, type DelivrAiWireEvent, HOUR_MS } from './data';
-import { checkTimes, type DelivrAiSandboxFailures, FailureModes, RateLimiter, type RateDecision } from './failures';
+import { type DelivrAiSandboxFailures, FailureModes, RateLimiter, type RateDecision } from './failures';
 
 /** Options of {@link startDelivrAiSandbox}. */
 export interface DelivrAiSandboxOptions {
@@ -97,7 +99,7 @@ export const DEFAULT_LIMIT = 300;
  */
 export const MAX_LIMIT = 1000;
 const MAX_QUERIES_KEPT = 10_000;
-const MAX_BODY_BYTES = 1 << 16;
+const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 16 };
 const SCOPES = ['organization_id', 'pixel_id', 'project_id'] as const;
 
 /**
@@ -118,25 +120,22 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit?.perSecond ?? 25, options.rateLimit?.burst ?? 50);
   const modes = new FailureModes();
-  const timers = new Set<NodeJS.Timeout>();
+  const delays = new Delays();
   let counters = freshCounters();
 
   const failures: DelivrAiSandboxFailures = {
     throttle: (times, resetSeconds = 1) => {
       if (!Number.isFinite(resetSeconds) || resetSeconds < 0) throw new RangeError(`throttle resetSeconds must be a non-negative number, got ${resetSeconds}`);
-      modes.throttle = checkTimes('throttle', times);
+      modes.throttle.set(times);
       modes.throttleResetSeconds = resetSeconds;
     },
     serverError: (times) => {
-      modes.serverError = checkTimes('serverError', times);
+      modes.serverError.set(times);
       modes.serverErrorsServed = 0;
     },
-    malformedJson: (times) => {
-      modes.malformedJson = checkTimes('malformedJson', times);
-    },
+    malformedJson: (times) => modes.malformedJson.set(times),
     slow: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
-      modes.slowMs = ms;
+      modes.slowMs = checkMs('slow', ms);
     },
     reset: () => modes.reset(),
     state: () => modes.state(),
@@ -159,29 +158,13 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     counters = freshCounters();
   };
 
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
-
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listen(server, options.port);
 
   /** Sends and counts an API answer. */
   function answer(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
+    increment(counters.byStatus, status);
+    send(res, status, body, type, headers);
   }
   function apiError(res: ServerResponse, status: number, error: string, message: string, headers: Record<string, string> = {}): void {
     answer(res, status, JSON.stringify({ error, message }), JSON_TYPE, headers);
@@ -190,12 +173,12 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', url);
     const path = requestUrl.pathname;
-    if (path.startsWith('/__sandbox/')) return control(req, res, path);
+    if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS);
     counters.requests++;
-    if (modes.slowMs > 0) await delay(modes.slowMs);
+    if (modes.slowMs > 0) await delays.wait(modes.slowMs);
 
     // An outage comes before anything else, authentication included.
-    if (modes.take('serverError')) {
+    if (modes.serverError.take()) {
       const html = modes.serverErrorsServed++ % 2 === 0;
       if (html) return answer(res, 502, BAD_GATEWAY_PAGE, 'text/html; charset=utf-8');
       return apiError(res, 500, 'internal_error', 'An internal error occurred.');
@@ -227,7 +210,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       res.setHeader('X-RateLimit-Remaining', String(decision.remaining));
       res.setHeader('X-RateLimit-Reset', String(epochSecondsIn(decision.fullInSeconds)));
     }
-    if (modes.take('throttle')) return tooManyRequests(res, limiter?.perSecond ?? 25, modes.throttleResetSeconds);
+    if (modes.throttle.take()) return tooManyRequests(res, limiter?.perSecond ?? 25, modes.throttleResetSeconds);
 
     const query = parseQuery(requestUrl.searchParams);
     if (query.window) counters.largestWindowMs = Math.max(counters.largestWindowMs, query.window.endMs - query.window.startMs);
@@ -253,8 +236,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     const page = store.window(startMs, endMs, offset, limit);
     counters.eventsReturned += page.events.length;
     const body = JSON.stringify({ data: page.events.map((event) => store.render(event, enriched)), total: page.total, limit, offset });
-    // Half of a JSON object is never valid JSON: its outer brace is never closed.
-    if (modes.take('malformedJson')) return answer(res, 200, body.slice(0, Math.floor(body.length / 2)), JSON_TYPE);
+    if (modes.malformedJson.take()) return answer(res, 200, truncatedJson(body), JSON_TYPE);
     return answer(res, 200, body, JSON_TYPE);
   }
 
@@ -270,54 +252,30 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     });
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const send = (status: number, body: unknown): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
-    };
-    try {
-      if (req.method === 'GET' && path === '/__sandbox/state') {
-        // Never the API key: the state may end up in logs.
-        return send(200, {
-          url,
-          organizationId,
-          projectId: scope.projectId,
-          pixelId: scope.pixelId,
-          counts: data.count(),
-          failures: failures.state(),
-          stats: stats(),
-        });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/failures') {
-        applyFailures(failures, await readJsonBody(req));
-        return send(200, failures.state());
-      }
-      if (req.method === 'POST' && path === '/__sandbox/data') {
-        const body = await readJsonBody(req);
-        if (!isRecord(body) || Object.keys(body).some((key) => key !== 'addVisits')) throw new Error('body must be {"addVisits": n}');
-        const n = body.addVisits ?? 0;
-        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('addVisits must be a non-negative integer');
-        return send(200, { added: data.addVisits(n), counts: data.count() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
-        resetStats();
-        return send(200, stats());
-      }
-      return send(404, { error: `no control endpoint ${req.method} ${path}` });
-    } catch (error) {
-      return send(400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const control: ControlEndpoints = {
+    // Never the API key: the state may end up in logs.
+    state: () => ({
+      url,
+      organizationId,
+      projectId: scope.projectId,
+      pixelId: scope.pixelId,
+      counts: data.count(),
+      failures: failures.state(),
+      stats: stats(),
+    }),
+    applyFailures: (body) => applyFailures(failures, body),
+    failureState: () => failures.state(),
+    data: (body) => {
+      if (!isRecord(body) || Object.keys(body).some((key) => key !== 'addVisits')) throw new Error('body must be {"addVisits": n}');
+      const n = body.addVisits ?? 0;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('addVisits must be a non-negative integer');
+      return { added: data.addVisits(n), counts: data.count() };
+    },
+    resetStats,
+    stats,
+  };
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      apiError(res, 500, 'internal_error', error instanceof Error ? error.message : 'internal error');
-    });
-  });
+  server.on('request', requestListener(handle, (res, message) => apiError(res, 500, 'internal_error', message)));
 
   return {
     url,
@@ -330,11 +288,8 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     stats,
     resetStats,
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      delays.cancelAll();
+      await close(server);
     },
   };
 }
@@ -376,34 +331,20 @@ function parseQuery(params: URLSearchParams): ParsedQuery {
  * Counts are non-negative integers or `"always"`; `reset` applies first.
  */
 function applyFailures(failures: DelivrAiSandboxFailures, body: unknown): void {
-  if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const known = ['reset', 'throttle', 'serverError', 'malformedJson', 'slow'];
-  const unknown = Object.keys(body).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const times = (key: string, value: unknown): number => {
-    if (value === 'always') return Infinity;
-    if (typeof value === 'number') return value;
-    throw new Error(`${key} must be a number or "always"`);
-  };
-  if (body.reset !== undefined) {
-    if (typeof body.reset !== 'boolean') throw new Error('reset must be true or false');
-    if (body.reset) failures.reset();
-  }
-  if (body.throttle !== undefined) {
-    const value = body.throttle;
+  const fields = parseFailureBody(body, ['reset', 'throttle', 'serverError', 'malformedJson', 'slow']);
+  if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
+  if (fields.throttle !== undefined) {
+    const value = fields.throttle;
     if (isRecord(value)) {
       if (value.resetSeconds !== undefined && typeof value.resetSeconds !== 'number') throw new Error('throttle.resetSeconds must be a number');
-      failures.throttle(times('throttle.times', value.times), value.resetSeconds as number | undefined);
+      failures.throttle(parseTimes('throttle.times', value.times), value.resetSeconds as number | undefined);
     } else {
-      failures.throttle(times('throttle', value));
+      failures.throttle(parseTimes('throttle', value));
     }
   }
-  if (body.serverError !== undefined) failures.serverError(times('serverError', body.serverError));
-  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
-  if (body.slow !== undefined) {
-    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
-    failures.slow(body.slow);
-  }
+  if (fields.serverError !== undefined) failures.serverError(parseTimes('serverError', fields.serverError));
+  if (fields.malformedJson !== undefined) failures.malformedJson(parseTimes('malformedJson', fields.malformedJson));
+  if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
 }
 
 interface Counters {
@@ -419,7 +360,6 @@ function freshCounters(): Counters {
   return { requests: 0, byStatus: {}, rateLimited: 0, eventsReturned: 0, largestWindowMs: 0, queries: [] };
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 const BAD_GATEWAY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
 
 function size(name: string, value: number | undefined, fallback: number): number {
@@ -441,24 +381,4 @@ function integer(text: string | null): number | undefined {
 
 function epochSecondsIn(seconds: number): number {
   return Math.ceil((Date.now() + seconds * 1000) / 1000);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new Error('body is not valid JSON');
-  }
 }

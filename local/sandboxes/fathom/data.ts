@@ -5,7 +5,7 @@
  * invited to several, sometimes with their email written in another letter case, as
  * calendars do. People are told apart by the lowercased email.
  */
-import { SeededRandom } from './random';
+import { Mulberry32 } from '../shared/random';
 
 /** A calendar invitee as Fathom lists it. */
 export interface FathomInvitee {
@@ -124,8 +124,8 @@ export class FathomDataStore {
   private readonly people: Person[] = [];
   private readonly internal: number[] = [];
   private meetings: StoredMeeting[] = [];
-  private readonly random: SeededRandom;
-  private readonly mutationRandom: SeededRandom;
+  private readonly random: Mulberry32;
+  private readonly mutationRandom: Mulberry32;
   private nextRecordingId = 118_000_000;
   /** Counts repeat invitations, so every other one is written in another letter case. */
   private repeats = 0;
@@ -135,8 +135,8 @@ export class FathomDataStore {
     seed: number,
     private readonly now: () => number,
   ) {
-    this.random = new SeededRandom(seed, 'meetings');
-    this.mutationRandom = new SeededRandom(seed, 'mutations');
+    this.random = new Mulberry32(seed, 'meetings');
+    this.mutationRandom = new Mulberry32(seed, 'mutations');
     this.generate(sizes);
   }
 
@@ -235,7 +235,7 @@ export class FathomDataStore {
   }
 
   /** Makes person number `people.length`; names and emails are unique by construction. */
-  private addPerson(internal: boolean, random: SeededRandom): number {
+  private addPerson(internal: boolean, random: Mulberry32): number {
     const index = this.people.length;
     const pairs = FIRST_NAMES.length * LAST_NAMES.length;
     const first = FIRST_NAMES[index % FIRST_NAMES.length] as string;
@@ -258,7 +258,7 @@ export class FathomDataStore {
    * One meeting: `people` are its invitees (the recorder among them); those not in
    * `firstSeen` are repeat invitations, every other one written in another letter case.
    */
-  private buildMeeting(created: number, recorder: number, people: readonly number[], firstSeen: ReadonlySet<number>, random: SeededRandom): FathomMeeting {
+  private buildMeeting(created: number, recorder: number, people: readonly number[], firstSeen: ReadonlySet<number>, random: Mulberry32): FathomMeeting {
     const person = (index: number): Person => {
       const found = this.people[index];
       if (!found) throw new Error(`no person ${index}`);
@@ -325,7 +325,7 @@ function companyOf(domain: string): string {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-function shareToken(random: SeededRandom): string {
+function shareToken(random: Mulberry32): string {
   let token = '';
   for (let i = 0; i < 20; i++) token += BASE62[random.int(62)];
   return token;

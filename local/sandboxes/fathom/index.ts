@@ -9,6 +9,7 @@
  * sandbox.failures.throttle(1, 17);
  * await sandbox.close();
  */
+import { positiveIntegerFromEnv } from '../shared/env';
 import { defaultFathomDataSetSizes, type FathomDataSetSizes, MAX_INVITEES, MAX_MEETINGS } from './data';
 
 export {
@@ -44,15 +45,7 @@ export const fathomSandboxSizeVariables = {
  * within bounds throws an error that names the variable and the value.
  */
 export function fathomSandboxSizesFromEnv(env: Readonly<Record<string, string | undefined>>): FathomDataSetSizes {
-  const read = (key: keyof FathomDataSetSizes, max: number): number => {
-    const name = fathomSandboxSizeVariables[key];
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return defaultFathomDataSetSizes[key];
-    const text = raw.trim();
-    if (!/^[1-9][0-9]*$/.test(text) || Number(text) > max) {
-      throw new Error(`${name} must be a positive integer of at most ${max}, got '${raw}'`);
-    }
-    return Number(text);
-  };
+  const read = (key: keyof FathomDataSetSizes, max: number): number =>
+    positiveIntegerFromEnv(env, fathomSandboxSizeVariables[key], defaultFathomDataSetSizes[key], max);
   return { meetings: read('meetings', MAX_MEETINGS), invitees: read('invitees', MAX_INVITEES) };
 }

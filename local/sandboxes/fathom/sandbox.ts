@@ -4,9 +4,12 @@
  * separately running local stack be driven into failure modes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { checkMs, checkTimes, parseFailureBody, parseFlag, parseTimes, truncatedJson } from '../shared/failures';
+import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, isRecord, JSON_TYPE, listen, requestListener, send, sendJson } from '../shared/http';
+import { RollingWindow } from '../shared/rate-limit';
+import { increment } from '../shared/stats';
 import { defaultFathomDataSetSizes, FathomDataStore, type FathomMeeting, MAX_INVITEES, MAX_MEETINGS } from './data';
-import { checkTimes, DEFAULT_THROTTLE_RESET_SECONDS, FailureModes, type FathomSandboxFailures, RollingWindow } from './failures';
+import { DEFAULT_THROTTLE_RESET_SECONDS, FailureModes, type FathomSandboxFailures } from './failures';
 
 /** Options of {@link startFathomSandbox}. */
 export interface FathomSandboxOptions {
@@ -80,7 +83,7 @@ const DEFAULT_SEED = 20260305;
 const DEFAULT_PAGE_SIZE = 10;
 /** Largest `limit` a list call may ask for (unclear in Fathom's documentation; 100 is common). */
 export const MAX_PAGE_SIZE = 100;
-const MAX_BODY_BYTES = 1 << 16;
+const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 16 };
 const API_PREFIX = '/external/v1';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
@@ -104,26 +107,24 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
   const now = (): number => Date.now() + clockOffset;
   const store = new FathomDataStore({ meetings, invitees }, seed, now);
   const modes = new FailureModes();
+  // Fathom's "60 calls in a 60 second window", enforced for real on the sandbox clock.
   const window = new RollingWindow(rateLimit.limit, rateLimit.windowMs);
-  const timers = new Set<NodeJS.Timeout>();
+  const delays = new Delays();
   let counters = freshCounters();
 
   const failures: FathomSandboxFailures = {
     throttle: (times, resetSeconds = DEFAULT_THROTTLE_RESET_SECONDS) => {
       if (!Number.isSafeInteger(resetSeconds) || resetSeconds < 0) throw new RangeError(`throttle resetSeconds must be a non-negative integer, got ${resetSeconds}`);
-      modes.throttle = checkTimes('throttle', times);
+      modes.throttle.set(times);
       modes.throttleResetSeconds = resetSeconds;
     },
     serverError: (times) => {
-      modes.serverError = checkTimes('serverError', times);
+      modes.serverError.set(times);
       modes.serverErrorsServed = 0;
     },
-    malformedJson: (times) => {
-      modes.malformedJson = checkTimes('malformedJson', times);
-    },
+    malformedJson: (times) => modes.malformedJson.set(times),
     slow: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
-      modes.slowMs = ms;
+      modes.slowMs = checkMs('slow', ms);
     },
     reset: () => {
       modes.reset();
@@ -145,27 +146,11 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
   };
 
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+  const origin = await listen(server, options.port);
 
   /** Sends an API answer and counts it. */
   const answer = (res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void => {
-    counters.byStatus[String(status)] = (counters.byStatus[String(status)] ?? 0) + 1;
+    increment(counters.byStatus, status);
     send(res, status, body, type, headers);
   };
   // Fathom does not document its error bodies. The sandbox answers `{"error": "..."}`,
@@ -176,8 +161,8 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', origin);
     const path = requestUrl.pathname;
-    if (path.startsWith('/__sandbox/')) return control(req, res, path);
-    if (modes.slowMs > 0) await delay(modes.slowMs);
+    if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS);
+    if (modes.slowMs > 0) await delays.wait(modes.slowMs);
     counters.requests++;
     await drain(req);
 
@@ -185,7 +170,7 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
     // The key is checked before anything else, and compared whole: no prefix, no Bearer.
     if (req.headers['x-api-key'] !== apiKey) return error(res, 401, 'Invalid or missing API key');
 
-    if (modes.take('throttle')) {
+    if (modes.throttle.take()) {
       return error(res, 429, 'Rate limit exceeded', rateLimitHeaders(rateLimit.limit, 0, modes.throttleResetSeconds));
     }
     const decision = window.take(now());
@@ -194,7 +179,7 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
 
     if (path !== `${API_PREFIX}/meetings`) return error(res, 404, 'Not Found', limitHeaders);
     if (req.method !== 'GET') return error(res, 405, 'Method Not Allowed', { ...limitHeaders, Allow: 'GET' });
-    if (modes.take('serverError')) {
+    if (modes.serverError.take()) {
       // Alternates an application error (JSON) with a gateway's HTML page.
       if (modes.serverErrorsServed++ % 2 === 0) return error(res, 500, 'Internal Server Error', limitHeaders);
       return answer(res, 502, BAD_GATEWAY_PAGE, 'text/html; charset=utf-8');
@@ -209,10 +194,7 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
     }
     counters.meetingsReturned += page.items.length;
     const body = JSON.stringify(page);
-    if (modes.take('malformedJson')) {
-      // Half of a JSON object is never valid JSON: its outer brace is never closed.
-      return answer(res, 200, body.slice(0, Math.floor(body.length / 2)), JSON_TYPE, limitHeaders);
-    }
+    if (modes.malformedJson.take()) return answer(res, 200, truncatedJson(body), JSON_TYPE, limitHeaders);
     return answer(res, 200, body, JSON_TYPE, limitHeaders);
   }
 
@@ -240,53 +222,33 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
     return { limit, next_cursor: more ? encodeCursor(pageNum + 1) : null, items };
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    try {
-      if (req.method === 'GET' && path === '/__sandbox/state') {
-        return sendJson(res, 200, {
-          url: `${origin}${API_PREFIX}`,
-          meetings: store.count(),
-          distinctInvitees: store.distinctInvitees(),
-          order,
-          failures: failures.state(),
-          rateLimit: { limit: rateLimit.limit, windowMs: rateLimit.windowMs, used: window.used(now()) },
-          stats: stats(),
-        });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/failures') {
-        applyFailures(failures, await readJson(req));
-        return sendJson(res, 200, failures.state());
-      }
-      if (req.method === 'POST' && path === '/__sandbox/data') {
-        const body = await readJson(req);
-        if (!isRecord(body)) throw new Error('body must be a JSON object');
-        const unknown = Object.keys(body).filter((key) => key !== 'addMeetings' && key !== 'newInvitees');
-        if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: addMeetings, newInvitees`);
-        const count = body.addMeetings ?? 0;
-        const newInvitees = body.newInvitees ?? 0;
-        if (typeof count !== 'number' || typeof newInvitees !== 'number') throw new Error('addMeetings and newInvitees must be numbers');
-        const added = data.addMeetings(count, { newInvitees });
-        return sendJson(res, 200, { added: added.map((meeting) => meeting.recording_id), meetings: store.count(), distinctInvitees: store.distinctInvitees() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
-        resetStats();
-        return sendJson(res, 200, stats());
-      }
-      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
-    } catch (failure) {
-      return sendJson(res, 400, { error: failure instanceof Error ? failure.message : String(failure) });
-    }
-  }
+  const control: ControlEndpoints = {
+    state: () => ({
+      url: `${origin}${API_PREFIX}`,
+      meetings: store.count(),
+      distinctInvitees: store.distinctInvitees(),
+      order,
+      failures: failures.state(),
+      rateLimit: { limit: rateLimit.limit, windowMs: rateLimit.windowMs, used: window.used(now()) },
+      stats: stats(),
+    }),
+    applyFailures: (body) => applyFailures(failures, body),
+    failureState: () => failures.state(),
+    data: (body) => {
+      if (!isRecord(body)) throw new Error('body must be a JSON object');
+      const unknown = Object.keys(body).filter((key) => key !== 'addMeetings' && key !== 'newInvitees');
+      if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: addMeetings, newInvitees`);
+      const count = body.addMeetings ?? 0;
+      const newInvitees = body.newInvitees ?? 0;
+      if (typeof count !== 'number' || typeof newInvitees !== 'number') throw new Error('addMeetings and newInvitees must be numbers');
+      const added = data.addMeetings(count, { newInvitees });
+      return { added: added.map((meeting) => meeting.recording_id), meetings: store.count(), distinctInvitees: store.distinctInvitees() };
+    },
+    resetStats,
+    stats,
+  };
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((failure: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, 500, { error: failure instanceof Error ? failure.message : 'internal error' });
-    });
-  });
+  server.on('request', requestListener(handle, (res, message) => sendJson(res, 500, { error: message })));
 
   return {
     url: `${origin}${API_PREFIX}`,
@@ -297,15 +259,11 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
     stats,
     resetStats,
     advanceTime: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of ms, got ${ms}`);
-      clockOffset += ms;
+      clockOffset += checkMs('advanceTime', ms);
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      delays.cancelAll();
+      await close(server);
     },
   };
 }
@@ -362,23 +320,13 @@ function decodeCursor(cursor: string): number {
  * Counts are non-negative integers or `"always"`; `reset` applies first.
  */
 function applyFailures(failures: FathomSandboxFailures, body: unknown): void {
-  if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const known = ['reset', 'throttle', 'serverError', 'malformedJson', 'slow'];
-  const unknown = Object.keys(body).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const times = (key: string, value: unknown): number => {
-    if (value === 'always') return Infinity;
-    if (typeof value === 'number') return checkTimes(key, value);
-    throw new Error(`${key} must be a number or "always"`);
-  };
+  const fields = parseFailureBody(body, ['reset', 'throttle', 'serverError', 'malformedJson', 'slow']);
+  const times = (key: string, value: unknown): number => checkTimes(key, parseTimes(key, value));
   // Validate everything before changing anything.
   const steps: Array<() => void> = [];
-  if (body.reset !== undefined) {
-    if (typeof body.reset !== 'boolean') throw new Error('reset must be true or false');
-    if (body.reset) steps.push(() => failures.reset());
-  }
-  if (body.throttle !== undefined) {
-    const value = body.throttle;
+  if (fields.reset !== undefined && parseFlag('reset', fields.reset)) steps.push(() => failures.reset());
+  if (fields.throttle !== undefined) {
+    const value = fields.throttle;
     const count = times('throttle', isRecord(value) ? value.times : value);
     const resetSeconds = isRecord(value) ? value.resetSeconds : undefined;
     if (resetSeconds !== undefined && (typeof resetSeconds !== 'number' || !Number.isSafeInteger(resetSeconds) || resetSeconds < 0)) {
@@ -386,58 +334,28 @@ function applyFailures(failures: FathomSandboxFailures, body: unknown): void {
     }
     steps.push(() => failures.throttle(count, resetSeconds));
   }
-  if (body.serverError !== undefined) {
-    const count = times('serverError', body.serverError);
+  if (fields.serverError !== undefined) {
+    const count = times('serverError', fields.serverError);
     steps.push(() => failures.serverError(count));
   }
-  if (body.malformedJson !== undefined) {
-    const count = times('malformedJson', body.malformedJson);
+  if (fields.malformedJson !== undefined) {
+    const count = times('malformedJson', fields.malformedJson);
     steps.push(() => failures.malformedJson(count));
   }
-  if (body.slow !== undefined) {
-    const ms = body.slow;
+  if (fields.slow !== undefined) {
+    const ms = fields.slow;
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new Error('slow must be a non-negative number of milliseconds');
     steps.push(() => failures.slow(ms));
   }
   for (const step of steps) step();
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 const BAD_GATEWAY_PAGE =
   '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
-
-function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, JSON.stringify(body), JSON_TYPE);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Reads and discards a request body (API calls are GETs). */
 async function drain(req: IncomingMessage): Promise<void> {
   for await (const _chunk of req) {
     // discarded
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks).toString('utf8');
-  try {
-    return body.trim() === '' ? {} : JSON.parse(body);
-  } catch {
-    throw new Error('body is not valid JSON');
   }
 }

@@ -2,8 +2,7 @@
  * Helpers for tests that need Office 365 tokens without going through the connector's
  * own OAuth flow: they walk the sandbox's authorize and token endpoints over real HTTP.
  */
-import { randomBytes } from 'node:crypto';
-import { pkceChallenge } from './identity';
+import { newPkcePair } from '../shared/oauth';
 
 /** The scopes the connector asks for. */
 export const O365_SCOPES = 'offline_access User.Read Contacts.Read';
@@ -20,12 +19,6 @@ export interface O365TokenAnswer {
   readonly refresh_token?: string;
   /** Present when openid was granted. */
   readonly id_token?: string;
-}
-
-/** A fresh PKCE verifier (43 base64url characters) and its S256 challenge. */
-export function newPkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: pkceChallenge(verifier) };
 }
 
 /**

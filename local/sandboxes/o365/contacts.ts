@@ -6,7 +6,7 @@
  * rounds). Contacts are kept in creation order, which is the order delta rounds list them.
  */
 import { createHash } from 'node:crypto';
-import { SeededRandom } from '../salesforce/random';
+import { SeededRandom } from '../shared/random';
 
 /** An email address of a contact, as Graph writes it. */
 export interface GraphEmailAddress {

@@ -1,4 +1,5 @@
 /** The sandbox's switchable failure modes: counters and switches the HTTP layer consults. */
+import { remaining } from '../shared/failures';
 
 /** Which endpoints a counted failure hits: Graph (`/v1.0/...`) or the identity token endpoint. */
 export type FailureTarget = 'graph' | 'token';
@@ -103,15 +104,4 @@ export class FailureModes {
     this.malformedJson -= 1;
     return true;
   }
-}
-
-/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
-export function remaining(times: number): number | 'always' {
-  return times === Infinity ? 'always' : times;
-}
-
-/** Validates a "next n calls" count: a non-negative integer or Infinity. */
-export function checkTimes(name: string, times: number): number {
-  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
-  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
 }

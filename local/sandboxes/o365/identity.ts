@@ -11,7 +11,8 @@
  * 900144 missing parameter, 9002313 malformed request); the adapter must not depend on
  * them: it decides by `error`.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret } from '../shared/oauth';
 
 /** Auth codes live this long (Microsoft: "typically, they expire after about 10 minutes"). */
 export const AUTH_CODE_TTL_MS = 10 * 60 * 1000;
@@ -125,7 +126,7 @@ export class IdentityServer {
       return page(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${clientId ?? ''}' was not found in the directory.`);
     }
     const redirectUri = params.get('redirect_uri');
-    if (!redirectUri || !this.acceptsRedirectUri(redirectUri)) {
+    if (!redirectUri || !acceptsRedirectUri(redirectUri, this.config.redirectUris)) {
       return page(400, 'invalid_request', 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.');
     }
     const responseMode = params.get('response_mode');
@@ -361,16 +362,6 @@ export class IdentityServer {
     for (const [code, issued] of this.codes) if (now > issued.expiresAt) this.codes.delete(code);
   }
 
-  private acceptsRedirectUri(uri: string): boolean {
-    if (this.config.redirectUris) return this.config.redirectUris.includes(uri);
-    try {
-      const url = new URL(uri);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '';
-    } catch {
-      return false;
-    }
-  }
-
   /** A token-endpoint error in Microsoft's shape. */
   private error(status: number, error: string, code: number, description: string): TokenAnswer {
     return { status, body: identityError(this.config.url, this.now(), error, code, description) };
@@ -391,11 +382,6 @@ export function identityError(url: string, nowMs: number, error: string, code: n
     correlation_id: correlationId,
     error_uri: `${url}/error?code=${code}`,
   };
-}
-
-/** base64url(SHA-256(verifier)): the S256 code challenge of a PKCE verifier. */
-export function pkceChallenge(verifier: string): string {
-  return createHash('sha256').update(verifier).digest('base64url');
 }
 
 /**
@@ -421,9 +407,7 @@ function page(status: number, error: string, description: string): AuthorizeOutc
 }
 
 function redirect(uri: string, params: Record<string, string | null>): AuthorizeOutcome {
-  const url = new URL(uri);
-  for (const [key, value] of Object.entries(params)) if (value !== null) url.searchParams.set(key, value);
-  return { kind: 'redirect', location: url.toString() };
+  return { kind: 'redirect', location: redirectLocation(uri, params) };
 }
 
 /** A JWT-shaped token (header.payload.signature) with a random signature: opaque to clients, like Microsoft's. */
@@ -437,10 +421,4 @@ function randomToken(length: number): string {
   return randomBytes(Math.ceil((length * 3) / 4))
     .toString('base64url')
     .slice(0, length);
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }

@@ -20,9 +20,10 @@ export type { FailureTarget, O365FailureState, O365SandboxFailures } from './fai
 import { DEFAULT_CONTACTS } from './contacts';
 
 export { type GraphContact, type GraphEmailAddress, DEFAULT_CONTACTS, DEFAULT_SEED, DATA_SET_END } from './contacts';
-export { ACCESS_TOKEN_LIFETIME_S, AUTH_CODE_TTL_MS, SANDBOX_TENANT_ID, pkceChallenge } from './identity';
+export { ACCESS_TOKEN_LIFETIME_S, AUTH_CODE_TTL_MS, SANDBOX_TENANT_ID } from './identity';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './graph';
-export { newPkcePair, obtainO365Tokens, O365_SCOPES, type O365TokenAnswer } from './client';
+export { obtainO365Tokens, O365_SCOPES, type O365TokenAnswer } from './client';
+export { newPkcePair, pkceChallenge } from '../shared/oauth';
 
 /** The environment variable that sizes the local stack's Office 365 mailbox. */
 export const o365SandboxContactsVariable = 'SANDBOX_O365_CONTACTS';

@@ -5,9 +5,26 @@
  * into failure modes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { checkMs, checkTimes, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
+import {
+  answerControl,
+  type BodyLimits,
+  close,
+  type ControlEndpoints,
+  Delays,
+  escapeHtml,
+  isRecord,
+  JSON_TYPE,
+  listen,
+  readForm,
+  requestListener,
+  send,
+  sendJson,
+} from '../shared/http';
+import { basicCredentials } from '../shared/oauth';
+import { increment } from '../shared/stats';
 import { ContactStore, DEFAULT_CONTACTS, DEFAULT_SEED } from './contacts';
-import { checkTimes, FailureModes, type FailureTarget, type O365SandboxFailures } from './failures';
+import { FailureModes, type FailureTarget, type O365SandboxFailures } from './failures';
 import { ContactsDelta, type GraphAnswer, graphError, pageSizeFromPrefer } from './graph';
 import { IdentityServer, identityError, SANDBOX_TENANT_ID } from './identity';
 
@@ -84,7 +101,7 @@ export interface O365Sandbox {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1 << 20;
+const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 20 };
 const IDENTITY_PATH = /^\/([A-Za-z0-9.-]{1,64})\/oauth2\/v2\.0\/(authorize|token)$/;
 /** Graph's challenge on a 401, as Microsoft sends it (the client id is Graph's own application id). */
 const WWW_AUTHENTICATE =
@@ -108,19 +125,12 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   const secrets: string[] = [clientSecret];
   const store = new ContactStore(contactCount, seed, now);
   const modes = new FailureModes();
-  const timers = new Set<NodeJS.Timeout>();
+  const delays = new Delays();
   let counters = freshCounters();
 
   // The server binds first, so links and issuers can name its URL.
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listen(server, options.port);
   const identity = new IdentityServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) => secrets.push(secret));
   const delta = new ContactsDelta(store, url, now);
 
@@ -148,8 +158,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
       modes.malformedJson = checkTimes('malformedJson', times);
     },
     slow: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
-      modes.slowMs = ms;
+      modes.slowMs = checkMs('slow', ms);
     },
     reset: () => modes.reset(),
     state: () => modes.state(),
@@ -178,16 +187,8 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   };
   const count = (endpoint: string): void => {
     counters.requests++;
-    counters.byEndpoint[endpoint] = (counters.byEndpoint[endpoint] ?? 0) + 1;
+    increment(counters.byEndpoint, endpoint);
   };
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
 
   /** A counted failure for this target, answered; true when one applied. */
   function injectedFailure(res: ServerResponse, target: FailureTarget): boolean {
@@ -218,8 +219,8 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', url);
     const path = requestUrl.pathname;
-    if (path.startsWith('/__sandbox/')) return control(req, res, path);
-    if (modes.slowMs > 0) await delay(modes.slowMs);
+    if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS);
+    if (modes.slowMs > 0) await delays.wait(modes.slowMs);
 
     const identityPath = IDENTITY_PATH.exec(path);
     if (identityPath?.[2] === 'authorize') {
@@ -238,7 +239,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
       if (req.method !== 'POST') return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
       if (injectedFailure(res, 'token')) return;
       // Only the body counts: parameters in the URL would put secrets into access logs.
-      const answer = identity.token(await readForm(req), basicCredentials(req.headers.authorization));
+      const answer = identity.token(await readForm(req, BODY_LIMITS), basicCredentials(req.headers.authorization));
       return sendJson(res, answer.status, answer.body, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     }
     if (path === '/v1.0' || path.startsWith('/v1.0/')) return graph(req, res, requestUrl);
@@ -291,45 +292,21 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
       answer = delta.answer(requestUrl.searchParams, pageSize.size);
     }
     if (answer.status === 200 && modes.takeMalformedJson()) {
-      // Half of a JSON object is never valid JSON: its outer brace is never closed.
-      const text = JSON.stringify(answer.body);
-      return send(res, 200, text.slice(0, Math.floor(text.length / 2)), JSON_TYPE, headers);
+      return send(res, 200, truncatedJson(JSON.stringify(answer.body)), JSON_TYPE, headers);
     }
     return sendGraph(res, { ...answer, headers: { ...answer.headers, ...headers } });
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    try {
-      if (req.method === 'GET' && path === '/__sandbox/state') {
-        return sendJson(res, 200, { url, tenantId: SANDBOX_TENANT_ID, contacts: store.count(), failures: failures.state(), stats: stats() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/failures') {
-        applyFailures(failures, await readJsonBody(req));
-        return sendJson(res, 200, failures.state());
-      }
-      if (req.method === 'POST' && path === '/__sandbox/data') {
-        const changed = applyData(data, await readJsonBody(req));
-        return sendJson(res, 200, { changed, contacts: store.count() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
-        resetStats();
-        return sendJson(res, 200, stats());
-      }
-      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
-    } catch (error) {
-      return sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const control: ControlEndpoints = {
+    state: () => ({ url, tenantId: SANDBOX_TENANT_ID, contacts: store.count(), failures: failures.state(), stats: stats() }),
+    applyFailures: (body) => applyFailures(failures, body),
+    failureState: () => failures.state(),
+    data: (body) => ({ changed: applyData(data, body), contacts: store.count() }),
+    resetStats,
+    stats,
+  };
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, 500, { error: error instanceof Error ? error.message : 'internal error' });
-    });
-  });
+  server.on('request', requestListener(handle, (res, message) => sendJson(res, 500, { error: message })));
 
   return {
     url,
@@ -342,15 +319,11 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
     resetStats,
     secretsIssued: () => [...secrets],
     advanceTime: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of ms, got ${ms}`);
-      clockOffset += ms;
+      clockOffset += checkMs('advanceTime', ms);
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      delays.cancelAll();
+      await close(server);
     },
   };
 }
@@ -377,51 +350,36 @@ function checkTarget(target: string | undefined): FailureTarget {
  * Counts are non-negative integers or `"always"`; `reset` applies first.
  */
 function applyFailures(failures: O365SandboxFailures, body: unknown): void {
-  if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const known = ['reset', 'consentDenied', 'expireSessions', 'revokeGrant', 'expireDeltaLinks', 'throttle', 'serverError', 'malformedJson', 'slow'];
-  const unknown = Object.keys(body).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const times = (key: string, value: unknown): number => {
-    if (value === 'always') return Infinity;
-    if (typeof value === 'number') return value;
-    throw new Error(`${key} must be a number or "always"`);
-  };
-  const flag = (key: string, value: unknown): boolean => {
-    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
-    return value;
-  };
+  const fields = parseFailureBody(body, ['reset', 'consentDenied', 'expireSessions', 'revokeGrant', 'expireDeltaLinks', 'throttle', 'serverError', 'malformedJson', 'slow']);
   const target = (key: string, value: unknown): FailureTarget | undefined => {
     if (value === undefined || value === 'graph' || value === 'token') return value;
     throw new Error(`${key}.target must be "graph" or "token"`);
   };
-  if (body.reset !== undefined && flag('reset', body.reset)) failures.reset();
-  if (body.consentDenied !== undefined) failures.consentDenied(flag('consentDenied', body.consentDenied));
-  if (body.expireSessions !== undefined && flag('expireSessions', body.expireSessions)) failures.expireSessions();
-  if (body.revokeGrant !== undefined && flag('revokeGrant', body.revokeGrant)) failures.revokeGrant();
-  if (body.expireDeltaLinks !== undefined && flag('expireDeltaLinks', body.expireDeltaLinks)) failures.expireDeltaLinks();
-  if (body.throttle !== undefined) {
-    const value = body.throttle;
+  if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
+  if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
+  if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
+  if (fields.revokeGrant !== undefined && parseFlag('revokeGrant', fields.revokeGrant)) failures.revokeGrant();
+  if (fields.expireDeltaLinks !== undefined && parseFlag('expireDeltaLinks', fields.expireDeltaLinks)) failures.expireDeltaLinks();
+  if (fields.throttle !== undefined) {
+    const value = fields.throttle;
     if (!isRecord(value)) throw new Error('throttle must be {"times", "retryAfterSeconds", "status"?, "target"?}');
     if (typeof value.retryAfterSeconds !== 'number') throw new Error('throttle.retryAfterSeconds must be a number');
     if (value.status !== undefined && value.status !== 429 && value.status !== 503) throw new Error('throttle.status must be 429 or 503');
-    failures.throttle(times('throttle.times', value.times), value.retryAfterSeconds, { status: value.status, target: target('throttle', value.target) });
+    failures.throttle(parseTimes('throttle.times', value.times), value.retryAfterSeconds, { status: value.status, target: target('throttle', value.target) });
   }
-  if (body.serverError !== undefined) {
-    const value = body.serverError;
+  if (fields.serverError !== undefined) {
+    const value = fields.serverError;
     if (isRecord(value)) {
       if (value.status !== undefined && value.status !== 500 && value.status !== 502 && value.status !== 504) {
         throw new Error('serverError.status must be 500, 502 or 504');
       }
-      failures.serverError(times('serverError.times', value.times), { status: value.status, target: target('serverError', value.target) });
+      failures.serverError(parseTimes('serverError.times', value.times), { status: value.status, target: target('serverError', value.target) });
     } else {
-      failures.serverError(times('serverError', value));
+      failures.serverError(parseTimes('serverError', value));
     }
   }
-  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
-  if (body.slow !== undefined) {
-    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
-    failures.slow(body.slow);
-  }
+  if (fields.malformedJson !== undefined) failures.malformedJson(parseTimes('malformedJson', fields.malformedJson));
+  if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
 }
 
 /**
@@ -446,19 +404,9 @@ function applyData(data: O365SandboxData, body: unknown): Record<string, string[
   return changed;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, JSON.stringify(body), JSON_TYPE, headers);
 }
 
 function sendGraph(res: ServerResponse, answer: GraphAnswer): void {
@@ -477,56 +425,4 @@ function errorPage(error: string, description: string): string {
 function gatewayPage(status: number): string {
   const title = status === 502 ? 'Bad Gateway' : 'Gateway Timeout';
   return `<!DOCTYPE html><html><head><title>${status} ${title}</title></head><body><h1>${title}</h1></body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A form body; a body of another content type reads as empty (the token endpoint then misses grant_type). */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const body = await readBody(req);
-  const type = req.headers['content-type'] ?? '';
-  return type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body) : new URLSearchParams();
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req);
-  try {
-    return body.trim() === '' ? {} : JSON.parse(body);
-  } catch {
-    throw new Error('body is not valid JSON');
-  }
-}
-
-/** Client credentials from `Authorization: Basic` (RFC 6749 2.3.1: each part form-urlencoded). */
-function basicCredentials(value: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(value ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const part = (text: string): string => {
-    try {
-      return decodeURIComponent(text.replace(/\+/g, ' '));
-    } catch {
-      return text;
-    }
-  };
-  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
 }

@@ -2,8 +2,7 @@
  * Helpers for tests that need Salesforce tokens without going through the connector's
  * own OAuth flow: they walk the sandbox's authorize and token endpoints over real HTTP.
  */
-import { randomBytes } from 'node:crypto';
-import { pkceChallenge } from './oauth';
+import { newPkcePair } from '../shared/oauth';
 
 /** A Salesforce token-endpoint answer (no `expires_in`: Salesforce sends none). */
 export interface SalesforceTokenAnswer {
@@ -18,12 +17,6 @@ export interface SalesforceTokenAnswer {
   readonly issued_at: string;
   readonly signature: string;
   readonly scope: string;
-}
-
-/** A fresh PKCE verifier (43 base64url characters) and its S256 challenge. */
-export function newPkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: pkceChallenge(verifier) };
 }
 
 /**

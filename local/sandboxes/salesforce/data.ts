@@ -6,8 +6,8 @@
  * call, whatever the count) and new record versions. Open query cursors therefore keep
  * the snapshot they were opened on, as Salesforce's query locators do.
  */
+import { SeededRandom } from '../shared/random';
 import { keyPrefix, salesforceId } from './ids';
-import { SeededRandom } from './random';
 import { type FieldValue, type SObjectType, sobjectTypes } from './schema';
 
 /** One version of one record. Datetimes are epoch milliseconds; they are formatted on the way out. */

@@ -1,4 +1,5 @@
 /** The sandbox's switchable failure modes: counters and switches the HTTP layer consults. */
+import { CountedFailure } from '../shared/failures';
 
 /** A snapshot of the failure modes, as `GET /__sandbox/state` shows it. */
 export interface SalesforceFailureState {
@@ -50,39 +51,21 @@ export interface SalesforceSandboxFailures {
 
 /** The mutable settings behind SalesforceSandboxFailures. */
 export class FailureModes {
-  requestLimitExceeded = 0;
-  serverError = 0;
+  readonly requestLimitExceeded = new CountedFailure('requestLimitExceeded');
+  readonly serverError = new CountedFailure('serverError');
   serverErrorStatus: 500 | 503 | undefined;
   serverErrorsServed = 0;
-  malformedJson = 0;
+  readonly malformedJson = new CountedFailure('malformedJson');
   slowMs = 0;
   consentDenied = false;
 
   reset(): void {
-    this.requestLimitExceeded = 0;
-    this.serverError = 0;
+    this.requestLimitExceeded.reset();
+    this.serverError.reset();
     this.serverErrorStatus = undefined;
     this.serverErrorsServed = 0;
-    this.malformedJson = 0;
+    this.malformedJson.reset();
     this.slowMs = 0;
     this.consentDenied = false;
   }
-
-  /** Takes one from a counter if it is positive; true when the failure applies to this call. */
-  static take(modes: FailureModes, key: 'requestLimitExceeded' | 'serverError' | 'malformedJson'): boolean {
-    if (modes[key] <= 0) return false;
-    modes[key] -= 1; // Infinity stays Infinity.
-    return true;
-  }
-}
-
-/** A remaining count as JSON can carry it (Infinity becomes `'always'`). */
-export function remaining(times: number): number | 'always' {
-  return times === Infinity ? 'always' : times;
-}
-
-/** Validates a "next n calls" count: a non-negative integer or Infinity. */
-export function checkTimes(name: string, times: number): number {
-  if (times === Infinity || (Number.isSafeInteger(times) && times >= 0)) return times;
-  throw new RangeError(`${name} needs a non-negative integer or Infinity, got ${times}`);
 }

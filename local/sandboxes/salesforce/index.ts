@@ -8,6 +8,7 @@
  * sandbox.failures.expireSessions();
  * await sandbox.close();
  */
+import { positiveIntegerFromEnv } from '../shared/env';
 import { type DataSetSizes, defaultDataSetSizes } from './data';
 
 export {
@@ -21,9 +22,10 @@ export {
 export type { SalesforceFailureState, SalesforceSandboxFailures } from './failures';
 export { type SObjectType, sobjectTypes, objectFields, systemFields } from './schema';
 export { type DataSetSizes, defaultDataSetSizes, splitPeople, DATA_SET_END } from './data';
-export { pkceChallenge, AUTH_CODE_TTL_MS, REFRESH_TOKENS_PER_USER } from './oauth';
+export { AUTH_CODE_TTL_MS, REFRESH_TOKENS_PER_USER } from './oauth';
 export { MIN_BATCH_SIZE, MAX_BATCH_SIZE } from './rest';
-export { newPkcePair, obtainSandboxTokens, type SalesforceTokenAnswer } from './client';
+export { obtainSandboxTokens, type SalesforceTokenAnswer } from './client';
+export { newPkcePair, pkceChallenge } from '../shared/oauth';
 
 /** The environment variables that size the local stack's Salesforce data set. */
 export const salesforceSandboxSizeVariables = {
@@ -42,15 +44,7 @@ const MAX_SIZE = 5_000_000;
  * that names the variable and the value.
  */
 export function salesforceSandboxSizesFromEnv(env: Readonly<Record<string, string | undefined>>): DataSetSizes {
-  const read = (key: keyof DataSetSizes): number => {
-    const name = salesforceSandboxSizeVariables[key];
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return defaultDataSetSizes[key];
-    const text = raw.trim();
-    if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_SIZE) {
-      throw new Error(`${name} must be a positive integer of at most ${MAX_SIZE}, got '${raw}'`);
-    }
-    return Number(text);
-  };
+  const read = (key: keyof DataSetSizes): number =>
+    positiveIntegerFromEnv(env, salesforceSandboxSizeVariables[key], defaultDataSetSizes[key], MAX_SIZE);
   return { accounts: read('accounts'), people: read('people'), opportunities: read('opportunities') };
 }

@@ -4,7 +4,8 @@
  * connected app; users are named by `login_hint`. Without one, each consent is a user of its
  * own: tenants of the service are separate customers, and must not share the 5-token cap.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret } from '../shared/oauth';
 import { keyPrefix, salesforceId } from './ids';
 
 /** Auth codes live this long (Salesforce documents 15 minutes for the web server flow). */
@@ -109,7 +110,7 @@ export class OAuthServer {
       return { kind: 'page', error: 'invalid_client_id', description: 'client identifier invalid' };
     }
     const redirectUri = params.get('redirect_uri');
-    if (!redirectUri || !this.acceptsRedirectUri(redirectUri)) {
+    if (!redirectUri || !acceptsRedirectUri(redirectUri, this.config.redirectUris)) {
       return { kind: 'page', error: 'redirect_uri_mismatch', description: 'redirect_uri must match configuration' };
     }
     // `state` is optional at Salesforce and echoed when present; the connector's callback,
@@ -260,16 +261,6 @@ export class OAuthServer {
     for (const [code, issued] of this.codes) if (now > issued.expiresAt) this.codes.delete(code);
   }
 
-  private acceptsRedirectUri(uri: string): boolean {
-    if (this.config.redirectUris) return this.config.redirectUris.includes(uri);
-    try {
-      const url = new URL(uri);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '';
-    } catch {
-      return false;
-    }
-  }
-
   private newRefreshToken(grant: Grant): string {
     const token = `5Aep861${randomToken(80)}`;
     this.onSecretIssued(token);
@@ -315,19 +306,12 @@ export class OAuthServer {
   }
 }
 
-/** base64url(SHA-256(verifier)): the S256 code challenge of a PKCE verifier. */
-export function pkceChallenge(verifier: string): string {
-  return createHash('sha256').update(verifier).digest('base64url');
-}
-
 function oauthError(error: string, description: string): OAuthAnswer {
   return { status: 400, body: { error, error_description: description } };
 }
 
 function redirect(uri: string, params: Record<string, string | null>): AuthorizeOutcome {
-  const url = new URL(uri);
-  for (const [key, value] of Object.entries(params)) if (value !== null) url.searchParams.set(key, value);
-  return { kind: 'redirect', location: url.toString() };
+  return { kind: 'redirect', location: redirectLocation(uri, params) };
 }
 
 /** Random token text in the alphabet Salesforce tokens use (letters, digits, '.', '_'). */
@@ -336,10 +320,4 @@ function randomToken(length: number): string {
     .toString('base64url')
     .replace(/-/g, '.')
     .slice(0, length);
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }

@@ -4,9 +4,12 @@
  * local stack be driven into failure modes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
+import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, escapeHtml, isRecord, listen, readForm, requestListener, send } from '../shared/http';
+import { basicCredentials } from '../shared/oauth';
+import { increment } from '../shared/stats';
 import { defaultDataSetSizes, SalesforceDataStore } from './data';
-import { checkTimes, remaining, type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
+import { type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
 import { OAuthServer } from './oauth';
 import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, RestError } from './rest';
 import { canonicalObject, type SObjectType, sobjectTypes } from './schema';
@@ -99,7 +102,7 @@ export interface SalesforceSandbox {
 
 const DEFAULT_SEED = 20260305;
 const DAILY_API_LIMIT = 5000;
-const MAX_BODY_BYTES = 1 << 20;
+const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 20 };
 const API_VERSION = /^v(\d{2})\.0$/;
 /** REST versions the sandbox answers: those Salesforce still serves, up to the adapter's v62.0. */
 const MIN_VERSION = 31;
@@ -126,40 +129,28 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const store = new SalesforceDataStore(sizes, seed, now);
   const queries = new QueryService(store, now);
   const modes = new FailureModes();
-  const timers = new Set<NodeJS.Timeout>();
+  const delays = new Delays();
   let counters = freshCounters();
 
   // The server binds first, so the OAuth server knows the URL its tokens point at.
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listen(server, options.port);
   const oauth = new OAuthServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) =>
     secrets.push(secret),
   );
 
   const failures: SalesforceSandboxFailures = {
     expireSessions: () => oauth.expireSessions(),
-    requestLimitExceeded: (times) => {
-      modes.requestLimitExceeded = checkTimes('requestLimitExceeded', times);
-    },
+    requestLimitExceeded: (times) => modes.requestLimitExceeded.set(times),
     serverError: (times, status) => {
-      modes.serverError = checkTimes('serverError', times);
+      modes.serverError.set(times);
       if (status !== undefined && status !== 500 && status !== 503) throw new RangeError('serverError status must be 500 or 503');
       modes.serverErrorStatus = status;
       modes.serverErrorsServed = 0;
     },
-    malformedJson: (times) => {
-      modes.malformedJson = checkTimes('malformedJson', times);
-    },
+    malformedJson: (times) => modes.malformedJson.set(times),
     slow: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`slow needs a non-negative number of ms, got ${ms}`);
-      modes.slowMs = ms;
+      modes.slowMs = checkMs('slow', ms);
     },
     rotateRefreshTokens: (on) => {
       oauth.rotateRefreshTokens = on;
@@ -173,9 +164,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       oauth.rotateRefreshTokens = false;
     },
     state: (): SalesforceFailureState => ({
-      requestLimitExceeded: remaining(modes.requestLimitExceeded),
-      serverError: remaining(modes.serverError),
-      malformedJson: remaining(modes.malformedJson),
+      requestLimitExceeded: modes.requestLimitExceeded.remaining(),
+      serverError: modes.serverError.remaining(),
+      malformedJson: modes.malformedJson.remaining(),
       slowMs: modes.slowMs,
       rotateRefreshTokens: oauth.rotateRefreshTokens,
       consentDenied: modes.consentDenied,
@@ -210,23 +201,14 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
 
   const count = (endpoint: string): void => {
     counters.requests++;
-    counters.byEndpoint[endpoint] = (counters.byEndpoint[endpoint] ?? 0) + 1;
+    increment(counters.byEndpoint, endpoint);
   };
-
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', url);
     const path = requestUrl.pathname;
-    if (path.startsWith('/__sandbox/')) return control(req, res, path);
-    if (modes.slowMs > 0) await delay(modes.slowMs);
+    if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS, JSON_TYPE);
+    if (modes.slowMs > 0) await delays.wait(modes.slowMs);
 
     if (path === '/services/oauth2/authorize') {
       count('authorize');
@@ -245,12 +227,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       if (req.method !== 'POST') return sendText(res, 405, 'Method Not Allowed');
       // Only the body counts: parameters in the URL (which Salesforce tolerates) would put
       // secrets into access logs, so the sandbox ignores them and the adapter must not use them.
-      const answer = oauth.token(await readForm(req), basicCredentials(req.headers.authorization));
+      const answer = oauth.token(await readForm(req, BODY_LIMITS), basicCredentials(req.headers.authorization));
       return sendJson(res, answer.status, answer.body ?? {}, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     }
     if (path === '/services/oauth2/revoke') {
       count('revoke');
-      const token = req.method === 'POST' ? (await readForm(req)).get('token') : requestUrl.searchParams.get('token');
+      const token = req.method === 'POST' ? (await readForm(req, BODY_LIMITS)).get('token') : requestUrl.searchParams.get('token');
       const answer = oauth.revoke(token);
       if (answer.body) return sendJson(res, answer.status, answer.body);
       res.writeHead(answer.status, { 'Content-Length': '0' }).end();
@@ -295,11 +277,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     const headers = { 'Sforce-Limit-Info': `api-usage=${counters.apiUsage}/${DAILY_API_LIMIT}` };
 
     // Injected failures come before the session check, so "the next n calls" means exactly that.
-    if (FailureModes.take(modes, 'requestLimitExceeded')) {
+    if (modes.requestLimitExceeded.take()) {
       // Salesforce sends no Retry-After here; the engine must back off on its own.
       return sendRestError(res, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.', headers);
     }
-    if (FailureModes.take(modes, 'serverError')) {
+    if (modes.serverError.take()) {
       const status = modes.serverErrorStatus ?? (modes.serverErrorsServed % 2 === 0 ? 503 : 500);
       modes.serverErrorsServed++;
       if (status === 503) return sendHtml(res, 503, serviceUnavailablePage, headers);
@@ -346,52 +328,27 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }
     counters.recordsReturned += page.records.length;
     const body = JSON.stringify(page);
-    if (FailureModes.take(modes, 'malformedJson')) {
-      // Half of a JSON object is never valid JSON: its outer brace is never closed.
-      return send(res, 200, body.slice(0, Math.floor(body.length / 2)), JSON_TYPE, headers);
-    }
+    if (modes.malformedJson.take()) return send(res, 200, truncatedJson(body), JSON_TYPE, headers);
     return send(res, 200, body, JSON_TYPE, headers);
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    try {
-      if (req.method === 'GET' && path === '/__sandbox/state') {
-        return sendJson(res, 200, {
-          url,
-          counts: data.counts(),
-          deletedCounts: data.deletedCounts(),
-          entityCounts: data.entityCounts(),
-          failures: failures.state(),
-          stats: stats(),
-        });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/failures') {
-        applyFailures(failures, await readJson(req));
-        return sendJson(res, 200, failures.state());
-      }
-      if (req.method === 'POST' && path === '/__sandbox/data') {
-        const changed = applyData(data, await readJson(req));
-        return sendJson(res, 200, { changed, counts: data.counts() });
-      }
-      if (req.method === 'POST' && path === '/__sandbox/stats/reset') {
-        resetStats();
-        return sendJson(res, 200, stats());
-      }
-      return sendJson(res, 404, { error: `no control endpoint ${req.method} ${path}` });
-    } catch (error) {
-      return sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const control: ControlEndpoints = {
+    state: () => ({
+      url,
+      counts: data.counts(),
+      deletedCounts: data.deletedCounts(),
+      entityCounts: data.entityCounts(),
+      failures: failures.state(),
+      stats: stats(),
+    }),
+    applyFailures: (body) => applyFailures(failures, body),
+    failureState: () => failures.state(),
+    data: (body) => ({ changed: applyData(data, body), counts: data.counts() }),
+    resetStats,
+    stats,
+  };
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, 500, { error: error instanceof Error ? error.message : 'internal error' });
-    });
-  });
+  server.on('request', requestListener(handle, (res, message) => sendJson(res, 500, { error: message })));
 
   return {
     url,
@@ -403,15 +360,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     resetStats,
     secretsIssued: () => [...secrets],
     advanceTime: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a non-negative number of ms, got ${ms}`);
-      clockOffset += ms;
+      clockOffset += checkMs('advanceTime', ms);
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      delays.cancelAll();
+      await close(server);
     },
   };
 }
@@ -445,8 +398,7 @@ function checkObject(object: string): SObjectType {
  * Counts are non-negative integers or `"always"`; `reset` applies first.
  */
 function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void {
-  if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const known = [
+  const fields = parseFailureBody(body, [
     'reset',
     'expireSessions',
     'revokeGrant',
@@ -456,41 +408,27 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void
     'slow',
     'rotateRefreshTokens',
     'consentDenied',
-  ];
-  const unknown = Object.keys(body).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new Error(`unknown failure mode(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
-  const times = (key: string, value: unknown): number => {
-    if (value === 'always') return Infinity;
-    if (typeof value === 'number') return value;
-    throw new Error(`${key} must be a number or "always"`);
-  };
-  const flag = (key: string, value: unknown): boolean => {
-    if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
-    return value;
-  };
-  if (body.reset !== undefined && flag('reset', body.reset)) failures.reset();
-  if (body.expireSessions !== undefined && flag('expireSessions', body.expireSessions)) failures.expireSessions();
-  if (body.revokeGrant !== undefined && flag('revokeGrant', body.revokeGrant)) failures.revokeGrant();
-  if (body.requestLimitExceeded !== undefined) {
-    failures.requestLimitExceeded(times('requestLimitExceeded', body.requestLimitExceeded));
+  ]);
+  if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
+  if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
+  if (fields.revokeGrant !== undefined && parseFlag('revokeGrant', fields.revokeGrant)) failures.revokeGrant();
+  if (fields.requestLimitExceeded !== undefined) {
+    failures.requestLimitExceeded(parseTimes('requestLimitExceeded', fields.requestLimitExceeded));
   }
-  if (body.serverError !== undefined) {
-    const value = body.serverError;
+  if (fields.serverError !== undefined) {
+    const value = fields.serverError;
     if (isRecord(value)) {
       const status = value.status;
       if (status !== undefined && status !== 500 && status !== 503) throw new Error('serverError.status must be 500 or 503');
-      failures.serverError(times('serverError.times', value.times), status);
+      failures.serverError(parseTimes('serverError.times', value.times), status);
     } else {
-      failures.serverError(times('serverError', value));
+      failures.serverError(parseTimes('serverError', value));
     }
   }
-  if (body.malformedJson !== undefined) failures.malformedJson(times('malformedJson', body.malformedJson));
-  if (body.slow !== undefined) {
-    if (typeof body.slow !== 'number') throw new Error('slow must be a number of milliseconds');
-    failures.slow(body.slow);
-  }
-  if (body.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(flag('rotateRefreshTokens', body.rotateRefreshTokens));
-  if (body.consentDenied !== undefined) failures.consentDenied(flag('consentDenied', body.consentDenied));
+  if (fields.malformedJson !== undefined) failures.malformedJson(parseTimes('malformedJson', fields.malformedJson));
+  if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
+  if (fields.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(parseFlag('rotateRefreshTokens', fields.rotateRefreshTokens));
+  if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
 }
 
 /** Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`. */
@@ -518,11 +456,8 @@ function applyData(data: SalesforceSandboxData, body: unknown): Record<string, R
   return changed;
 }
 
+/** Salesforce spells its JSON content type this way, control answers included. */
 const JSON_TYPE = 'application/json;charset=UTF-8';
-
-function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   send(res, status, JSON.stringify(body), JSON_TYPE, headers);
@@ -557,56 +492,3 @@ function errorPage(error: string, description: string): string {
 const serviceUnavailablePage =
   '<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1>' +
   '<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A form body; a body of another content type reads as empty (Salesforce then misses grant_type). */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const body = await readBody(req);
-  const type = req.headers['content-type'] ?? '';
-  return type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body) : new URLSearchParams();
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req);
-  try {
-    return body.trim() === '' ? {} : JSON.parse(body);
-  } catch {
-    throw new Error('body is not valid JSON');
-  }
-}
-
-/** Client credentials from `Authorization: Basic` (RFC 6749 2.3.1: each part form-urlencoded). */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const part = (text: string): string => {
-    try {
-      return decodeURIComponent(text.replace(/\+/g, ' '));
-    } catch {
-      return text;
-    }
-  };
-  return { id: part(decoded.slice(0, colon)), secret: part(decoded.slice(colon + 1)) };
-}
-
