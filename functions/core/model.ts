@@ -61,6 +61,14 @@ export interface SyncState {
   nextWatermark: Record<string, string> | null;
   /** Consecutive waits for a throttling provider. */
   throttleWaits: number;
+  /** When the sync started (ISO 8601). */
+  startedAt: string;
+  /**
+   * The connector held no live entity when the sync started and its provider lists each
+   * record once per sync: existing-entity reads are needed only for records that changed
+   * after the sync started (only those can appear twice).
+   */
+  firstLoad: boolean;
   /** Set when the provider asked us to wait before the next page. */
   waitSeconds?: number;
   /** Set when this execution has done its share of pages: the next execution's input and name. */
@@ -71,6 +79,7 @@ export interface SyncState {
 /** An entity as stored, in the few fields a sync decides by. */
 export interface StoredEntityState {
   firstSeen: string;
+  lastSeenSync?: string;
   deleted: boolean;
   deletedIn?: string;
   sourceModifiedAt?: string;
@@ -94,4 +103,6 @@ export interface PageDelta {
   created: number;
   updated: number;
   failed: number;
+  /** Entities this page marked seen for the first time in this sync (a full sync skips its sweep when all live ones were). */
+  seen: number;
 }

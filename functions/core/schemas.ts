@@ -80,6 +80,8 @@ export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
     watermark: z.nullable(z.record(z.string(), z.string())),
     nextWatermark: z.nullable(z.record(z.string(), z.string())),
     throttleWaits: count(),
+    startedAt: z.string(),
+    firstLoad: z.boolean(),
     waitSeconds: z.optional(count()),
     continuation: z.optional(syncStateSchema),
     continuationName: z.optional(z.string()),

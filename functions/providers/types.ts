@@ -91,6 +91,11 @@ export interface SyncAdapter {
    * entities a full sync did not see; an event stream read over a lookback window may not.
    */
   readonly fullSyncSeesEverything: boolean;
+  /**
+   * Whether a sync lists each record once, unless it changed after the sync started (and
+   * then its `modifiedAt` says so). Event streams that repeat people across pages do not.
+   */
+  readonly listsRecordsOnce: boolean;
   /** The sync type actually run for a requested one (a provider without change filters always runs full). */
   effectiveSyncType(requested: SyncType): SyncType;
   readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage>;

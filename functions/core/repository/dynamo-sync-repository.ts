@@ -8,7 +8,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
+import { entityTypes, type EntityWrite, type PageDelta, type StoredEntityState, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import {
   CONNECTOR_SK,
@@ -83,7 +83,7 @@ export class DynamoSyncRepository implements SyncRepository {
       new GetCommand({
         TableName: this.tableName,
         Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
-        ProjectionExpression: '#status, activeSyncId, watermark',
+        ProjectionExpression: `#status, activeSyncId, watermark, ${COUNTERS.join(', ')}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ConsistentRead: true,
       }),
@@ -92,7 +92,29 @@ export class DynamoSyncRepository implements SyncRepository {
       status: (answer.Item?.status as SyncStart['status'] | undefined) ?? null,
       activeSyncId: (answer.Item?.activeSyncId as string | undefined) ?? null,
       watermark: (answer.Item?.watermark as Record<string, string> | undefined) ?? null,
+      liveEntities: liveEntities(answer.Item),
     };
+  }
+
+  async countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }> {
+    const pk = connectorPk(tenantId, providerId);
+    const answer = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: [{ pk, sk: CONNECTOR_SK }, { pk, sk: syncLogSk(syncId) }],
+            ProjectionExpression: `sk, recordsSeen, ${COUNTERS.join(', ')}`,
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    // Unprocessed keys (throttling): answer "unknown", and the engine sweeps, which is always correct.
+    if (Object.keys(answer.UnprocessedKeys ?? {}).length > 0) return { live: 0, seen: -1 };
+    const items = answer.Responses?.[this.tableName] ?? [];
+    const connector = items.find((item) => item.sk === CONNECTOR_SK);
+    const log = items.find((item) => item.sk !== CONNECTOR_SK);
+    return { live: liveEntities(connector), seen: Number(log?.recordsSeen ?? 0) };
   }
 
   async recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void> {
@@ -111,13 +133,14 @@ export class DynamoSyncRepository implements SyncRepository {
     const keys = refs.map((ref) => ({ pk: entityPk(tenantId, providerId, entityShard(ref.sourceId)), sk: entitySk(ref.type, ref.sourceId) }));
     await inParallel(chunks(keys, 100), this.writeConcurrency, async (chunk) => {
       let request: Record<string, { Keys: Item[]; ProjectionExpression: string; ConsistentRead: boolean }> | undefined = {
-        [this.tableName]: { Keys: chunk, ProjectionExpression: 'sk, firstSeen, deleted, deletedIn, sourceModifiedAt', ConsistentRead: true },
+        [this.tableName]: { Keys: chunk, ProjectionExpression: 'sk, firstSeen, lastSeenSync, deleted, deletedIn, sourceModifiedAt', ConsistentRead: true },
       };
       while (request && Object.keys(request).length > 0) {
         const answer = await this.client.send(new BatchGetCommand({ RequestItems: request }));
         for (const item of answer.Responses?.[this.tableName] ?? []) {
           found.set(item.sk as string, {
             firstSeen: item.firstSeen as string,
+            lastSeenSync: item.lastSeenSync as string | undefined,
             deleted: item.deleted === true,
             deletedIn: item.deletedIn as string | undefined,
             sourceModifiedAt: item.sourceModifiedAt as string | undefined,
@@ -165,8 +188,8 @@ export class DynamoSyncRepository implements SyncRepository {
         Update: {
           TableName: this.tableName,
           Key: { pk, sk: syncLogSk(syncId) },
-          UpdateExpression: 'ADD recordsCreated :created, recordsUpdated :updated, recordsFailed :failed',
-          ExpressionAttributeValues: { ':created': delta.created, ':updated': delta.updated, ':failed': delta.failed },
+          UpdateExpression: 'ADD recordsCreated :created, recordsUpdated :updated, recordsFailed :failed, recordsSeen :seen',
+          ExpressionAttributeValues: { ':created': delta.created, ':updated': delta.updated, ':failed': delta.failed, ':seen': delta.seen },
         },
       },
     ];
@@ -326,6 +349,12 @@ export class DynamoSyncRepository implements SyncRepository {
     } while (startKey && due.length < limit);
     return due;
   }
+}
+
+const COUNTERS = entityTypes.map((type) => `count_${type}`);
+
+function liveEntities(item: Item | undefined): number {
+  return COUNTERS.reduce((sum, counter) => sum + Number(item?.[counter] ?? 0), 0);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

@@ -115,6 +115,8 @@ export interface SyncStart {
   status: ConnectorRecord['status'] | null;
   activeSyncId: string | null;
   watermark: Record<string, string> | null;
+  /** Entities the connector holds now (the sum of its counters). */
+  liveEntities: number;
 }
 
 /**
@@ -139,6 +141,8 @@ export interface SyncRepository {
    * one transaction. Answers false when the page had been committed already.
    */
   commitPage(tenantId: string, providerId: ProviderId, syncId: string, pageKey: string, delta: PageDelta): Promise<boolean>;
+  /** After a full read: live entities now, and how many this sync saw (one request). Equal means nothing is left to sweep. */
+  countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }>;
   /** A page of entities a full sync did not see (or that this page already removed), from a shard. */
   findUnseenEntities(
     tenantId: string,

@@ -62,8 +62,9 @@ export class CredentialService {
     if (!current) {
       throw new ProviderError(`The ${providerId} connector has no credentials; connect it again.`, { provider: providerId, reauthorizationRequired: true });
     }
-    if (current.credentials.kind === 'oauth2') return await this.withOAuthCredentials(tenantId, providerId, call);
-    return await call(current.credentials, current.config);
+    const { credentials } = current;
+    if (credentials.kind === 'oauth2') return await this.callRefreshingOnExpiry(tenantId, providerId, { ...current, credentials }, call);
+    return await call(credentials, current.config);
   }
 
   /**
@@ -75,7 +76,15 @@ export class CredentialService {
     providerId: ProviderId,
     call: (credentials: OAuthCredentials, config: Record<string, unknown>) => Promise<T>,
   ): Promise<T> {
-    const current = await this.requireOAuth(tenantId, providerId);
+    return await this.callRefreshingOnExpiry(tenantId, providerId, await this.requireOAuth(tenantId, providerId), call);
+  }
+
+  private async callRefreshingOnExpiry<T>(
+    tenantId: string,
+    providerId: ProviderId,
+    current: { credentials: OAuthCredentials; version: number; config: Record<string, unknown> },
+    call: (credentials: OAuthCredentials, config: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
     try {
       return await call(current.credentials, current.config);
     } catch (error) {

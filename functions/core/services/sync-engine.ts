@@ -1,5 +1,5 @@
 import { ProviderError } from '../errors';
-import type { EntityWrite, PageDelta, SyncState } from '../model';
+import type { EntityWrite, PageDelta, StoredEntityState, SyncState } from '../model';
 import type { ProviderId } from '../registry';
 import { ENTITY_SHARDS, entitySk } from '../repository/keys';
 import type { SyncRepository } from '../repository/types';
@@ -9,8 +9,8 @@ import type { CredentialService } from './credential-service';
 
 /** Waits for a throttling provider before the sync gives up with its message. */
 export const MAX_THROTTLE_WAITS = 5;
-/** Entities a sweep page reads. */
-const SWEEP_PAGE_SIZE = 1000;
+/** Entities a sweep page reads (DynamoDB answers at most 1 MB per query, whatever the limit). */
+const SWEEP_PAGE_SIZE = 2000;
 /** How long until a connector's next scheduled sync. */
 export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
 
@@ -76,27 +76,42 @@ export class SyncEngine {
 
     const pageKey = pageKeyOf(state);
     const records = latestPerSource(page.records);
-    const existing = await this.deps.repository.findEntities(state.tenantId, state.providerId, records);
-    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: page.failed };
+    // On a first load nothing is stored yet, except what this sync wrote: a record can meet
+    // its own earlier copy only if it changed after the sync started, so only those are read.
+    const toRead = state.firstLoad ? records.filter((r) => !r.modifiedAt || r.modifiedAt >= state.startedAt) : records;
+    const existing = await this.deps.repository.findEntities(state.tenantId, state.providerId, toRead);
+    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: page.failed, seen: 0 };
     const writes: EntityWrite[] = [];
     for (const record of records) {
       const write = decide(record, existing.get(entitySk(record.type, record.sourceId)), state, pageKey, delta);
       if (write) writes.push(write);
     }
-    const half = Math.ceil(writes.length / 2);
-    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(0, half));
-    await this.deps.checkpoint?.('afterPartialWrites', state);
-    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(half));
+    await this.write(state, writes);
     await this.deps.checkpoint?.('beforeCommit', state);
     const committed = await this.deps.repository.commitPage(state.tenantId, state.providerId, state.syncId, pageKey, delta);
     await this.deps.checkpoint?.('afterCommit', state);
     log.debug('sync page stored', { syncId: state.syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
 
-    return advance(state, {
-      cursor: page.nextCursor,
-      nextWatermark: page.watermark,
-      phase: page.nextCursor ? 'read' : state.syncType === 'full' && adapter.fullSyncSeesEverything ? 'sweep' : 'done',
-    });
+    return advance(state, { cursor: page.nextCursor, nextWatermark: page.watermark, phase: page.nextCursor ? 'read' : await this.afterRead(state, adapter) });
+  }
+
+  /**
+   * Where a sync goes once the provider has nothing more: a full sync that read everything
+   * sweeps what it did not see, unless it saw every live entity (then nothing can be left).
+   */
+  private async afterRead(state: SyncState, adapter: SyncAdapter): Promise<SyncState['phase']> {
+    if (state.syncType !== 'full' || !adapter.fullSyncSeesEverything) return 'done';
+    const { live, seen } = await this.deps.repository.countSeen(state.tenantId, state.providerId, state.syncId);
+    return live === seen ? 'done' : 'sweep';
+  }
+
+  /** Writes a page's entities; with a checkpoint hook (tests), in two halves with a crash point between. */
+  private async write(state: SyncState, writes: EntityWrite[]): Promise<void> {
+    if (!this.deps.checkpoint) return await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes);
+    const half = Math.ceil(writes.length / 2);
+    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(0, half));
+    await this.deps.checkpoint('afterPartialWrites', state);
+    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(half));
   }
 
   /** Full syncs end here: entities the source no longer has are removed, one stored page at a time. */
@@ -110,7 +125,7 @@ export class SyncEngine {
       pageKey,
       limit: SWEEP_PAGE_SIZE,
     });
-    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: 0 };
+    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: 0, seen: 0 };
     const tombstones: EntityWrite[] = [];
     for (const entity of entities) {
       delta.counts[entity.type] = (delta.counts[entity.type] ?? 0) - 1;
@@ -198,13 +213,15 @@ function latestPerSource(records: SourceRecord[]): SourceRecord[] {
  */
 function decide(
   record: SourceRecord,
-  stored: { firstSeen: string; deleted: boolean; deletedIn?: string; sourceModifiedAt?: string } | undefined,
+  stored: StoredEntityState | undefined,
   state: SyncState,
   pageKey: string,
   delta: PageDelta,
 ): EntityWrite | null {
   const alive = stored !== undefined && !stored.deleted;
   const count = (n: number) => (delta.counts[record.type] = (delta.counts[record.type] ?? 0) + n);
+  // Seen for the first time in this sync and live afterwards: what lets a full sync skip its sweep.
+  if (!record.deleted && stored?.lastSeenSync !== state.syncId) delta.seen += 1;
   const base = { type: record.type, sourceId: record.sourceId, attributes: record.attributes, sourceModifiedAt: record.modifiedAt, lastSeenSync: state.syncId };
 
   if (record.deleted) {

@@ -75,7 +75,7 @@ export class SyncService {
     const syncType = adapter.effectiveSyncType(requested);
     const now = this.clock().toISOString();
     const syncId = `sync_${nextUlid()}`;
-    const { watermark } = await this.deps.repository.getSyncStart(tenantId, providerId);
+    const { watermark, liveEntities } = await this.deps.repository.getSyncStart(tenantId, providerId);
     const syncLog: SyncLog = {
       id: syncId,
       tenantId,
@@ -106,6 +106,8 @@ export class SyncService {
       watermark: syncType === 'incremental' ? watermark : null,
       nextWatermark: null,
       throttleWaits: 0,
+      startedAt: now,
+      firstLoad: liveEntities === 0 && adapter.listsRecordsOnce,
     };
     try {
       await this.deps.executions.start(syncId, state);

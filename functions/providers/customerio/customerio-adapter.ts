@@ -74,6 +74,8 @@ export class CustomerIoAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'customerio' as const;
   /** A full sync the list holds every person. */
   readonly fullSyncSeesEverything = true;
+  /** Records carry no reliable change time, so a repeat could not be told apart. */
+  readonly listsRecordsOnce = false;
   private readonly baseUrls: Readonly<Record<CustomerIoRegion, string>>;
   private readonly pacer = new RequestPacer(PACE.limit, PACE.windowMs);
 

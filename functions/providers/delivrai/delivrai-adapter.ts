@@ -73,6 +73,8 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'delivrai' as const;
   /** A full sync a full sync re-reads only the lookback window of visits; people seen earlier are not gone. */
   readonly fullSyncSeesEverything = false;
+  /** The same visitor appears in many events. */
+  readonly listsRecordsOnce = false;
   private readonly baseUrl: string;
   private readonly lookbackMs: number;
   private readonly clock: () => number;

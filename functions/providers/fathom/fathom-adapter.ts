@@ -28,6 +28,8 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'fathom' as const;
   /** A full sync meetings are listed from the first one. */
   readonly fullSyncSeesEverything = true;
+  /** The same invitee appears in many meetings. */
+  readonly listsRecordsOnce = false;
   private readonly baseUrl: string;
 
   constructor(config: FathomAdapterConfig = {}) {

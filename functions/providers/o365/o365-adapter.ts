@@ -72,6 +72,8 @@ export class O365Adapter implements OAuthAdapter, SyncAdapter {
   readonly providerId = 'o365' as const;
   /** A full sync a delta round from scratch lists every contact. */
   readonly fullSyncSeesEverything = true;
+  /** A delta round lists each contact once unless it changed meanwhile. */
+  readonly listsRecordsOnce = true;
   private readonly loginUrl: string;
   private readonly tenant: string;
   private readonly graphUrl: string;

@@ -58,6 +58,8 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   readonly providerId = 'salesforce' as const;
   /** A full sync query reads every live record. */
   readonly fullSyncSeesEverything = true;
+  /** Query pages are server-side cursors: a record appears again only if it changed. */
+  readonly listsRecordsOnce = true;
 
   constructor(private readonly app: SalesforceAppConfig) {}
 
