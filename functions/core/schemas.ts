@@ -54,13 +54,6 @@ export const connectInput = inputObject({
   config: z.optional(z.record(z.string(), z.unknown(), { error: 'config must be an object of provider settings' })),
 });
 
-export type GetStatusInput = z.infer<typeof getStatusInput>;
-export type GetSyncHistoryInput = z.infer<typeof getSyncHistoryInput>;
-export type GetEntityCountsInput = z.infer<typeof getEntityCountsInput>;
-export type DisconnectInput = z.infer<typeof disconnectInput>;
-export type GetAuthUrlInput = z.infer<typeof getAuthUrlInput>;
-export type TriggerSyncInput = z.infer<typeof triggerSyncInput>;
-export type ConnectInput = z.infer<typeof connectInput>;
 
 const count = () => z.number().check(z.int(), z.minimum(0));
 
