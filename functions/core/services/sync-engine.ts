@@ -1,4 +1,4 @@
-import { ProviderError } from '../errors';
+import { CredentialDecryptionError, ProviderError } from '../errors';
 import type { EntityWrite, PageDelta, StoredEntityState, SyncState } from '../model';
 import type { ProviderId } from '../registry';
 import { ENTITY_SHARDS, entitySk } from '../repository/keys';
@@ -30,7 +30,7 @@ export interface SyncEngineDeps {
 
 /** The error a step throws for the state machine: its `name` is what Retry and Catch match. */
 export class SyncStepError extends Error {
-  constructor(name: 'ProviderUnavailable' | 'SyncFailed', message: string, options?: { cause?: unknown }) {
+  constructor(name: 'ProviderUnavailable' | 'SyncFailed' | 'ReauthorizationRequired', message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = name;
   }
@@ -159,7 +159,8 @@ export class SyncEngine {
   async fail(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>, failure: { error: string; cause: string }): Promise<void> {
     const message = userFacingFailure(failure);
     const now = this.clock();
-    const reauthorize = /re-?authori[sz]|reconnect/i.test(message);
+    // Only a person can fix a revoked grant or a rejected key: no more scheduled syncs until then.
+    const reauthorize = failure.error === 'ReauthorizationRequired';
     await this.deps.repository.failSync(state.tenantId, state.providerId, state.syncId, {
       completedAt: now.toISOString(),
       message,
@@ -168,7 +169,9 @@ export class SyncEngine {
   }
 
   private onProviderError(state: SyncState, error: unknown, log: Log): SyncState {
+    if (error instanceof CredentialDecryptionError) throw new SyncStepError('ReauthorizationRequired', error.message, { cause: error });
     if (!(error instanceof ProviderError)) throw error;
+    if (error.reauthorizationRequired) throw new SyncStepError('ReauthorizationRequired', error.message, { cause: error });
     if (!error.retryable) throw new SyncStepError('SyncFailed', error.message, { cause: error });
     if (error.retryAfterSeconds === undefined) {
       // No hint: the state machine's Retry backs off exponentially.
@@ -254,7 +257,7 @@ function userFacingFailure(failure: { error: string; cause: string }): string {
   } catch {
     // not JSON: the message itself
   }
-  if (failure.error === 'SyncFailed' || failure.error === 'ProviderUnavailable') return message;
+  if (['SyncFailed', 'ProviderUnavailable', 'ReauthorizationRequired'].includes(failure.error)) return message;
   if (failure.error === 'States.Timeout' || failure.error.startsWith('Lambda.')) {
     return 'The sync was interrupted repeatedly and stopped; it will run again at the next schedule.';
   }

@@ -199,7 +199,7 @@ export class CustomerIoAdapter implements SyncAdapter, ApiKeyAdapter {
   }
 }
 
-/** The sentence for a key Customer.io refuses; the engine stops scheduling syncs on "reconnect". */
+/** The sentence for a key Customer.io refuses (reauthorizationRequired: the engine stops scheduling syncs). */
 function rejectedKey(region: CustomerIoRegion): ProviderError {
   return new ProviderError(
     `Customer.io rejected the App API key; it may have been revoked, or belong to a workspace outside the ${region.toUpperCase()} region. ` +

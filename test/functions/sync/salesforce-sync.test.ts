@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../../functions/api/router';
 import { DynamoSyncRepository } from '../../../functions/core/repository/dynamo-sync-repository';
@@ -159,5 +160,14 @@ describe('Salesforce sync through the local stack', () => {
       lastSyncError: 'Salesforce access was revoked or has expired (invalid_grant); an admin needs to reconnect Salesforce to re-authorize it.',
     });
     expect(await latest('revoked')).toMatchObject({ status: 'failed' });
+  });
+
+  it('takes a connector that needs re-authorization off the schedule, but keeps one that was only throttled', async () => {
+    const scheduled = async (tenant: string) =>
+      (await stack.documentClient.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `TENANT#${tenant}#CONNECTOR#salesforce`, sk: 'META' } })))
+        .Item?.nextSyncAt;
+    // Both failed in the tests above: one because its grant was revoked, one on the request limit.
+    expect(await scheduled('revoked')).toBeUndefined();
+    expect(await scheduled('limited')).toEqual(expect.any(String));
   });
 });
