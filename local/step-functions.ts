@@ -7,6 +7,8 @@ import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
+/** A state machine definition, as the local runner takes it. */
+export type SyncDefinition = ConstructorParameters<typeof StateMachine>[0];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ACCOUNT = '000000000000';
@@ -52,11 +54,7 @@ export interface LocalStepFunctionsOptions {
  * recovery handler, as the EventBridge rule sends it in AWS.
  */
 export async function startLocalStepFunctions(options: LocalStepFunctionsOptions = {}): Promise<LocalStepFunctions> {
-  const definitionText = await readFile(join(ROOT, 'statemachines/sync.asl.json'), 'utf8');
-  const tasks = JSON.parse(await readFile(join(ROOT, 'statemachines/sync.tasks.json'), 'utf8')) as Record<string, string>;
-  const definition = JSON.parse(
-    definitionText.replace(/\$\{(\w+)\}/g, (_, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:connector-${tasks[name]}`),
-  );
+  const definition = await loadSyncDefinition();
   const machine = new StateMachine(definition, { validationOptions: { checkPaths: true } });
 
   // Loaded on first use: handlers build their runtime from the environment the stack sets after this starts.
@@ -150,6 +148,18 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       await new Promise((done) => server.close(done));
     },
   };
+}
+
+/**
+ * statemachines/sync.asl.json as CDK deploys it: every `${...}` substitution replaced by the
+ * ARN of the Lambda that statemachines/sync.tasks.json names (`function:connector-<handler>`).
+ */
+export async function loadSyncDefinition(): Promise<SyncDefinition> {
+  const definitionText = await readFile(join(ROOT, 'statemachines/sync.asl.json'), 'utf8');
+  const tasks = JSON.parse(await readFile(join(ROOT, 'statemachines/sync.tasks.json'), 'utf8')) as Record<string, string>;
+  return JSON.parse(
+    definitionText.replace(/\$\{(\w+)\}/g, (_, name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:connector-${tasks[name]}`),
+  );
 }
 
 /** The one Step Functions action the service calls: StartExecution (JSON 1.0 protocol). */

@@ -12,6 +12,7 @@ import { SyncEngine, type SyncCheckpoint } from '../../functions/core/services/s
 import { SyncService } from '../../functions/core/services/sync-service';
 import { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../local/sandboxes/salesforce';
+import { loadSyncDefinition } from '../../local/step-functions';
 import { freshTable } from '../support/dynamodb';
 import { caller, recordingLog } from '../support/log';
 import { connectThroughOAuth } from '../support/oauth';
@@ -19,9 +20,7 @@ import { connectThroughOAuth } from '../support/oauth';
 const definitionText = readFileSync('statemachines/sync.asl.json', 'utf8');
 const tasks = JSON.parse(readFileSync('statemachines/sync.tasks.json', 'utf8')) as Record<string, string>;
 /** The definition as CDK deploys it: every ${...} replaced by a Lambda ARN. */
-const definition = JSON.parse(
-  definitionText.replace(/\$\{(\w+)\}/g, (_, name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:connector-${tasks[name]}`),
-);
+const definition = await loadSyncDefinition();
 type JSONValue = Parameters<StateMachine['run']>[0];
 
 describe('statemachines/sync.asl.json', () => {
