@@ -6,6 +6,7 @@ import type { SyncRepository } from '../repository/types';
 import type { SourceRecord, SyncAdapter, SyncCursor } from '../../providers/types';
 import type { Log } from './caller';
 import type { CredentialService } from './credential-service';
+import { PageReadAhead } from './page-read-ahead';
 
 /** Waits for a throttling provider before the sync gives up with its message. */
 export const MAX_THROTTLE_WAITS = 5;
@@ -45,6 +46,8 @@ export class SyncStepError extends Error {
  */
 export class SyncEngine {
   private readonly clock: () => Date;
+  /** Kept by the engine, which lives as long as its container: pages read ahead wait here for their task. */
+  private readonly readAhead = new PageReadAhead();
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -54,15 +57,24 @@ export class SyncEngine {
   async readPage(state: SyncState, log: Log): Promise<SyncState> {
     const adapter = this.deps.syncAdapter(state.providerId);
     if (!adapter) throw new SyncStepError('SyncFailed', `Syncing ${state.providerId} is not available yet.`);
+    try {
+      return await this.storePage(state, adapter, log);
+    } finally {
+      // Nothing of this task stays in flight once it returns (a Lambda is frozen then).
+      await this.readAhead.settled(state.syncId);
+    }
+  }
+
+  private async storePage(state: SyncState, adapter: SyncAdapter, log: Log): Promise<SyncState> {
     let page;
     try {
-      page = await this.deps.credentials.withCredentials(state.tenantId, state.providerId, (credentials, config) =>
-        adapter.readPage(credentials, config, {
-          mode: state.syncType,
-          cursor: state.cursor as SyncCursor | null,
-          watermark: state.watermark,
-        }),
-      );
+      // The credentials are read on every page, read ahead or not: a disconnected connector stops syncing.
+      page = await this.deps.credentials.withCredentials(state.tenantId, state.providerId, async (credentials, config) => {
+        const read = (cursor: SyncCursor | null) => adapter.readPage(credentials, config, { mode: state.syncType, cursor, watermark: state.watermark });
+        const page = (await this.readAhead.take(state)) ?? (await read(state.cursor as SyncCursor | null));
+        this.readAhead.served(state, page.restartAsFull ? null : page.nextCursor, () => read(page.nextCursor));
+        return page;
+      });
     } catch (error) {
       return this.onProviderError(state, error, log);
     }
