@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createEnvelopeCipher, generateLocalKey } from '../../functions/core/crypto';
 import type { SyncState } from '../../functions/core/model';
 import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
 import { DynamoSyncRepository } from '../../functions/core/repository/dynamo-sync-repository';
+import { ENTITY_SHARDS, entityPk, entityShard } from '../../functions/core/repository/keys';
 import { CredentialService } from '../../functions/core/services/credential-service';
 import { SyncEngine, type SyncCheckpoint } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
@@ -54,9 +56,13 @@ describe('sync state machine under crashes', () => {
   let credentialService: CredentialService;
   const executions: { name: string; pages: number; done: Promise<unknown> }[] = [];
 
-  /** Runs the whole sync of `tenant`, crashing once per page at `crashAt`; answers how many crashes happened. */
-  async function syncWithCrashes(tenant: string, crashAt: SyncCheckpoint | null, fullSync = false): Promise<number> {
+  /**
+   * Runs the whole sync of `tenant`, crashing once per page at `crashAt` (on page
+   * `keepsCrashingOn`, at every attempt); answers how many crashes happened.
+   */
+  async function syncWithCrashes(tenant: string, crashAt: SyncCheckpoint | null, fullSync = false, keepsCrashingOn?: number): Promise<number> {
     const crashed = new Set<string>();
+    let crashes = 0;
     const repository = new DynamoSyncRepository(table.client, table.tableName);
     const engine = new SyncEngine({
       repository,
@@ -64,8 +70,9 @@ describe('sync state machine under crashes', () => {
       syncAdapter: () => adapter,
       checkpoint: (at, state) => {
         const key = `${at}#${state.syncId}#${state.pageNo}`;
-        if (at !== crashAt || crashed.has(key)) return;
+        if (at !== crashAt || (crashed.has(key) && state.pageNo !== keepsCrashingOn)) return;
         crashed.add(key);
+        crashes += 1;
         // What Step Functions reports when a Lambda dies mid-invocation.
         throw Object.assign(new Error('injected crash'), { name: 'Lambda.Unknown' });
       },
@@ -114,7 +121,7 @@ describe('sync state machine under crashes', () => {
     });
     await service.triggerSync(caller(tenant), 'salesforce', fullSync);
     for (let i = 0; i < executions.length; i++) await executions[i]!.done;
-    return crashed.size;
+    return crashes;
   }
 
   const connect = (tenantId: string) =>
@@ -183,5 +190,91 @@ describe('sync state machine under crashes', () => {
 
     expect(crashes).toBeGreaterThan(16);
     expect((await stored('sweep')).counts).toEqual(sandbox.data.entityCounts());
+  });
+
+  /** Live stored entities by type, counted item by item: what the counters must equal. */
+  const liveStored = async (tenant: string) => {
+    const counts = { accounts: 0, people: 0, opportunities: 0 };
+    for (let shard = 0; shard < ENTITY_SHARDS; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await table.client.send(
+          new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': entityPk(tenant, 'salesforce', shard) }, ExclusiveStartKey: startKey }),
+        );
+        for (const item of page.Items ?? []) if (item.deleted === false) counts[item.entityType as keyof typeof counts] += 1;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return counts;
+  };
+  const readPages = () => Object.values(sandbox.data.counts()).reduce((pages, n) => pages + Math.max(1, Math.ceil(n / 200)), 0);
+
+  it('keeps the counters equal to the stored entities when a page keeps dying after part of its writes', async () => {
+    await connect('dies');
+
+    await syncWithCrashes('dies', 'afterPartialWrites', false, 4);
+
+    const failed = await stored('dies');
+    expect(failed.latestSync).toMatchObject({ status: 'failed' });
+    expect(failed.connector).toMatchObject({ status: 'error', lastSyncError: expect.stringContaining('interrupted repeatedly') });
+    const live = await liveStored('dies');
+    // Page 4 got half way: its entities exist, and they are counted.
+    expect(failed.counts).toEqual(live);
+    expect(failed.latestSync?.recordsCreated).toBe(live.accounts + live.people + live.opportunities);
+
+    // The next sync meets those entities as ones it already has: the counts stay exact.
+    await syncWithCrashes('dies', null);
+    expect((await stored('dies')).counts).toEqual(sandbox.data.entityCounts());
+  });
+
+  it('keeps the counters equal to the stored entities when a sweep page keeps dying after its removals', async () => {
+    await connect('sweep-dies');
+    await syncWithCrashes('sweep-dies', null);
+    await new DynamoSyncRepository(table.client, table.tableName).writeEntities('sweep-dies', 'salesforce', [
+      { type: 'people', sourceId: '003STALE', attributes: {}, firstSeen: 'x', lastSeenSync: 'x', deleted: false },
+    ]);
+    await new DynamoConnectorRepository(table.client, table.tableName).adjustEntityCounts('sweep-dies', 'salesforce', { people: 1 });
+
+    // The sweep page of the stale entity's shard removes it, then dies before its commit, every time.
+    await syncWithCrashes('sweep-dies', 'beforeCommit', true, readPages() + entityShard('003STALE'));
+
+    const failed = await stored('sweep-dies');
+    expect(failed.latestSync).toMatchObject({ status: 'failed', syncType: 'full' });
+    expect(failed.counts).toEqual(await liveStored('sweep-dies'));
+    expect(failed.counts).toEqual(sandbox.data.entityCounts());
+  });
+
+  it('settles a page left half written by an execution that was stopped, when it recovers the sync', async () => {
+    await connect('stopped');
+    let first: SyncState | undefined;
+    const repository = new DynamoSyncRepository(table.client, table.tableName);
+    const service = new SyncService({
+      repository,
+      engine: new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter }),
+      syncAdapter: () => adapter,
+      executions: { start: async (_name, state) => void (first = state) },
+    });
+    await service.triggerSync(caller('stopped'), 'salesforce', false);
+    const engine = new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter });
+    const dying = new SyncEngine({
+      repository,
+      credentials: credentialService,
+      syncAdapter: () => adapter,
+      checkpoint: (at) => {
+        if (at === 'afterPartialWrites') throw new Error('the execution was stopped');
+      },
+    });
+    const second = await engine.readPage(first!, recordingLog());
+    await expect(dying.readPage(second, recordingLog())).rejects.toThrow('stopped');
+
+    await service.recoverExecution(first!, 'ABORTED');
+
+    const recovered = await stored('stopped');
+    expect(recovered.latestSync).toMatchObject({ status: 'failed' });
+    expect(recovered.connector).toMatchObject({ status: 'error', lastSyncError: expect.stringContaining('The sync was stopped') });
+    expect(recovered.counts).toEqual(await liveStored('stopped'));
+    expect(recovered.latestSync?.recordsCreated).toBe(300);
+    await syncWithCrashes('stopped', null);
+    expect((await stored('stopped')).counts).toEqual(sandbox.data.entityCounts());
   });
 });

@@ -8,10 +8,11 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { entityTypes, type EntityWrite, type PageDelta, type StoredEntityState, type SyncLog } from '../model';
+import { entityTypes, type EntityType, type EntityWrite, type PageDelta, type StoredEntityState, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import {
   CONNECTOR_SK,
+  ENTITY_SHARDS,
   SCHEDULE_INDEX,
   SCHEDULE_KEY,
   connectorPk,
@@ -21,7 +22,7 @@ import {
   pageMarkerPk,
   syncLogSk,
 } from './keys';
-import type { SyncRepository, SyncStart } from './types';
+import type { EntityChange, SyncRepository, SyncStart } from './types';
 
 type Item = Record<string, unknown>;
 
@@ -131,25 +132,30 @@ export class DynamoSyncRepository implements SyncRepository {
   async findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]) {
     const found = new Map<string, StoredEntityState>();
     const keys = refs.map((ref) => ({ pk: entityPk(tenantId, providerId, entityShard(ref.sourceId)), sk: entitySk(ref.type, ref.sourceId) }));
+    await this.batchGet(keys, 'sk, firstSeen, lastSeenSync, deleted, deletedIn, sourceModifiedAt', (item) =>
+      found.set(item.sk as string, {
+        firstSeen: item.firstSeen as string,
+        lastSeenSync: item.lastSeenSync as string | undefined,
+        deleted: item.deleted === true,
+        deletedIn: item.deletedIn as string | undefined,
+        sourceModifiedAt: item.sourceModifiedAt as string | undefined,
+      }),
+    );
+    return found;
+  }
+
+  /** Strongly consistent BatchGets of `keys`, 100 a request, in parallel; unprocessed keys are asked again. */
+  private async batchGet(keys: Item[], projection: string, onItem: (item: Item) => void): Promise<void> {
     await inParallel(chunks(keys, 100), this.writeConcurrency, async (chunk) => {
       let request: Record<string, { Keys: Item[]; ProjectionExpression: string; ConsistentRead: boolean }> | undefined = {
-        [this.tableName]: { Keys: chunk, ProjectionExpression: 'sk, firstSeen, lastSeenSync, deleted, deletedIn, sourceModifiedAt', ConsistentRead: true },
+        [this.tableName]: { Keys: chunk, ProjectionExpression: projection, ConsistentRead: true },
       };
       while (request && Object.keys(request).length > 0) {
         const answer = await this.client.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of answer.Responses?.[this.tableName] ?? []) {
-          found.set(item.sk as string, {
-            firstSeen: item.firstSeen as string,
-            lastSeenSync: item.lastSeenSync as string | undefined,
-            deleted: item.deleted === true,
-            deletedIn: item.deletedIn as string | undefined,
-            sourceModifiedAt: item.sourceModifiedAt as string | undefined,
-          });
-        }
+        for (const item of answer.Responses?.[this.tableName] ?? []) onItem(item);
         request = answer.UnprocessedKeys as typeof request;
       }
     });
-    return found;
   }
 
   async writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void> {
@@ -243,6 +249,59 @@ export class DynamoSyncRepository implements SyncRepository {
       })),
       nextKey: (answer.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null,
     };
+  }
+
+  async findEntityChangesOfSync(tenantId: string, providerId: ProviderId, syncId: string): Promise<EntityChange[]> {
+    const shards = Array.from({ length: ENTITY_SHARDS }, (_, shard) => shard);
+    const changes: EntityChange[][] = await Promise.all(
+      shards.map(async (shard) => {
+        const found: EntityChange[] = [];
+        let startKey: Item | undefined;
+        do {
+          const answer = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              FilterExpression: 'begins_with(firstSeen, :pages) OR begins_with(deletedIn, :pages)',
+              ProjectionExpression: 'entityType, firstSeen, deleted, deletedIn',
+              ExpressionAttributeValues: { ':pk': entityPk(tenantId, providerId, shard), ':pages': `${syncId}#` },
+              ExclusiveStartKey: startKey,
+              ConsistentRead: true,
+            }),
+          );
+          for (const item of answer.Items ?? []) {
+            found.push({ type: item.entityType as EntityType, firstSeen: item.firstSeen as string, deleted: item.deleted === true, deletedIn: item.deletedIn as string | undefined });
+          }
+          startKey = answer.LastEvaluatedKey;
+        } while (startKey);
+        return found;
+      }),
+    );
+    return changes.flat();
+  }
+
+  async findCommittedPages(tenantId: string, providerId: ProviderId, pageKeys: string[]): Promise<Set<string>> {
+    const committed = new Set<string>();
+    const pk = pageMarkerPk(tenantId, providerId);
+    await this.batchGet(
+      pageKeys.map((sk) => ({ pk, sk })),
+      'sk',
+      (item) => committed.add(item.sk as string),
+    );
+    return committed;
+  }
+
+  async isSyncRunning(tenantId: string, providerId: ProviderId, syncId: string): Promise<boolean> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+        ProjectionExpression: '#status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ConsistentRead: true,
+      }),
+    );
+    return answer.Item?.status === 'running';
   }
 
   async finishSync(

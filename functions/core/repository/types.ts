@@ -1,5 +1,5 @@
 import type { SealedSecret } from '../crypto';
-import type { ConnectorRecord, EntityCounts, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
+import type { ConnectorRecord, EntityCounts, EntityType, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -119,6 +119,14 @@ export interface SyncStart {
   liveEntities: number;
 }
 
+/** An entity as a sync left it: which of the sync's pages created or removed it. */
+export interface EntityChange {
+  type: EntityType;
+  firstSeen: string;
+  deleted: boolean;
+  deletedIn?: string;
+}
+
 /**
  * The sync engine's storage: starting and ending syncs, entities by source id, and page
  * commits that count each page exactly once however often it is retried.
@@ -149,6 +157,16 @@ export interface SyncRepository {
     providerId: ProviderId,
     sweep: { shard: number; startKey: Record<string, unknown> | null; syncId: string; pageKey: string; limit: number },
   ): Promise<{ entities: (EntityWrite & StoredEntityState)[]; nextKey: Record<string, unknown> | null }>;
+  /**
+   * What a sync has written to entities, in the fields its commits count by: entities it
+   * created (firstSeen) or removed (deletedIn) on one of its pages. Reads every entity of the
+   * connector (a filtered query per shard): only for settling a sync that died mid-page.
+   */
+  findEntityChangesOfSync(tenantId: string, providerId: ProviderId, syncId: string): Promise<EntityChange[]>;
+  /** Which of these pages have been committed (their markers exist). */
+  findCommittedPages(tenantId: string, providerId: ProviderId, pageKeys: string[]): Promise<Set<string>>;
+  /** Whether the sync's log still says `running` (its own failure or finish step has not closed it). */
+  isSyncRunning(tenantId: string, providerId: ProviderId, syncId: string): Promise<boolean>;
   /** Completes the sync: log completed, connector connected with lastSyncAt, watermark and next schedule. */
   finishSync(tenantId: string, providerId: ProviderId, syncId: string, result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string }): Promise<void>;
   /** Fails the sync: log failed, connector `error` with the message (unless it moved on). */

@@ -29,9 +29,14 @@ export interface SyncEngineDeps {
   checkpoint?: (at: SyncCheckpoint, state: SyncState) => void | Promise<void>;
 }
 
+/** The names of the errors steps throw on purpose: always before a page writes anything, with a message for users. */
+const STEP_FAILURES: readonly string[] = ['ProviderUnavailable', 'SyncFailed', 'ReauthorizationRequired'] satisfies SyncStepError['name'][];
+
 /** The error a step throws for the state machine: its `name` is what Retry and Catch match. */
 export class SyncStepError extends Error {
-  constructor(name: 'ProviderUnavailable' | 'SyncFailed' | 'ReauthorizationRequired', message: string, options?: { cause?: unknown }) {
+  declare name: 'ProviderUnavailable' | 'SyncFailed' | 'ReauthorizationRequired';
+
+  constructor(name: SyncStepError['name'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = name;
   }
@@ -166,9 +171,16 @@ export class SyncEngine {
 
   /**
    * Fails the sync with a sentence a user can act on. Only messages written for users
-   * (the domain's) pass through; anything else becomes a generic sentence.
+   * (the domain's) pass through; anything else becomes a generic sentence. A step that died
+   * on something unexpected (or an execution that was stopped) may have written part of a
+   * page without committing it: that page is settled first, so the counters stay exact.
    */
-  async fail(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>, failure: { error: string; cause: string }): Promise<void> {
+  async fail(
+    state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>,
+    failure: { error: string; cause: string },
+    options: { interrupted?: boolean } = {},
+  ): Promise<void> {
+    if (options.interrupted || !STEP_FAILURES.includes(failure.error)) await this.settleUnfinishedPages(state);
     const message = userFacingFailure(failure);
     const now = this.clock();
     // Only a person can fix a revoked grant or a rejected key: no more scheduled syncs until then.
@@ -178,6 +190,38 @@ export class SyncEngine {
       message,
       nextSyncAt: reauthorize ? null : new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
     });
+  }
+
+  /**
+   * Commits what a failed sync wrote on pages that never committed, as far as they got:
+   * entities such a page created count as created, entities it removed as removed. Pages run
+   * one after another, so at most one is unfinished; its commit marker makes this safe to
+   * repeat. Without it those entities would exist uncounted, and no later sync would count
+   * them (to a later sync they are entities it already has).
+   */
+  private async settleUnfinishedPages(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>): Promise<void> {
+    const { tenantId, providerId, syncId } = state;
+    const ofThisSync = (pageKey: string | undefined): pageKey is string => pageKey?.startsWith(`${syncId}#`) === true;
+    const deltas = new Map<string, PageDelta>();
+    const deltaOf = (pageKey: string) => {
+      if (!deltas.has(pageKey)) deltas.set(pageKey, { counts: {}, created: 0, updated: 0, failed: 0, seen: 0 });
+      return deltas.get(pageKey)!;
+    };
+    for (const change of await this.deps.repository.findEntityChangesOfSync(tenantId, providerId, syncId)) {
+      if (!change.deleted && ofThisSync(change.firstSeen)) {
+        const delta = deltaOf(change.firstSeen);
+        delta.counts[change.type] = (delta.counts[change.type] ?? 0) + 1;
+        delta.created += 1;
+      } else if (change.deleted && ofThisSync(change.deletedIn)) {
+        const delta = deltaOf(change.deletedIn);
+        delta.counts[change.type] = (delta.counts[change.type] ?? 0) - 1;
+        delta.updated += 1;
+      }
+    }
+    const committed = await this.deps.repository.findCommittedPages(tenantId, providerId, [...deltas.keys()]);
+    for (const [pageKey, delta] of deltas) {
+      if (!committed.has(pageKey)) await this.deps.repository.commitPage(tenantId, providerId, syncId, pageKey, delta);
+    }
   }
 
   private onProviderError(state: SyncState, error: unknown, log: Log): SyncState {
@@ -269,7 +313,7 @@ function userFacingFailure(failure: { error: string; cause: string }): string {
   } catch {
     // not JSON: the message itself
   }
-  if (['SyncFailed', 'ProviderUnavailable', 'ReauthorizationRequired'].includes(failure.error)) return message;
+  if (STEP_FAILURES.includes(failure.error)) return message;
   if (failure.error === 'States.Timeout' || failure.error.startsWith('Lambda.')) {
     return 'The sync was interrupted repeatedly and stopped; it will run again at the next schedule.';
   }

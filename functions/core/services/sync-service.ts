@@ -66,7 +66,9 @@ export class SyncService {
   async recoverExecution(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>, status: string): Promise<void> {
     const reason =
       status === 'TIMED_OUT' ? 'The sync took too long and was stopped' : status === 'ABORTED' ? 'The sync was stopped' : 'The sync stopped unexpectedly';
-    await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` });
+    // Its own failure step ran (and closed the log) unless the execution died outright.
+    if (!(await this.deps.repository.isSyncRunning(state.tenantId, state.providerId, state.syncId))) return;
+    await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` }, { interrupted: true });
   }
 
   private async start(tenantId: string, providerId: ProviderId, requested: SyncType, log: Log): Promise<string> {
