@@ -1,6 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ConfigurationError } from '../errors';
 import { EnvelopeCipher } from './envelope';
+import { CachingKeyWrapper } from './caching-key-wrapper';
 import { KmsKeyWrapper } from './kms-key-wrapper';
 import { LocalKeyWrapper } from './local-key-wrapper';
 
@@ -13,8 +14,12 @@ export {
   type KeyWrapper,
   type SealedSecret,
 } from './envelope';
+export { CachingKeyWrapper, type DataKeyCacheOptions } from './caching-key-wrapper';
 export { KmsKeyWrapper } from './kms-key-wrapper';
 export { generateLocalKey, LocalKeyWrapper, localKeyId } from './local-key-wrapper';
+
+/** Unwrapped KMS data keys a container reuses: one Decrypt per connector every 5 minutes, not one per sync page. */
+const KMS_DATA_KEY_CACHE = { maxAgeMs: 5 * 60_000, maxEntries: 1000 };
 
 const KMS_KEY_ID_PATTERNS = [
   /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, // key ARN or alias ARN
@@ -32,6 +37,7 @@ export function isKmsKeyId(value: string): boolean {
  * Builds the cipher the runtime uses, from `CONNECTOR_ENCRYPTION_KEY`:
  * - a KMS key (key ARN, alias ARN, `alias/...` or key id): data keys come from KMS,
  *   through `deps.kmsClient` or a new client (in the key ARN's region, if it has one);
+ *   unwrapped data keys are reused for 5 minutes (CachingKeyWrapper);
  * - otherwise one or more local keys, base64 of 32 bytes, comma-separated newest first
  *   (`new,old1,old2`): the first wraps new data keys, all unwrap.
  *
@@ -57,7 +63,8 @@ export function createEnvelopeCipher(
     }
     const keyId = entries[0]!;
     const region = /^arn:[^:]+:kms:([^:]+):/.exec(keyId)?.[1] ?? env.AWS_REGION;
-    return new EnvelopeCipher(new KmsKeyWrapper(deps.kmsClient ?? new KMSClient({ region }), keyId));
+    const kms = new KmsKeyWrapper(deps.kmsClient ?? new KMSClient({ region }), keyId);
+    return new EnvelopeCipher(new CachingKeyWrapper(kms, KMS_DATA_KEY_CACHE));
   }
   return new EnvelopeCipher(new LocalKeyWrapper(entries));
 }

@@ -2,6 +2,7 @@ import { createDecipheriv } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  CachingKeyWrapper,
   canonicalContext,
   createEnvelopeCipher,
   EnvelopeCipher,
@@ -138,4 +139,75 @@ describe('KmsKeyWrapper with EnvelopeCipher, against a KMS over HTTP', () => {
       expect(await cipher.decrypt(sealed, acmeCrm)).toBe(SECRET);
     },
   );
+});
+
+describe('CachingKeyWrapper in front of KMS', () => {
+  const decrypts = () => requestsSinceTestStart().filter((r) => r.target === 'TrentService.Decrypt').length;
+  const cached = (options: { maxEntries?: number; clock?: () => number } = {}) =>
+    new EnvelopeCipher(new CachingKeyWrapper(new KmsKeyWrapper(client, kms.keyArn), { maxAgeMs: 60_000, maxEntries: options.maxEntries ?? 10, clock: options.clock }));
+
+  it('asks KMS once for a secret read again and again (a sync reads its credentials on every page)', async () => {
+    const cipher = cached();
+    const sealed = await cipher.encrypt(SECRET, acmeCrm);
+
+    for (let page = 0; page < 5; page++) expect(await cipher.decrypt(sealed, acmeCrm)).toBe(SECRET);
+
+    expect(decrypts()).toBe(1);
+  });
+
+  it('asks KMS again once the key is older than its maximum age', async () => {
+    let now = 1_000_000;
+    const cipher = cached({ clock: () => now });
+    const sealed = await cipher.encrypt(SECRET, acmeCrm);
+    await cipher.decrypt(sealed, acmeCrm);
+    now += 59_999;
+    await cipher.decrypt(sealed, acmeCrm);
+    expect(decrypts()).toBe(1);
+
+    now += 1;
+    expect(await cipher.decrypt(sealed, acmeCrm)).toBe(SECRET);
+    expect(decrypts()).toBe(2);
+  });
+
+  it('never serves a cached key under another context: KMS is asked, and refuses', async () => {
+    const cipher = cached();
+    const sealed = await cipher.encrypt(SECRET, acmeCrm);
+    await cipher.decrypt(sealed, acmeCrm);
+
+    await decryptionFailure(cipher.decrypt(sealed, globexCrm));
+
+    expect(decrypts()).toBe(2);
+    expect(kms.statuses.at(-1)).toBe(400);
+  });
+
+  it('keeps at most maxEntries keys, dropping the oldest', async () => {
+    const cipher = cached({ maxEntries: 2 });
+    const secrets = await Promise.all([acmeCrm, globexCrm, acmeOtherConnector].map((context) => cipher.encrypt(SECRET, context)));
+    await cipher.decrypt(secrets[0]!, acmeCrm);
+    await cipher.decrypt(secrets[1]!, globexCrm);
+    await cipher.decrypt(secrets[2]!, acmeOtherConnector);
+    expect(decrypts()).toBe(3);
+
+    await cipher.decrypt(secrets[2]!, acmeOtherConnector);
+    await cipher.decrypt(secrets[0]!, acmeCrm);
+
+    expect(decrypts()).toBe(4);
+  });
+
+  it('never reuses a new data key: every secret sealed gets its own from KMS', async () => {
+    const cipher = cached();
+    await cipher.encrypt(SECRET, acmeCrm);
+    await cipher.encrypt(SECRET, acmeCrm);
+
+    expect(requestsSinceTestStart().filter((r) => r.target === 'TrentService.GenerateDataKey')).toHaveLength(2);
+  });
+
+  it('is what the runtime builds for a KMS key', async () => {
+    const cipher = createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: kms.keyArn }, { kmsClient: client });
+    const sealed = await cipher.encrypt(SECRET, acmeCrm);
+    await cipher.decrypt(sealed, acmeCrm);
+    await cipher.decrypt(sealed, acmeCrm);
+
+    expect(decrypts()).toBe(1);
+  });
 });
