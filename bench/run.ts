@@ -327,7 +327,7 @@ try {
   if (replay) {
     log('  replays of single patterns into fresh tables of the same DynamoDB Local (same items, same concurrency):');
     log(`    plain BatchWrite again:                       ${fmt(replay.plainAgain, 2)} s = ${fmt(stored.length / replay.plainAgain)} records/s`);
-    log(`    engine write pattern (2,000-item pages, 2 halves, barrier after each): ${fmt(replay.paged, 2)} s = ${fmt(stored.length / replay.paged)} records/s`);
+    log(`    engine write pattern (2,000-item pages, a barrier after each): ${fmt(replay.paged, 2)} s = ${fmt(stored.length / replay.paged)} records/s`);
     log(`    engine findEntities pattern (BatchGet x100, 2,000-key pages, empty table): ${fmt(replay.get, 2)} s`);
     log(`    reads + writes alone (no provider, no sweep, no CPU between): ${fmt(replay.paged + replay.get, 2)} s = ${fmt(stored.length / (replay.paged + replay.get))} records/s = ${fmt(stored.length / (replay.paged + replay.get) / baselineRate, 2)} x baseline`);
   }
