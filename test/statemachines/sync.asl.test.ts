@@ -3,21 +3,19 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createEnvelopeCipher, generateLocalKey } from '../../functions/core/crypto';
 import type { SyncState } from '../../functions/core/model';
 import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
 import { DynamoSyncRepository } from '../../functions/core/repository/dynamo-sync-repository';
 import { ENTITY_SHARDS, entityPk, entityShard } from '../../functions/core/repository/keys';
-import { CredentialService } from '../../functions/core/services/credential-service';
+import type { CredentialService } from '../../functions/core/services/credential-service';
 import { SyncEngine, type SyncCheckpoint } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
-import { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../local/sandboxes/salesforce';
+import type { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
+import type { SalesforceSandbox } from '../../local/sandboxes/salesforce';
 import { loadSyncDefinition } from '../../local/step-functions';
 import { freshTable } from '../support/dynamodb';
 import { caller, recordingLog } from '../support/log';
-import { connectThroughOAuth } from '../support/oauth';
+import { startSalesforceSyncFixture, type SalesforceSyncFixture } from '../support/salesforce-sync';
 
 const definitionText = readFileSync('statemachines/sync.asl.json', 'utf8');
 const tasks = JSON.parse(readFileSync('statemachines/sync.tasks.json', 'utf8')) as Record<string, string>;
@@ -50,6 +48,7 @@ describe('statemachines/sync.asl.json', () => {
  * Local and the Salesforce sandbox, with crashes injected where a Lambda can die.
  */
 describe('sync state machine under crashes', () => {
+  let fixture: SalesforceSyncFixture;
   let table: Awaited<ReturnType<typeof freshTable>>;
   let sandbox: SalesforceSandbox;
   let adapter: SalesforceAdapter;
@@ -124,8 +123,7 @@ describe('sync state machine under crashes', () => {
     return crashes;
   }
 
-  const connect = (tenantId: string) =>
-    connectThroughOAuth({ client: table.client, tableName: table.tableName, credentialService, adapter, tenantId });
+  const connect = (tenantId: string) => fixture.connect(tenantId);
 
   const stored = async (tenant: string) => {
     const connectors = new DynamoConnectorRepository(table.client, table.tableName);
@@ -134,20 +132,11 @@ describe('sync state machine under crashes', () => {
   };
 
   beforeAll(async () => {
-    table = await freshTable();
-    sandbox = await startSalesforceSandbox({ accounts: 450, people: 1300, opportunities: 250 });
-    // Tiny pages: ten of them, so crashes, retries and continuations happen many times.
-    adapter = new SalesforceAdapter({ loginUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret, pageSize: 200 });
-    credentialService = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: generateLocalKey() }),
-      oauthAdapter: () => adapter,
-    });
+    // Tiny pages: a dozen of them, so crashes, retries and continuations happen many times.
+    fixture = await startSalesforceSyncFixture();
+    ({ table, sandbox, adapter, credentialService } = fixture);
   });
-  afterAll(async () => {
-    await sandbox.close();
-    table.destroy();
-  });
+  afterAll(() => fixture.close());
 
   it('continues as a new execution after its share of pages, so no execution nears the history limit', async () => {
     await connect('continue');
@@ -207,7 +196,6 @@ describe('sync state machine under crashes', () => {
     }
     return counts;
   };
-  const readPages = () => Object.values(sandbox.data.counts()).reduce((pages, n) => pages + Math.max(1, Math.ceil(n / 200)), 0);
 
   it('keeps the counters equal to the stored entities when a page keeps dying after part of its writes', async () => {
     await connect('dies');
@@ -236,7 +224,7 @@ describe('sync state machine under crashes', () => {
     await new DynamoConnectorRepository(table.client, table.tableName).adjustEntityCounts('sweep-dies', 'salesforce', { people: 1 });
 
     // The sweep page of the stale entity's shard removes it, then dies before its commit, every time.
-    await syncWithCrashes('sweep-dies', 'beforeCommit', true, readPages() + entityShard('003STALE'));
+    await syncWithCrashes('sweep-dies', 'beforeCommit', true, fixture.readPages() + entityShard('003STALE'));
 
     const failed = await stored('sweep-dies');
     expect(failed.latestSync).toMatchObject({ status: 'failed', syncType: 'full' });

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
 import type { SyncState } from '../../../../functions/core/model';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
 import { DynamoSyncRepository } from '../../../../functions/core/repository/dynamo-sync-repository';
-import { CredentialService } from '../../../../functions/core/services/credential-service';
+import type { CredentialService } from '../../../../functions/core/services/credential-service';
 import { SyncEngine } from '../../../../functions/core/services/sync-engine';
 import { SyncService } from '../../../../functions/core/services/sync-service';
-import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
+import type { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
+import type { SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
 import { freshTable } from '../../../support/dynamodb';
 import { caller, recordingLog } from '../../../support/log';
-import { connectThroughOAuth } from '../../../support/oauth';
+import { startSalesforceSyncFixture, type SalesforceSyncFixture } from '../../../support/salesforce-sync';
 
 /**
  * Reading the next provider page while the current one is written (PageReadAhead inside
@@ -19,13 +17,14 @@ import { connectThroughOAuth } from '../../../support/oauth';
  * engine stands for one container: tasks of a sync may land on the same one or another.
  */
 describe('reading the next page ahead', () => {
+  let fixture: SalesforceSyncFixture;
   let table: Awaited<ReturnType<typeof freshTable>>;
   let sandbox: SalesforceSandbox;
   let adapter: SalesforceAdapter;
   let credentialService: CredentialService;
   let repository: DynamoSyncRepository;
   const log = recordingLog();
-  /** A sync's read pages: one 200-record query page (one request) after another, per object. */
+  /** A sync's read pages, one request each. */
   let PAGES: number;
 
   const container = () => new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter });
@@ -33,7 +32,7 @@ describe('reading the next page ahead', () => {
 
   /** Connects the tenant and starts a sync; answers its first state (what the execution would get). */
   async function startSync(tenant: string, fullSync = false): Promise<SyncState> {
-    await connectThroughOAuth({ client: table.client, tableName: table.tableName, credentialService, adapter, tenantId: tenant });
+    await fixture.connect(tenant);
     let first: SyncState | undefined;
     const service = new SyncService({
       repository,
@@ -54,21 +53,12 @@ describe('reading the next page ahead', () => {
   const countsOf = (tenant: string) => new DynamoConnectorRepository(table.client, table.tableName).getEntityCounts(tenant, 'salesforce');
 
   beforeAll(async () => {
-    table = await freshTable();
+    fixture = await startSalesforceSyncFixture();
+    ({ table, sandbox, adapter, credentialService } = fixture);
     repository = new DynamoSyncRepository(table.client, table.tableName);
-    sandbox = await startSalesforceSandbox({ accounts: 450, people: 1300, opportunities: 250 });
-    PAGES = Object.values(sandbox.data.counts()).reduce((pages, n) => pages + Math.max(1, Math.ceil(n / 200)), 0);
-    adapter = new SalesforceAdapter({ loginUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret, pageSize: 200 });
-    credentialService = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: generateLocalKey() }),
-      oauthAdapter: () => adapter,
-    });
+    PAGES = fixture.readPages();
   });
-  afterAll(async () => {
-    await sandbox.close();
-    table.destroy();
-  });
+  afterAll(() => fixture.close());
 
   it('reads each page once when the tasks stay on one container, the next one already fetched when a task returns', async () => {
     let state = await startSync('same-container');
