@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { join } from 'node:path';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -54,6 +55,9 @@ export class SyncRecovery extends Construct {
       logRetention: props.logRetention,
       retainLogs: props.retainLogs,
       description: 'recoverSync: fails the sync of an execution that failed, timed out or was aborted',
+      // Like FailSync, it may settle a half-written page: a filtered read of every entity of the connector.
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
     });
     applyGrants(this.function, SYNC_RECOVERY_GRANTS, props.grantTargets);
 

@@ -33,7 +33,8 @@ export const SYNC_STEPS: Readonly<Record<string, SyncStepSettings>> = {
   },
   sweepPage: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
   finishSync: { grants: ['table:readWrite'], timeout: Duration.seconds(30) },
-  failSync: { grants: ['table:readWrite'], timeout: Duration.seconds(30) },
+  // Failing may settle a half-written page: a filtered read of every entity of the connector.
+  failSync: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
 };
 
 /** Properties of a {@link SyncStateMachine}. */

@@ -15,7 +15,7 @@ export const handler = createStepHandler(async (event: unknown) => {
     log.warn('execution input is not a sync state; nothing to recover');
     return { recovered: false };
   }
-  await runtime().syncService.recoverExecution(state.data, detail.status);
+  await runtime().syncService.recoverExecution(state.data, detail.status, log);
   log.info('sync execution recovered', { tenantId: state.data.tenantId, connectorId: state.data.providerId, syncId: state.data.syncId });
   return { recovered: true };
 });

@@ -52,9 +52,9 @@ const SYNC_FUNCTION_SIZES: Record<string, { MemorySize: number; Timeout: number 
   'sync/syncPage': { MemorySize: 1024, Timeout: 300 },
   'sync/sweepPage': { MemorySize: 1024, Timeout: 300 },
   'sync/finishSync': { MemorySize: 256, Timeout: 30 },
-  'sync/failSync': { MemorySize: 256, Timeout: 30 },
+  'sync/failSync': { MemorySize: 1024, Timeout: 300 },
   'sync/scheduledSync': { MemorySize: 256, Timeout: 60 },
-  'sync/recoverSync': { MemorySize: 256, Timeout: 10 },
+  'sync/recoverSync': { MemorySize: 1024, Timeout: 300 },
 };
 const grantsOf = (label: string): Set<string> =>
   label.startsWith('api/')

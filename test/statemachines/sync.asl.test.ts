@@ -232,18 +232,16 @@ describe('sync state machine under crashes', () => {
     expect(failed.counts).toEqual(sandbox.data.entityCounts());
   });
 
-  it('settles a page left half written by an execution that was stopped, when it recovers the sync', async () => {
-    await connect('stopped');
+  /**
+   * Starts a sync of `tenant` whose first page commits and whose second dies half written;
+   * answers the execution's input and a service over `repository` (the real one by default).
+   */
+  async function halfWrittenSync(tenant: string, repository = new DynamoSyncRepository(table.client, table.tableName)) {
+    await connect(tenant);
     let first: SyncState | undefined;
-    const repository = new DynamoSyncRepository(table.client, table.tableName);
-    const service = new SyncService({
-      repository,
-      engine: new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter }),
-      syncAdapter: () => adapter,
-      executions: { start: async (_name, state) => void (first = state) },
-    });
-    await service.triggerSync(caller('stopped'), 'salesforce', false);
     const engine = new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter });
+    const service = new SyncService({ repository, engine, syncAdapter: () => adapter, executions: { start: async (_name, state) => void (first = state) } });
+    await service.triggerSync(caller(tenant), 'salesforce', false);
     const dying = new SyncEngine({
       repository,
       credentials: credentialService,
@@ -254,8 +252,13 @@ describe('sync state machine under crashes', () => {
     });
     const second = await engine.readPage(first!, recordingLog());
     await expect(dying.readPage(second, recordingLog())).rejects.toThrow('stopped');
+    return { input: first!, second, service, engine };
+  }
 
-    await service.recoverExecution(first!, 'ABORTED');
+  it('settles a page left half written by an execution that was stopped, when it recovers the sync', async () => {
+    const { input, service } = await halfWrittenSync('stopped');
+
+    await service.recoverExecution(input, 'ABORTED', recordingLog());
 
     const recovered = await stored('stopped');
     expect(recovered.latestSync).toMatchObject({ status: 'failed' });
@@ -264,5 +267,31 @@ describe('sync state machine under crashes', () => {
     expect(recovered.latestSync?.recordsCreated).toBe(300);
     await syncWithCrashes('stopped', null);
     expect((await stored('stopped')).counts).toEqual(sandbox.data.entityCounts());
+  });
+
+  describe('when the unfinished page cannot be settled (DynamoDB keeps failing that read)', () => {
+    class FailingReads extends DynamoSyncRepository {
+      override async findEntityChangesOfSync(): Promise<never> {
+        throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' });
+      }
+    }
+
+    it('FailSync fails, so Step Functions retries it and the sync stays open', async () => {
+      const { second, engine } = await halfWrittenSync('settle-retried', new FailingReads(table.client, table.tableName));
+
+      await expect(engine.fail(second, { error: 'Lambda.Unknown', cause: 'injected crash' })).rejects.toThrow('capacity');
+
+      expect(await stored('settle-retried')).toMatchObject({ latestSync: { status: 'running' }, connector: { status: 'syncing' } });
+    });
+
+    it('the recovery of a dead execution still closes the sync, and logs why the counts may be off', async () => {
+      const { input, service } = await halfWrittenSync('settle-skipped', new FailingReads(table.client, table.tableName));
+      const log = recordingLog();
+
+      await service.recoverExecution(input, 'FAILED', log);
+
+      expect(await stored('settle-skipped')).toMatchObject({ latestSync: { status: 'failed' }, connector: { status: 'error' } });
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('could not settle') }));
+    });
   });
 });

@@ -174,13 +174,24 @@ export class SyncEngine {
    * (the domain's) pass through; anything else becomes a generic sentence. A step that died
    * on something unexpected (or an execution that was stopped) may have written part of a
    * page without committing it: that page is settled first, so the counters stay exact.
+   *
+   * FailSync lets a settling error through (Step Functions retries it); the recovery of a
+   * dead execution (`recovering`) is the last word on a sync, so it logs the error and
+   * closes the sync anyway: no connector may stay `syncing`.
    */
   async fail(
     state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>,
     failure: { error: string; cause: string },
-    options: { interrupted?: boolean } = {},
+    options: { recovering?: Log } = {},
   ): Promise<void> {
-    if (options.interrupted || !STEP_FAILURES.includes(failure.error)) await this.settleUnfinishedPages(state);
+    if (options.recovering || !STEP_FAILURES.includes(failure.error)) {
+      try {
+        await this.settleUnfinishedPages(state);
+      } catch (error) {
+        if (!options.recovering) throw error;
+        options.recovering.error('could not settle the unfinished page of a stopped sync; closing it anyway (its entity counts may be off)', { syncId: state.syncId, error });
+      }
+    }
     const message = userFacingFailure(failure);
     const now = this.clock();
     // Only a person can fix a revoked grant or a rejected key: no more scheduled syncs until then.

@@ -63,12 +63,12 @@ export class SyncService {
    * An execution failed, timed out or was aborted without its own failure step running:
    * close the sync log and set `error`, so no connector stays `syncing` forever.
    */
-  async recoverExecution(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>, status: string): Promise<void> {
+  async recoverExecution(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>, status: string, log: Log): Promise<void> {
     const reason =
       status === 'TIMED_OUT' ? 'The sync took too long and was stopped' : status === 'ABORTED' ? 'The sync was stopped' : 'The sync stopped unexpectedly';
     // Its own failure step ran (and closed the log) unless the execution died outright.
     if (!(await this.deps.repository.isSyncRunning(state.tenantId, state.providerId, state.syncId))) return;
-    await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` }, { interrupted: true });
+    await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` }, { recovering: log });
   }
 
   private async start(tenantId: string, providerId: ProviderId, requested: SyncType, log: Log): Promise<string> {
