@@ -1,14 +1,23 @@
 /**
  * Peak memory, sampled every 100 ms: this process's RSS (the whole local stack: gateway,
- * handlers, state machine runner, sandbox, bench) and, apart, its child processes' RSS
- * (DynamoDB Local's JVM). The kernel's own high-water mark of this process is reported too.
+ * handlers, state machine runner, bench) and, apart, its child processes' RSS (DynamoDB
+ * Local's JVM; the provider's process is left out, see {@link setProviderProcess}). The
+ * kernel's own high-water mark of this process is reported too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** Child processes that stand in for the provider: not DynamoDB Local, counted apart. */
+const providerPids = new Set<number>();
+
+/** Names the child process that plays the provider, so its CPU is not DynamoDB Local's. */
+export function setProviderProcess(pid: number): void {
+  providerPids.add(pid);
+}
 
 export interface MemoryPeaks {
   /** Highest sampled RSS of this process, MB. */
   selfMb: number;
-  /** Highest sampled RSS summed over child processes (DynamoDB Local), MB. */
+  /** Highest sampled RSS summed over child processes but the provider's (DynamoDB Local), MB. */
   childrenMb: number;
   /** The kernel's high-water mark of this process (process.resourceUsage().maxRSS), MB. */
   selfMaxRssMb: number;
@@ -75,7 +84,7 @@ export function childPids(): number[] {
 
 function childrenRss(): number {
   let total = 0;
-  for (const pid of childPids()) {
+  for (const pid of childPids().filter((pid) => !providerPids.has(pid))) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (match) total += Number(match[1]) * 1024;
@@ -88,23 +97,26 @@ function childrenRss(): number {
 
 /**
  * CPU seconds (user + system) used so far by this process, by its children (DynamoDB
- * Local), and by the whole machine (all cores, /proc/stat), so a phase can say how much
- * CPU other processes took from it.
+ * Local), by the provider's process, and by the whole machine (all cores, /proc/stat), so a
+ * phase can say how much CPU other processes took from it.
  */
-export function cpuSeconds(): { self: number; children: number; machine: number } {
+export function cpuSeconds(): { self: number; children: number; provider: number; machine: number } {
   const usage = process.cpuUsage();
   let children = 0;
+  let provider = 0;
   const ticks = 100; // USER_HZ on Linux
   for (const pid of childPids()) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      children += (Number(fields[11]) + Number(fields[12])) / ticks;
+      const used = (Number(fields[11]) + Number(fields[12])) / ticks;
+      if (providerPids.has(pid)) provider += used;
+      else children += used;
     } catch {
       // exited
     }
   }
-  return { self: (usage.user + usage.system) / 1e6, children, machine: machineBusySeconds() };
+  return { self: (usage.user + usage.system) / 1e6, children, provider, machine: machineBusySeconds() };
 }
 
 function machineBusySeconds(): number {

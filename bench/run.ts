@@ -23,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startIoMonitor, splitTime, WRITE_OPERATIONS } from './io-monitor';
-import { cpuSeconds, startMemorySampler } from './memory';
+import { cpuSeconds, setProviderProcess, startMemorySampler } from './memory';
+import { startRemoteSalesforceSandbox } from './remote-sandbox';
 
 // Handlers read their configuration (the log level included) when they load: before the stack starts.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'WARN';
@@ -51,6 +52,7 @@ const baseline = await import('./baseline');
 const { sourceItems } = await import('./source-items');
 type Item = import('./baseline').Item;
 type AppRouter = import('../functions/api/router').AppRouter;
+type SObjectType = import('../local/sandboxes/salesforce').SObjectType;
 
 const PAGE_SIZE = 2000; // the Salesforce adapter's batchSize
 
@@ -69,29 +71,31 @@ log(`bench: ${busy()}${loadavg()[0]! > availableParallelism() ? ' - WARNING: the
 log(`bench: ${fmt(TOTAL)} Salesforce records (accounts ${fmt(SIZES.accounts)}, people ${fmt(SIZES.people)}, opportunities ${fmt(SIZES.opportunities)}); write concurrency ${WRITE_CONCURRENCY}`);
 
 const dynamo = await startDynamoDbLocal();
-// DynamoDB Local is a child JVM: stop it however the bench ends (an error, Ctrl-C), or it outlives us.
+// The provider runs in a process of its own, as a real one runs on another machine: its
+// page building must not share the event loop of the stack being measured.
+const sandbox = await startRemoteSalesforceSandbox(SIZES).catch(async (error: unknown) => {
+  await dynamo.stop();
+  throw error;
+});
+setProviderProcess(sandbox.pid);
+// DynamoDB Local and the provider are child processes: stop them however the bench ends (an error, Ctrl-C), or they outlive us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void Promise.allSettled([dynamo.stop(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
+    void Promise.allSettled([dynamo.stop(), sandbox.close(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
   });
 }
+// Pointed at "a real org" (the provider process), the stack starts no Salesforce sandbox of its own.
+Object.assign(process.env, { SALESFORCE_LOGIN_URL: sandbox.url, SALESFORCE_CLIENT_ID: sandbox.clientId, SALESFORCE_CLIENT_SECRET: sandbox.clientSecret });
 const stack = await startLocalStack({
   port: 0,
   stateDir,
   dynamoDbEndpoint: dynamo.endpoint,
   tableName: 'connector-bench',
-  salesforceSizes: SIZES,
   stepFunctions: { retryDelayMs: 0, waitMs: 0 },
 }).catch(async (error: unknown) => {
-  await dynamo.stop();
+  await Promise.allSettled([dynamo.stop(), sandbox.close()]);
   throw error;
 });
-const sandbox = stack.salesforce;
-if (!sandbox) {
-  await stack.stop();
-  await dynamo.stop();
-  throw new Error('the bench needs the Salesforce sandbox: unset SALESFORCE_CLIENT_ID');
-}
 monitor.setOrigins({ provider: sandbox.url, api: stack.url });
 const db = baseline.engineLikeClient(dynamo.endpoint);
 
@@ -151,10 +155,10 @@ try {
   }
 
   // ===================== 1. Full sync =====================
-  const sourceCounts = sandbox.data.entityCounts();
+  const sourceCounts = await sandbox.entityCounts();
   const sourceTotal = sourceCounts.accounts + sourceCounts.people + sourceCounts.opportunities;
   monitor.reset();
-  sandbox.resetStats();
+  await sandbox.resetStats();
   memory.mark();
   const transitionsBefore = stack.stepFunctions.transitions();
   const cpuBefore = cpuSeconds();
@@ -165,7 +169,7 @@ try {
   const cpuFull = diffCpu(cpuBefore, cpuSeconds());
   const fullMemory = memory.peaks();
   const fullIo = monitor.snapshot();
-  const fullProvider = sandbox.stats();
+  const fullProvider = await sandbox.stats();
   const transitionsAfter = stack.stepFunctions.transitions();
   const fullSeconds = seconds(fullEnded - fullStarted);
   const engineRate = sourceTotal / fullSeconds;
@@ -205,7 +209,7 @@ try {
     const writeBusy = splitTime(fullIo.intervals, fullStarted, fullEnded, ['BatchWriteItem']).busy.BatchWriteItem ?? 0;
     const writeSpeed = (fullIo.dynamo.itemsWritten.BatchWriteItem ?? 0) / seconds(writeBusy) / baselineRate;
     log(`full sync write share: ${fmt((100 * writeBusy) / (fullEnded - fullStarted))}% of the wall time had a BatchWrite in flight; its writes ran at ${fmt(writeSpeed, 2)} x baseline speed`);
-    const others = (cpu: Cpu, wallSeconds: number) => Math.max(0, cpu.machine - cpu.self - cpu.children) / wallSeconds;
+    const others = (cpu: Cpu, wallSeconds: number) => othersSeconds(cpu) / wallSeconds;
     const duringSync = others(cpuFull, fullSeconds);
     const duringBaselines = (others(baselineBefore.cpu, baselineBefore.seconds) + others(baselineAfter.cpu, baselineAfter.seconds)) / 2;
     if (Math.abs(duringSync - duringBaselines) > 0.25) {
@@ -218,11 +222,11 @@ try {
 
   // ===================== 3. Incremental after 1% changed =====================
   const changedIds: string[] = [];
-  for (const [object, live] of Object.entries(sandbox.data.counts()) as [keyof ReturnType<typeof sandbox.data.counts>, number][]) {
-    changedIds.push(...sandbox.data.modify(object, Math.max(1, Math.round(live * CHANGED_FRACTION))));
+  for (const [object, live] of Object.entries(await sandbox.counts()) as [SObjectType, number][]) {
+    changedIds.push(...(await sandbox.modify(object, Math.max(1, Math.round(live * CHANGED_FRACTION)))));
   }
   const changed = changedIds.length;
-  sandbox.resetStats();
+  await sandbox.resetStats();
   monitor.reset();
   monitor.setExact(true);
   const incTransitionsBefore = stack.stepFunctions.transitions();
@@ -231,13 +235,14 @@ try {
   await stack.stepFunctions.idle();
   const incSeconds = seconds(performance.now() - incStarted);
   const incIo = monitor.snapshot();
-  const incProvider = sandbox.stats();
+  const incProvider = await sandbox.stats();
   const incTransitions = stack.stepFunctions.transitions().entered - incTransitionsBefore.entered;
   monitor.setExact(false);
   const [incLog] = await admin.connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 });
   const incCounts = await admin.connector.getEntityCounts.query({ connectorId: 'salesforce' });
-  if (incLog?.status !== 'completed' || JSON.stringify(incCounts) !== JSON.stringify(sandbox.data.entityCounts())) {
-    throw new Error(`INCREMENTAL SYNC WRONG: log ${JSON.stringify(incLog)}, counts ${JSON.stringify(incCounts)} vs ${JSON.stringify(sandbox.data.entityCounts())}`);
+  const incSource = await sandbox.entityCounts();
+  if (incLog?.status !== 'completed' || JSON.stringify(incCounts) !== JSON.stringify(incSource)) {
+    throw new Error(`INCREMENTAL SYNC WRONG: log ${JSON.stringify(incLog)}, counts ${JSON.stringify(incCounts)} vs ${JSON.stringify(incSource)}`);
   }
   if (monitor.mismatches > 0) throw new Error(`the request monitor's fast item count disagreed with the parsed count ${monitor.mismatches} times`);
   const objects = 4;
@@ -368,7 +373,7 @@ try {
   monitor.stop();
   db.destroy();
   await stack.stop();
-  await dynamo.stop();
+  await Promise.allSettled([dynamo.stop(), sandbox.close()]);
   await rm(stateDir, { recursive: true, force: true });
 }
 
@@ -394,18 +399,22 @@ function collectGarbage(): void {
 type Cpu = ReturnType<typeof cpuSeconds>;
 
 function diffCpu(before: Cpu, after: Cpu): Cpu {
-  return { self: after.self - before.self, children: after.children - before.children, machine: after.machine - before.machine };
+  return { self: after.self - before.self, children: after.children - before.children, provider: after.provider - before.provider, machine: after.machine - before.machine };
 }
 
 function othersCores(cpu: Cpu, wallSeconds: number): string {
-  return fmt(Math.max(0, cpu.machine - cpu.self - cpu.children) / wallSeconds, 2);
+  return fmt(othersSeconds(cpu) / wallSeconds, 2);
 }
 
 /** Cores used by the bench process, by DynamoDB Local, and by everything else on the machine. */
 function cpuLine(cpu: Cpu, wallSeconds: number): string {
   const cores = (s: number) => fmt(s / wallSeconds, 2);
-  const others = Math.max(0, cpu.machine - cpu.self - cpu.children);
-  return `Node ${cores(cpu.self)} cores, DynamoDB Local ${cores(cpu.children)}, other processes ${cores(others)} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`;
+  return `Node ${cores(cpu.self)} cores, DynamoDB Local ${cores(cpu.children)}, provider sandbox ${cores(cpu.provider)}, other processes ${cores(othersSeconds(cpu))} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`;
+}
+
+/** CPU seconds the machine spent on processes that are not part of the bench. */
+function othersSeconds(cpu: Cpu): number {
+  return Math.max(0, cpu.machine - cpu.self - cpu.children - cpu.provider);
 }
 
 function sum(values: number[]): number {

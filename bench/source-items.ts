@@ -4,7 +4,7 @@
  * DynamoSyncRepository.writeEntities puts (same attributes, same key scheme; sync ids of
  * the same length as real ones). The baseline writes these, so both sides write the same bytes.
  */
-import { obtainSandboxTokens, type SalesforceSandbox } from '../local/sandboxes/salesforce';
+import { obtainSandboxTokens } from '../local/sandboxes/salesforce';
 import { SalesforceAdapter } from '../functions/providers/salesforce/salesforce-adapter';
 import type { SyncCursor } from '../functions/providers/types';
 import { entityPk, entityShard, entitySk } from '../functions/core/repository/keys';
@@ -13,7 +13,7 @@ import type { Item } from './baseline';
 /** A sync id as triggerSync makes them (`sync_` + ULID), fixed so items are the same every run. */
 const SYNC_ID = 'sync_01KBENCH0000000000000000AA';
 
-export async function sourceItems(sandbox: SalesforceSandbox, tenantId: string): Promise<Item[]> {
+export async function sourceItems(sandbox: { url: string; clientId: string; clientSecret: string }, tenantId: string): Promise<Item[]> {
   const tokens = await obtainSandboxTokens(sandbox);
   const adapter = new SalesforceAdapter({ loginUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret });
   const credentials = { kind: 'oauth2' as const, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
