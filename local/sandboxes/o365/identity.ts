@@ -12,7 +12,7 @@
  * them: it decides by `error`.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret } from '../shared/oauth';
+import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret, type SandboxGrant, type SandboxIssuedCode } from '../shared/oauth';
 
 /** Auth codes live this long (Microsoft: "typically, they expire after about 10 minutes"). */
 export const AUTH_CODE_TTL_MS = 10 * 60 * 1000;
@@ -47,23 +47,10 @@ export interface SandboxUser {
   readonly preferredUsername: string;
 }
 
-/** One consent of the app by the user: the scopes granted and the tokens issued on it. */
-export interface Grant {
-  readonly id: number;
-  readonly user: SandboxUser;
-  /** Scopes as consented, normalised (Graph permissions and OIDC scopes). */
-  readonly scopes: readonly string[];
-  refreshToken: string | undefined;
-  readonly accessTokens: Set<string>;
-}
+/** One consent of the app by the user; its scopes are Graph permissions and OIDC scopes. */
+export type Grant = SandboxGrant<SandboxUser>;
 
-interface IssuedCode {
-  readonly redirectUri: string;
-  readonly challenge: string;
-  readonly scopes: readonly string[];
-  readonly user: SandboxUser;
-  readonly expiresAt: number;
-}
+type IssuedCode = SandboxIssuedCode<SandboxUser>;
 
 interface AccessToken {
   readonly grant: Grant;

@@ -5,7 +5,7 @@
  * own: tenants of the service are separate customers, and must not share the 5-token cap.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret } from '../shared/oauth';
+import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret, type SandboxGrant, type SandboxIssuedCode } from '../shared/oauth';
 import { keyPrefix, salesforceId } from './ids';
 
 /** Auth codes live this long (Salesforce documents 15 minutes for the web server flow). */
@@ -35,21 +35,9 @@ export interface SandboxUser {
 }
 
 /** One approval of the connected app by a user: a refresh-token family and its sessions. */
-export interface Grant {
-  readonly id: number;
-  readonly user: SandboxUser;
-  readonly scopes: readonly string[];
-  refreshToken: string | undefined;
-  readonly accessTokens: Set<string>;
-}
+export type Grant = SandboxGrant<SandboxUser>;
 
-interface IssuedCode {
-  readonly redirectUri: string;
-  readonly challenge: string;
-  readonly scopes: readonly string[];
-  readonly user: SandboxUser;
-  readonly expiresAt: number;
-}
+type IssuedCode = SandboxIssuedCode<SandboxUser>;
 
 /** What the authorize endpoint answers: an error page (no redirect) or a redirect. */
 export type AuthorizeOutcome =

@@ -1,9 +1,29 @@
 /**
  * OAuth 2.0 pieces the Salesforce and Office 365 sandboxes read the same way: PKCE S256
  * (RFC 7636), client credentials from `Authorization: Basic` (RFC 6749 2.3.1), redirect
- * URI checks and redirects. Token formats, error bodies and grants stay with each sandbox.
+ * URI checks and redirects, and the shape of a grant and of a code waiting for its
+ * exchange. Token formats, error bodies and how grants behave stay with each sandbox.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** One consent of the app by a user: the scopes granted and the tokens issued on it. */
+export interface SandboxGrant<User> {
+  readonly id: number;
+  readonly user: User;
+  /** Scopes as consented, normalised by the sandbox. */
+  readonly scopes: readonly string[];
+  refreshToken: string | undefined;
+  readonly accessTokens: Set<string>;
+}
+
+/** An authorization code issued at consent, waiting to be exchanged (PKCE-bound, short-lived). */
+export interface SandboxIssuedCode<User> {
+  readonly redirectUri: string;
+  readonly challenge: string;
+  readonly scopes: readonly string[];
+  readonly user: User;
+  readonly expiresAt: number;
+}
 
 /** base64url(SHA-256(verifier)): the S256 code challenge of a PKCE verifier. */
 export function pkceChallenge(verifier: string): string {
