@@ -1,10 +1,8 @@
-import { createEnvelopeCipher, generateLocalKey } from '../../functions/core/crypto';
-import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
-import { CredentialService } from '../../functions/core/services/credential-service';
 import { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import { startSalesforceSandbox } from '../../local/sandboxes/salesforce';
 import { freshTable } from './dynamodb';
 import { connectThroughOAuth } from './oauth';
+import { localCredentialService } from './credentials';
 
 /** Records per page in {@link startSalesforceSyncFixture}: tiny, so a sync has many pages. */
 export const FIXTURE_PAGE_SIZE = 200;
@@ -24,11 +22,7 @@ export async function startSalesforceSyncFixture() {
     clientSecret: async () => sandbox.clientSecret,
     pageSize: FIXTURE_PAGE_SIZE,
   });
-  const credentialService = new CredentialService({
-    repository: new DynamoCredentialRepository(table.client, table.tableName),
-    cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: generateLocalKey() }),
-    oauthAdapter: () => adapter,
-  });
+  const credentialService = localCredentialService(table, () => adapter);
   return {
     table,
     sandbox,

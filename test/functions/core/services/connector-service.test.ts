@@ -3,12 +3,10 @@ import { databaseIdFor } from '../../../../functions/core/connector-ref';
 import { NotFoundError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { ConnectorService } from '../../../../functions/core/services/connector-service';
-import { CredentialService } from '../../../../functions/core/services/credential-service';
-import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
-import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
 import { freshTable } from '../../../support/dynamodb';
 import { connectorRecord, syncLog } from '../../../support/factories';
 import { caller } from '../../../support/log';
+import { localCredentialService } from '../../../support/credentials';
 
 describe('ConnectorService', () => {
   let table: Awaited<ReturnType<typeof freshTable>>;
@@ -17,11 +15,7 @@ describe('ConnectorService', () => {
   beforeAll(async () => {
     table = await freshTable();
     const repository = new DynamoConnectorRepository(table.client, table.tableName);
-    const credentialService = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: generateLocalKey() }),
-      oauthAdapter: () => undefined,
-    });
+    const credentialService = localCredentialService(table, () => undefined);
     service = new ConnectorService(repository, credentialService, () => new Date('2026-03-06T00:00:00.000Z'));
     // A small tenant and a large one: the request counts below must not depend on size.
     for (const tenantId of ['small', 'large']) {

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
+import { generateLocalKey } from '../../../../functions/core/crypto';
 import { CredentialDecryptionError, ProviderError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
-import { CredentialService } from '../../../../functions/core/services/credential-service';
+import type { CredentialService } from '../../../../functions/core/services/credential-service';
 import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
 import type { OAuthCredentials } from '../../../../functions/providers/types';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
 import { freshTable } from '../../../support/dynamodb';
 import { recordingLog } from '../../../support/log';
 import { connectThroughOAuth } from '../../../support/oauth';
+import { localCredentialService } from '../../../support/credentials';
 
 const QUERY = '/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+1';
 
@@ -22,11 +22,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
 
   /** A service as one Lambda container would hold it: its own in-process state, the shared table. */
   function container(): CredentialService {
-    return new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
-      oauthAdapter: (providerId) => (providerId === 'salesforce' ? adapter : undefined),
-    });
+    return localCredentialService(table, (providerId) => (providerId === 'salesforce' ? adapter : undefined), key);
   }
 
   const connect = (tenantId: string) =>
@@ -147,11 +143,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
   it('reports a revoke that fails at the provider, so disconnect can still remove our copy', async () => {
     await connect('unreachable');
     const log = recordingLog();
-    const broken = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
-      oauthAdapter: () => new SalesforceAdapter({ loginUrl: 'http://127.0.0.1:9', clientId: 'x', clientSecret: async () => 'x' }),
-    });
+    const broken = localCredentialService(table, () => new SalesforceAdapter({ loginUrl: 'http://127.0.0.1:9', clientId: 'x', clientSecret: async () => 'x' }), key);
 
     expect(await broken.revoke('unreachable', 'salesforce', log)).toBe(false);
     expect(log.lines).toEqual([

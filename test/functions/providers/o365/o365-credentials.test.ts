@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
+import { generateLocalKey } from '../../../../functions/core/crypto';
 import { ProviderError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
 import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
-import { CredentialService } from '../../../../functions/core/services/credential-service';
+import type { CredentialService } from '../../../../functions/core/services/credential-service';
 import { OAuthService } from '../../../../functions/core/services/oauth-service';
 import { O365Adapter } from '../../../../functions/providers/o365/o365-adapter';
 import type { OAuthCredentials } from '../../../../functions/providers/types';
 import { type O365Sandbox, startO365Sandbox } from '../../../../local/sandboxes/o365';
 import { freshTable } from '../../../support/dynamodb';
 import { caller, recordingLog } from '../../../support/log';
+import { localCredentialService } from '../../../support/credentials';
 
 /** The adapter as the OAuth and credential services drive it, against the sandbox and DynamoDB Local. */
 describe('O365Adapter with the OAuth and credential services', () => {
@@ -20,11 +21,7 @@ describe('O365Adapter with the OAuth and credential services', () => {
   const key = generateLocalKey();
 
   function credentialService(): CredentialService {
-    return new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
-      oauthAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined),
-    });
+    return localCredentialService(table, (providerId) => (providerId === 'o365' ? adapter : undefined), key);
   }
 
   function oauthService(): OAuthService {

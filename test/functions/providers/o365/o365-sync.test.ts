@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
+import { generateLocalKey } from '../../../../functions/core/crypto';
 import type { SyncState } from '../../../../functions/core/model';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
 import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
 import { DynamoSyncRepository } from '../../../../functions/core/repository/dynamo-sync-repository';
-import { CredentialService } from '../../../../functions/core/services/credential-service';
 import { OAuthService } from '../../../../functions/core/services/oauth-service';
 import { SyncEngine, SyncStepError } from '../../../../functions/core/services/sync-engine';
 import { SyncService } from '../../../../functions/core/services/sync-service';
@@ -13,6 +12,7 @@ import { O365Adapter } from '../../../../functions/providers/o365/o365-adapter';
 import { type O365Sandbox, startO365Sandbox } from '../../../../local/sandboxes/o365';
 import { freshTable } from '../../../support/dynamodb';
 import { caller, recordingLog } from '../../../support/log';
+import { localCredentialService } from '../../../support/credentials';
 
 /**
  * Office 365 syncs through the real sync service and engine, DynamoDB Local and the
@@ -31,11 +31,7 @@ describe('Office 365 sync through the sync engine', () => {
   const key = generateLocalKey();
 
   async function connect(tenantId: string): Promise<void> {
-    const credentialService = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
-      oauthAdapter: () => adapter,
-    });
+    const credentialService = localCredentialService(table, () => adapter, key);
     const oauth = new OAuthService({
       credentials: new DynamoCredentialRepository(table.client, table.tableName),
       states: new DynamoOAuthStateRepository(table.client, table.tableName),
@@ -79,11 +75,7 @@ describe('Office 365 sync through the sync engine', () => {
     table = await freshTable();
     sandbox = await startO365Sandbox();
     adapter = new O365Adapter({ loginUrl: sandbox.url, graphUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret, pageSize: 50 });
-    const credentials = new CredentialService({
-      repository: new DynamoCredentialRepository(table.client, table.tableName),
-      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
-      oauthAdapter: () => adapter,
-    });
+    const credentials = localCredentialService(table, () => adapter, key);
     const repository = new DynamoSyncRepository(table.client, table.tableName);
     engine = new SyncEngine({ repository, credentials, syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined) });
     syncs = new SyncService({
