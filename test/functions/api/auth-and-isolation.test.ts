@@ -95,13 +95,14 @@ describe('tenant isolation', () => {
   it('answers NOT_FOUND for another tenant\'s database id, in every procedure', async () => {
     const attacker = stack.client('attacker', 'admin');
     const connectorId = victimDatabaseId();
+    // Thunks, not promises: a promise made before it is awaited can reject unhandled and fail the run.
     for (const call of [
-      attacker.connector.getStatus.query({ connectorId }),
-      attacker.connector.getSyncHistory.query({ connectorId }),
-      attacker.connector.getEntityCounts.query({ connectorId }),
-      attacker.connector.disconnect.mutate({ connectorId }),
+      () => attacker.connector.getStatus.query({ connectorId }),
+      () => attacker.connector.getSyncHistory.query({ connectorId }),
+      () => attacker.connector.getEntityCounts.query({ connectorId }),
+      () => attacker.connector.disconnect.mutate({ connectorId }),
     ]) {
-      const error = await errorOf(call);
+      const error = await errorOf(call());
       expect(error.data?.code).toBe('NOT_FOUND');
       expect(error.data?.httpStatus).toBe(404);
     }
