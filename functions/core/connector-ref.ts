@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError } from './errors';
+import { quoteInput } from './quote-input';
 import { connectorRegistry, findProvider, type ProviderDescriptor } from './registry';
 
 const DATABASE_ID_PREFIX = 'conn_';
@@ -27,5 +28,5 @@ export function resolveConnector(tenantId: string, ref: string): ProviderDescrip
     const match = connectorRegistry.find((provider) => databaseIdFor(tenantId, provider.id) === ref);
     if (match) return match;
   }
-  throw new NotFoundError(`No connector "${ref}" exists in this tenant.`);
+  throw new NotFoundError(`No connector ${quoteInput(ref)} exists in this tenant.`);
 }
