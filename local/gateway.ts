@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
   APIGatewayProxyResultV2,
   Context,
 } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
+import { INTERNAL_MESSAGE } from '../functions/api/trpc/errors';
+import { escapeForMessage, quoteInput } from '../functions/core/quote-input';
 
 /** One route of functions/api/routes.json. */
 export interface RouteSpec {
@@ -24,37 +30,59 @@ export type LambdaHandler = (
 export interface LocalGatewayOptions {
   routes: RouteSpec[];
   loadHandler: (name: string) => Promise<LambdaHandler>;
+  /** Resolves the token's claims, or throws an Error whose message says briefly why the token is refused. */
   verifyToken: (token: string) => Promise<JWTPayload>;
 }
 
 /** API Gateway's own payload limit for HTTP APIs. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
+/** Where tRPC's procedures live; a rejection there names the procedure, as tRPC's own errors do. */
+const TRPC_PREFIX = '/trpc/';
+
 /**
  * A stand-in for API Gateway's HTTP API: it matches routes the way HTTP APIs do (an exact
  * route before a greedy `{proxy+}` one), checks the JWT as the JWT authorizer does
  * (answering its own 401 before any handler runs), and invokes the handler with the same
- * payload format 2.0 event, so handlers cannot tell local from AWS.
+ * payload format 2.0 event, so handlers cannot tell local from AWS. Its own rejections
+ * (404, 405, 413, 401, 500) answer tRPC's error envelope, so a client reads every error
+ * the same way.
  */
 export function createLocalGateway(options: LocalGatewayOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
+    const procedure = procedureOf(url.pathname);
     const match = matchRoute(options.routes, method, url.pathname);
-    if (!match) return send(res, 404, { message: 'Not Found' });
+    // A path routed to another method (GET on a mutation) is the wrong method, not an unknown path,
+    // even where a catch-all route would take it.
+    const allowed = allowedMethods(options.routes, url.pathname, method);
+    if (allowed.length && (!match || match.proxy !== undefined)) {
+      res.setHeader('allow', allowed.join(', '));
+      const target = procedure ?? url.pathname;
+      return sendError(res, 'METHOD_NOT_SUPPORTED', `${quoteInput(target)} accepts ${allowed.join(' or ')} requests, not ${method}.`, procedure);
+    }
+    if (!match) return sendError(res, 'NOT_FOUND', `No route matches ${method} ${quoteInput(url.pathname)}.`);
 
     const body = await readBody(req);
-    if (body === null) return send(res, 413, { message: 'Request Entity Too Large' });
+    if (body === null) {
+      return sendError(res, 'PAYLOAD_TOO_LARGE', `The request body is over the gateway's ${MAX_PAYLOAD_BYTES / 1024 / 1024} MB limit.`, procedure);
+    }
 
     let claims: JWTPayload | undefined;
     if (match.route.auth === 'jwt') {
       const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      try {
-        if (!token) throw new Error('no bearer token');
-        claims = await options.verifyToken(token);
-      } catch {
+      if (!token) {
         res.setHeader('www-authenticate', 'Bearer');
-        return send(res, 401, { message: 'Unauthorized' });
+        return sendError(res, 'UNAUTHORIZED', 'A bearer token is required: send the header "Authorization: Bearer <token>".', procedure);
+      }
+      try {
+        claims = await options.verifyToken(token);
+      } catch (error) {
+        // The authorizer names the reason in www-authenticate; the body says it as a sentence.
+        const reason = escapeForMessage(error instanceof Error ? error.message : 'it could not be verified', 200).replace(/"/g, "'");
+        res.setHeader('www-authenticate', `Bearer scope="" error="invalid_token" error_description="${reason}"`);
+        return sendError(res, 'UNAUTHORIZED', `The bearer token is not valid: ${reason}.`, procedure);
       }
     }
 
@@ -65,10 +93,84 @@ export function createLocalGateway(options: LocalGatewayOptions) {
       result = await handler(event, lambdaContext(match.route.handler, event.requestContext.requestId));
     } catch {
       // What API Gateway answers when the integration fails; the handler logged the cause.
-      return send(res, 500, { message: 'Internal Server Error' });
+      return sendError(res, 'INTERNAL_SERVER_ERROR', INTERNAL_MESSAGE, procedure);
     }
     writeResult(res, result);
   };
+}
+
+/**
+ * Answers a request node's HTTP parser refused before the gateway saw it: a request line
+ * and headers over node's limit (16 KB, like API Gateway's own bound on them) get 431 in
+ * tRPC's envelope instead of node's empty answer; anything else unparseable gets 400.
+ * Install it as the server's 'clientError' listener.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    errorEnvelope(
+      'BAD_REQUEST',
+      tooLarge
+        ? 'The request\'s URL and headers are over the 16 KB limit; a query\'s input travels in the URL, so send less of it.'
+        : 'The request is not valid HTTP.',
+      status,
+    ),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * An error body exactly as tRPC's handlers write one: `{error: {message, code, data}}`, with
+ * the JSON-RPC code number, and data carrying the code's name, the HTTP status and, for a
+ * single procedure, its path. `httpStatus` defaults to the code's own status.
+ */
+export function errorEnvelope(
+  code: TRPC_ERROR_CODE_KEY,
+  message: string,
+  httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code })),
+  procedure?: string,
+) {
+  return {
+    error: {
+      message,
+      code: TRPC_ERROR_CODES_BY_KEY[code],
+      data: { code, httpStatus, ...(procedure !== undefined && { path: procedure }) },
+    },
+  };
+}
+
+function sendError(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string, procedure?: string): void {
+  const envelope = errorEnvelope(code, message, undefined, procedure);
+  send(res, envelope.error.data.httpStatus, envelope);
+}
+
+/** The procedure a /trpc/ path names; undefined for a batch (a comma list) or another path. */
+function procedureOf(path: string): string | undefined {
+  if (!path.startsWith(TRPC_PREFIX)) return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(path.slice(TRPC_PREFIX.length));
+  } catch {
+    return undefined;
+  }
+  return name && !name.includes(',') ? name : undefined;
+}
+
+/** Methods of the routes for exactly this path (else of the greedy routes that take it), other than `method`. */
+function allowedMethods(routes: RouteSpec[], path: string, method: string): string[] {
+  const exact = routes.filter((route) => route.path === path);
+  const candidates = exact.length ? exact : routes.filter((route) => greedyMatch(route, path) !== undefined);
+  const methods = new Set(candidates.map((route) => route.method));
+  if (methods.has(method) || methods.has('ANY')) return [];
+  return [...methods].sort();
 }
 
 interface RouteMatch {
@@ -82,12 +184,22 @@ function matchRoute(routes: RouteSpec[], method: string, path: string): RouteMat
   const exact = candidates.find((route) => route.path === path);
   if (exact) return { route: exact, routeKey: `${exact.method} ${exact.path}` };
   for (const route of candidates) {
-    const greedy = /^(.*)\/\{proxy\+\}$/.exec(route.path);
-    if (greedy && path.startsWith(`${greedy[1]}/`) && path.length > greedy[1]!.length + 1) {
-      return { route, routeKey: `${route.method} ${route.path}`, proxy: decodeURIComponent(path.slice(greedy[1]!.length + 1)) };
-    }
+    const proxy = greedyMatch(route, path);
+    if (proxy !== undefined) return { route, routeKey: `${route.method} ${route.path}`, proxy };
   }
   return undefined;
+}
+
+/** The `{proxy+}` value when a greedy route takes the path. */
+function greedyMatch(route: RouteSpec, path: string): string | undefined {
+  const greedy = /^(.*)\/\{proxy\+\}$/.exec(route.path);
+  if (!greedy || !path.startsWith(`${greedy[1]}/`) || path.length <= greedy[1]!.length + 1) return undefined;
+  try {
+    return decodeURIComponent(path.slice(greedy[1]!.length + 1));
+  } catch {
+    // A malformed escape: API Gateway passes the raw text on.
+    return path.slice(greedy[1]!.length + 1);
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | null> {

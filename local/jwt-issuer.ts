@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   SignJWT,
   createLocalJWKSet,
+  errors,
   exportJWK,
   generateKeyPair,
   importJWK,
@@ -75,10 +76,46 @@ export async function issueLocalToken(
     .sign(key);
 }
 
-/** A verifier that checks signature, issuer, audience and expiry, as the HTTP API JWT authorizer does. */
+/**
+ * A verifier that checks what the HTTP API JWT authorizer checks: the signature by `kid`,
+ * issuer, audience, `exp` present and in the future, `nbf` and `iat` (when present) not in
+ * the future. No clock tolerance: the authorizer documents none.
+ * @throws when the token fails any check; the message says which.
+ */
 export async function localTokenVerifier(stateDir: string): Promise<(token: string) => Promise<JWTPayload>> {
   const jwks = createLocalJWKSet(await localJwks(stateDir));
-  return async (token) =>
-    (await jwtVerify(token, jwks, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: [ALGORITHM] }))
-      .payload;
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer: LOCAL_ISSUER,
+        audience: LOCAL_AUDIENCE,
+        algorithms: [ALGORITHM],
+        // jose checks exp only when present, and iat's future only with maxTokenAge: ask for exp here, iat below.
+        requiredClaims: ['exp'],
+        clockTolerance: 0,
+      }));
+    } catch (error) {
+      throw new Error(refusalReason(error), { cause: error });
+    }
+    if (payload.iat !== undefined && payload.iat > Math.floor(Date.now() / 1000)) {
+      throw new Error('the token was issued in the future (iat)');
+    }
+    return payload;
+  };
+}
+
+/** Why jose refused a token, in the words the gateway shows the caller. */
+function refusalReason(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired (exp)';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `the token has no "${error.claim}" claim`;
+    if (error.claim === 'nbf') return 'the token is not valid yet (nbf)';
+    return `the token's "${error.claim}" claim is not the one this API expects`;
+  }
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWSSignatureVerificationFailed) {
+    return 'the token is not signed by this issuer\'s keys';
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return `the token's algorithm is not ${ALGORITHM}`;
+  return 'the token is not a well-formed signed JWT';
 }

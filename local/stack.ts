@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
+import { answerClientError, createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
 import { startCustomerIoSandbox, type CustomerIoSandbox, type CustomerIoSandboxOptions } from './sandboxes/customerio';
 import { startDelivrAiSandbox, type DelivrAiSandbox } from './sandboxes/delivrai';
@@ -115,6 +115,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       res.end();
     });
   });
+  // An oversize URL or headers: 431 in the API's error envelope, not node's empty answer.
+  server.on('clientError', answerClientError);
   // Listen first: the OAuth callback URL the handlers register depends on the port.
   await new Promise<void>((listening, fail) => {
     server.once('error', fail);
