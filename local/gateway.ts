@@ -80,8 +80,8 @@ export function createLocalGateway(options: LocalGatewayOptions) {
         claims = await options.verifyToken(token);
       } catch (error) {
         // The authorizer names the reason in www-authenticate; the body says it as a sentence.
-        const reason = escapeForMessage(error instanceof Error ? error.message : 'it could not be verified', 200).replace(/"/g, "'");
-        res.setHeader('www-authenticate', `Bearer scope="" error="invalid_token" error_description="${reason}"`);
+        const reason = escapeForMessage(error instanceof Error ? error.message : 'it could not be verified', 200);
+        res.setHeader('www-authenticate', `Bearer scope="" error="invalid_token" error_description="${reason.replace(/["\\]/g, "'")}"`);
         return sendError(res, 'UNAUTHORIZED', `The bearer token is not valid: ${reason}.`, procedure);
       }
     }

@@ -109,9 +109,9 @@ export async function localTokenVerifier(stateDir: string): Promise<(token: stri
 function refusalReason(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired (exp)';
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return `the token has no "${error.claim}" claim`;
+    if (error.reason === 'missing') return `the token has no ${error.claim} claim`;
     if (error.claim === 'nbf') return 'the token is not valid yet (nbf)';
-    return `the token's "${error.claim}" claim is not the one this API expects`;
+    return `the token's ${error.claim} claim is not the one this API expects`;
   }
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWSSignatureVerificationFailed) {
     return 'the token is not signed by this issuer\'s keys';

@@ -43,7 +43,7 @@ describe('authentication and authorization', () => {
   it('answers 401 to a request without a token, before any handler runs', async () => {
     const response = await get();
     expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ message: 'Unauthorized' });
+    expect(await response.json()).toMatchObject({ error: { code: -32001, data: { code: 'UNAUTHORIZED', httpStatus: 401 } } });
   });
 
   it('answers 401 to a token signed by another issuer key', async () => {
