@@ -18,6 +18,8 @@ const stack = await startLocalStack({
   fathom: fathomSandboxSizesFromEnv(process.env),
   delivrai: delivrAiSandboxOptionsFromEnv(process.env),
   o365: { contacts: o365SandboxContactsFromEnv(process.env) },
+  // A test switch: freeze the first execution that reaches this Task state ('State' or 'State:after'), to kill the stack there.
+  ...(process.env.LOCAL_STEP_FUNCTIONS_HALT_AT && { stepFunctions: { haltAt: process.env.LOCAL_STEP_FUNCTIONS_HALT_AT } }),
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);

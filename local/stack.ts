@@ -13,6 +13,7 @@ import { startO365Sandbox, type O365Sandbox } from './sandboxes/o365';
 import { startSalesforceSandbox, type SalesforceSandbox } from './sandboxes/salesforce';
 import { startLocalStepFunctions, type LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions';
 import type { DataSetSizes } from './sandboxes/salesforce/data';
+import { portOf, readSandboxPorts, startOnRecordedPort, writeSandboxPorts } from './sandboxes/shared/ports';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -81,12 +82,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   client.destroy();
 
   // Provider sandboxes stand in for real providers unless the environment names real ones.
-  const salesforce = process.env.SALESFORCE_CLIENT_ID ? undefined : await startSalesforceSandbox(options.salesforceSizes);
-  const customerio = process.env.CUSTOMERIO_US_BASE_URL ? undefined : await startCustomerIoSandbox(options.customerio);
-  const fathom = process.env.FATHOM_BASE_URL ? undefined : await startFathomSandbox(options.fathom);
-  const delivrai = process.env.DELIVRAI_BASE_URL ? undefined : await startDelivrAiSandbox(options.delivrai);
-  const o365 = process.env.O365_CLIENT_ID ? undefined : await startO365Sandbox(options.o365);
-  const stepFunctions = await startLocalStepFunctions(options.stepFunctions);
+  // Each keeps the port this state directory recorded on its first start: connections
+  // store provider URLs (Salesforce's instanceUrl), which must still answer after a restart.
+  // Their data sets are generated from fixed seeds, so the same options give the same data.
+  const ports = await readSandboxPorts(stateDir);
+  const onPort = <T>(name: string, port: number | undefined, start: (port: number | undefined) => Promise<T>) =>
+    startOnRecordedPort(name, stateDir, port, start);
+  const salesforce = process.env.SALESFORCE_CLIENT_ID
+    ? undefined
+    : await onPort('Salesforce', ports.salesforce, (port) =>
+        startSalesforceSandbox({ ...options.salesforceSizes, port, stateFile: join(stateDir, 'salesforce-sandbox.json') }),
+      );
+  const customerio = process.env.CUSTOMERIO_US_BASE_URL
+    ? undefined
+    : await onPort('Customer.io', ports.customerio, (port) => startCustomerIoSandbox({ ...options.customerio, ...(port && { port }) }));
+  const fathom = process.env.FATHOM_BASE_URL
+    ? undefined
+    : await onPort('Fathom', ports.fathom, (port) => startFathomSandbox({ ...options.fathom, ...(port && { port }) }));
+  const delivrai = process.env.DELIVRAI_BASE_URL
+    ? undefined
+    : await onPort('Delivr.ai', ports.delivrai, (port) => startDelivrAiSandbox({ ...options.delivrai, ...(port && { port }) }));
+  const o365 = process.env.O365_CLIENT_ID
+    ? undefined
+    : await onPort('Office 365', ports.o365, (port) => startO365Sandbox({ ...options.o365, ...(port && { port }) }));
+  const started = { salesforce, customerio, fathom, delivrai, o365 };
+  await writeSandboxPorts(stateDir, {
+    ...ports,
+    ...Object.fromEntries(Object.entries(started).flatMap(([name, sandbox]) => (sandbox ? [[name, portOf(sandbox.url)]] : []))),
+  });
+  const stepFunctions = await startLocalStepFunctions({ ...options.stepFunctions, stateDir });
 
   const routes = JSON.parse(await readFile(join(ROOT, 'functions/api/routes.json'), 'utf8')).routes as RouteSpec[];
   const handlers = new Map<string, Promise<LambdaHandler>>();
@@ -153,6 +177,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   // Load every handler now: a broken or misconfigured one fails the start, not the first request.
   await Promise.all(routes.map((route) => loadHandler(route.handler)));
+  // Executions that were running when the stack last stopped carry on, as in AWS.
+  await stepFunctions.resumeExecutions();
   const scheduler = await startLocalScheduler(options.scheduleEveryMs ?? 0);
   ready = true;
 

@@ -56,6 +56,14 @@ export interface OAuthCounters {
   tokenRefreshes: number;
 }
 
+/** The grants and tokens of an OAuthServer as JSON, so a restarted sandbox honours what it issued. */
+export interface OAuthSnapshot {
+  readonly users: readonly SandboxUser[];
+  readonly grants: ReadonlyArray<{ id: number; username: string; scopes: readonly string[]; refreshToken?: string; accessTokens: readonly string[] }>;
+  readonly nextGrantId: number;
+  readonly rotateRefreshTokens: boolean;
+}
+
 /** Codes, grants and tokens of the sandbox org, and the three OAuth endpoints over them. */
 export class OAuthServer {
   /** When on, each refresh returns a new refresh token and the old one stops working. */
@@ -74,6 +82,41 @@ export class OAuthServer {
     private readonly now: () => number,
     private readonly onSecretIssued: (secret: string) => void,
   ) {}
+
+  /** Grants, tokens and users as JSON (codes are left out: they live minutes and are single use). */
+  snapshot(): OAuthSnapshot {
+    return {
+      users: [...this.users.values()],
+      grants: this.grants.map((grant) => ({
+        id: grant.id,
+        username: grant.user.username,
+        scopes: grant.scopes,
+        ...(grant.refreshToken !== undefined && { refreshToken: grant.refreshToken }),
+        accessTokens: [...grant.accessTokens],
+      })),
+      nextGrantId: this.nextGrantId,
+      rotateRefreshTokens: this.rotateRefreshTokens,
+    };
+  }
+
+  /** Takes back what {@link snapshot} recorded, on a fresh server. */
+  restore(snapshot: OAuthSnapshot): void {
+    for (const user of snapshot.users) this.users.set(user.username, user);
+    for (const saved of snapshot.grants) {
+      const grant: Grant = {
+        id: saved.id,
+        user: this.user(saved.username),
+        scopes: saved.scopes,
+        refreshToken: saved.refreshToken,
+        accessTokens: new Set(saved.accessTokens),
+      };
+      this.grants.push(grant);
+      if (grant.refreshToken) this.refreshTokens.set(grant.refreshToken, grant);
+      for (const token of grant.accessTokens) this.accessTokens.set(token, grant);
+    }
+    this.nextGrantId = snapshot.nextGrantId;
+    this.rotateRefreshTokens = snapshot.rotateRefreshTokens;
+  }
 
   /** The user with this username, created on first use. */
   user(username: string): SandboxUser {

@@ -41,12 +41,20 @@ interface Cursor {
   readonly grantId: number;
   readonly type: SObjectType;
   readonly fields: readonly string[];
+  /** queryAll (deleted records included) rather than query. */
+  readonly includeDeleted: boolean;
   /** The snapshot the query ran on: arrays are never changed in place. */
   readonly records: readonly StoredRecord[];
   readonly start: number;
   readonly end: number;
   readonly batchSize: number;
   lastUsed: number;
+}
+
+/** Open query locators as JSON, so a restarted sandbox still serves their next pages. */
+export interface QuerySnapshot {
+  readonly cursors: ReadonlyArray<Omit<Cursor, 'records'>>;
+  readonly nextLocator: number;
 }
 
 /** Runs queries and keeps their locators (cursors) for the next pages. */
@@ -58,6 +66,23 @@ export class QueryService {
     private readonly store: SalesforceDataStore,
     private readonly now: () => number,
   ) {}
+
+  /** The open locators without their records (those come back from the data store). */
+  snapshot(): QuerySnapshot {
+    return { cursors: [...this.cursors.values()].map(({ records: _records, ...cursor }) => cursor), nextLocator: this.nextLocator };
+  }
+
+  /**
+   * Reopens recorded locators over the store's current records: the same records as when
+   * they were opened, as long as the data set was generated from the same seed and sizes
+   * and not changed since.
+   */
+  restore(snapshot: QuerySnapshot): void {
+    for (const cursor of snapshot.cursors) {
+      this.cursors.set(cursor.locator, { ...cursor, records: this.store.records(cursor.type, cursor.includeDeleted) });
+    }
+    this.nextLocator = snapshot.nextLocator;
+  }
 
   /** `GET .../query?q=` (includeDeleted false) or `.../queryAll?q=` (true). */
   query(version: string, soql: string, includeDeleted: boolean, batchSize: number, grantId: number): QueryPage {
@@ -74,6 +99,7 @@ export class QueryService {
       grantId,
       type: parsed.type,
       fields: parsed.fields,
+      includeDeleted,
       records,
       start,
       end,

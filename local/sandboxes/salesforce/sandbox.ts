@@ -3,6 +3,7 @@
  * identity URL, and the `/__sandbox/*` control endpoints that let a separately running
  * local stack be driven into failure modes.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
 import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, escapeHtml, isRecord, listen, readForm, requestListener, send } from '../shared/http';
@@ -10,8 +11,8 @@ import { basicCredentials } from '../shared/oauth';
 import { increment } from '../shared/stats';
 import { defaultDataSetSizes, SalesforceDataStore } from './data';
 import { type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
-import { OAuthServer } from './oauth';
-import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, RestError } from './rest';
+import { OAuthServer, type OAuthSnapshot } from './oauth';
+import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, type QuerySnapshot, RestError } from './rest';
 import { canonicalObject, type SObjectType, sobjectTypes } from './schema';
 import { SoqlError } from './soql';
 
@@ -36,6 +37,18 @@ export interface SalesforceSandboxOptions {
   readonly opportunities?: number;
   /** Seed of the generated data set; the same seed gives the same records. @default 20260305 */
   readonly seed?: number;
+  /**
+   * A file that keeps the org's grants, tokens and open query locators across restarts
+   * (the local stack puts it in its state directory), so connections made before a restart
+   * keep working after it. Without it they live in memory only.
+   */
+  readonly stateFile?: string;
+}
+
+/** What {@link SalesforceSandboxOptions.stateFile} holds. */
+interface SandboxStateFile {
+  readonly oauth: OAuthSnapshot;
+  readonly queries: QuerySnapshot;
 }
 
 /** Request counters since start or the last {@link SalesforceSandbox.resetStats}. */
@@ -138,9 +151,29 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const oauth = new OAuthServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) =>
     secrets.push(secret),
   );
+  const saved = options.stateFile ? readStateFile(options.stateFile) : undefined;
+  if (saved) {
+    oauth.restore(saved.oauth);
+    queries.restore(saved.queries);
+  }
+  /**
+   * Records grants and locators before an answer that depends on them goes out, so a
+   * sandbox killed right after answering still knows what it answered. Synchronous on
+   * purpose: nothing else may run between the change and the answer.
+   */
+  const persist = (): void => {
+    if (!options.stateFile) return;
+    const state: SandboxStateFile = { oauth: oauth.snapshot(), queries: queries.snapshot() };
+    const temp = `${options.stateFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(state));
+    renameSync(temp, options.stateFile);
+  };
 
   const failures: SalesforceSandboxFailures = {
-    expireSessions: () => oauth.expireSessions(),
+    expireSessions: () => {
+      oauth.expireSessions();
+      persist();
+    },
     requestLimitExceeded: (times) => modes.requestLimitExceeded.set(times),
     serverError: (times, status) => {
       modes.serverError.set(times);
@@ -155,7 +188,10 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     rotateRefreshTokens: (on) => {
       oauth.rotateRefreshTokens = on;
     },
-    revokeGrant: () => oauth.revokeAll(),
+    revokeGrant: () => {
+      oauth.revokeAll();
+      persist();
+    },
     consentDenied: (on) => {
       modes.consentDenied = on;
     },
@@ -228,12 +264,14 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       // Only the body counts: parameters in the URL (which Salesforce tolerates) would put
       // secrets into access logs, so the sandbox ignores them and the adapter must not use them.
       const answer = oauth.token(await readForm(req, BODY_LIMITS), basicCredentials(req.headers.authorization));
+      persist();
       return sendJson(res, answer.status, answer.body ?? {}, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     }
     if (path === '/services/oauth2/revoke') {
       count('revoke');
       const token = req.method === 'POST' ? (await readForm(req, BODY_LIMITS)).get('token') : requestUrl.searchParams.get('token');
       const answer = oauth.revoke(token);
+      persist();
       if (answer.body) return sendJson(res, answer.status, answer.body);
       res.writeHead(answer.status, { 'Content-Length': '0' }).end();
       return;
@@ -327,6 +365,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       throw error;
     }
     counters.recordsReturned += page.records.length;
+    persist();
     const body = JSON.stringify(page);
     if (modes.malformedJson.take()) return send(res, 200, truncatedJson(body), JSON_TYPE, headers);
     return send(res, 200, body, JSON_TYPE, headers);
@@ -374,6 +413,16 @@ interface Counters {
   byEndpoint: Record<string, number>;
   apiUsage: number;
   recordsReturned: number;
+}
+
+/** The recorded state of an earlier run, or undefined when there is none yet. */
+function readStateFile(file: string): SandboxStateFile | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SandboxStateFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the Salesforce sandbox's state ${file}: ${(error as Error).message}`);
+  }
 }
 
 function freshCounters(): Counters {
