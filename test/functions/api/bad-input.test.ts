@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TRPCClientError } from '@trpc/client';
+import type { AppRouter } from '../../../functions/api/router';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 
 interface ErrorEnvelope {
@@ -91,6 +93,49 @@ describe('bad input', () => {
 
   it('answers METHOD_NOT_SUPPORTED (405) to a query sent as a mutation', async () => {
     await expectError(await mutate('connector.list', '{}'), 405, 'METHOD_NOT_SUPPORTED');
+  });
+
+  it('quotes a connector id with bidi and NUL characters escaped, through the real client', async () => {
+    const connectorId = 'sales\u202Eecrof\u0000\u2066x';
+    const error = await stack.client('acme').connector.getStatus.query({ connectorId }).then(
+      () => undefined,
+      (caught: TRPCClientError<AppRouter>) => caught,
+    );
+    expect(error?.data?.code).toBe('NOT_FOUND');
+    expect(error?.message).toBe('No connector "sales\\u{202E}ecrof\\u{0000}\\u{2066}x" exists in this tenant.');
+    expect(error?.message).not.toMatch(/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('cuts a long connector id in a message to 64 characters and an ellipsis', async () => {
+    const error = (await (await query('connector.getStatus', JSON.stringify({ connectorId: `"${'y'.repeat(127)}` }))).json()) as ErrorEnvelope;
+    expect(error.error.message).toBe(`No connector "\\"${'y'.repeat(63)}…" exists in this tenant.`);
+  });
+
+  it('escapes control characters JSON.parse quotes back from the input', async () => {
+    const response = await query('connector.getStatus', '\u202E\u0007not json');
+    const body = (await response.json()) as ErrorEnvelope;
+    expect(response.status).toBe(400);
+    expect(body.error.message).toMatch(/^Invalid input: the input is not valid JSON/);
+    expect(body.error.message).not.toMatch(/[\u0000-\u001f\u202a-\u202e]/);
+  });
+
+  it('quotes an unknown procedure path safely', async () => {
+    const response = await query(`connector.${'\u202E'}${'z'.repeat(300)}`, '{}');
+    const body = (await response.json()) as ErrorEnvelope;
+    expect(response.status).toBe(404);
+    expect(body.error.message).toBe(`No procedure found on path "connector.\\u{202E}${'z'.repeat(53)}…".`);
+  });
+
+  it('answers a batch of more than 10 calls with a 400 that names the limit', async () => {
+    const paths = Array.from({ length: 11 }, () => 'connector.list').join(',');
+    const response = await fetch(`${stack.url}/trpc/${paths}?batch=1&input=%7B%7D`, { headers });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as ErrorEnvelope | ErrorEnvelope[];
+    const envelope = Array.isArray(body) ? body[0]! : body;
+    expect(envelope.error.data.code).toBe('BAD_REQUEST');
+    expect(envelope.error.message).toBe('A batch holds at most 10 calls; send the calls in smaller batches.');
+    const ten = Array.from({ length: 10 }, () => 'connector.list').join(',');
+    expect((await fetch(`${stack.url}/trpc/${ten}?batch=1&input=%7B%7D`, { headers })).status).toBe(200);
   });
 
   it('answers 404 outside the API\'s routes', async () => {
