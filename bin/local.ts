@@ -5,7 +5,7 @@ import { o365SandboxContactsFromEnv } from '../local/sandboxes/o365';
 import { salesforceSandboxSizesFromEnv } from '../local/sandboxes/salesforce';
 import { startLocalStack } from '../local/stack';
 
-/** `npm start`: the whole service on this machine. PORT (3000) and LOCAL_STATE_DIR (.local/) configure it. */
+/** `npm start`: the whole service on this machine. PORT (3000), LOCAL_STATE_DIR (.local/) and LOCAL_DYNAMODB_IN_MEMORY configure it. */
 const port = Number(process.env.PORT ?? 3000);
 const stateDir = process.env.LOCAL_STATE_DIR || '.local';
 
@@ -18,6 +18,8 @@ const stack = await startLocalStack({
   fathom: fathomSandboxSizesFromEnv(process.env),
   delivrai: delivrAiSandboxOptionsFromEnv(process.env),
   o365: { contacts: o365SandboxContactsFromEnv(process.env) },
+  // LOCAL_DYNAMODB_IN_MEMORY=1: a faster, throwaway database (see the README).
+  inMemoryDynamoDb: process.env.LOCAL_DYNAMODB_IN_MEMORY === '1',
   // A test switch: freeze the first execution that reaches this Task state ('State' or 'State:after'), to kill the stack there.
   ...(process.env.LOCAL_STEP_FUNCTIONS_HALT_AT && { stepFunctions: { haltAt: process.env.LOCAL_STEP_FUNCTIONS_HALT_AT } }),
 });

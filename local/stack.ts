@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   stateDir: string;
   /** Reuse a running DynamoDB Local (tests share one) instead of starting one on the state dir. */
   dynamoDbEndpoint?: string;
+  /** Start DynamoDB Local in memory (faster; the data is gone when the stack stops) instead of in the state dir. */
+  inMemoryDynamoDb?: boolean;
   tableName?: string;
   /** Sizes of the Salesforce sandbox's data set (defaults 340/1250/89). */
   salesforceSizes?: Partial<DataSetSizes>;
@@ -72,8 +74,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let dynamo: DynamoDbLocal | undefined;
   let endpoint = options.dynamoDbEndpoint;
   if (!endpoint) {
-    const dbPath = join(stateDir, 'dynamodb');
-    await mkdir(dbPath, { recursive: true });
+    const dbPath = options.inMemoryDynamoDb ? undefined : join(stateDir, 'dynamodb');
+    if (dbPath) await mkdir(dbPath, { recursive: true });
     dynamo = await startDynamoDbLocal({ dbPath });
     endpoint = dynamo.endpoint;
   }
