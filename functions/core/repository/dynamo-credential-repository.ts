@@ -4,7 +4,7 @@ import type { SealedSecret } from '../crypto';
 import { ConflictError } from '../errors';
 import type { ProviderId } from '../registry';
 import { CONNECTOR_SK, SCHEDULE_KEY, connectorPk } from './keys';
-import type { CredentialRepository, StoredCredentials } from './types';
+import type { CredentialRepository, RefreshLease, StoredCredentials } from './types';
 
 /** `CredentialRepository` over the single table: credentials live on the connector item. */
 export class DynamoCredentialRepository implements CredentialRepository {
@@ -168,34 +168,45 @@ export class DynamoCredentialRepository implements CredentialRepository {
     tenantId: string,
     providerId: ProviderId,
     lease: { version: number; owner: string; nowMs: number; untilMs: number },
-  ) {
-    return await this.conditionally(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(tenantId, providerId),
-        ConditionExpression:
-          'credentialsVersion = :version AND (attribute_not_exists(refreshLeaseUntil) OR refreshLeaseUntil < :now)',
-        UpdateExpression: 'SET refreshLeaseOwner = :owner, refreshLeaseUntil = :until',
-        ExpressionAttributeValues: { ':version': lease.version, ':now': lease.nowMs, ':owner': lease.owner, ':until': lease.untilMs },
-      }),
-    );
+  ): Promise<RefreshLease | null> {
+    try {
+      const answer = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(tenantId, providerId),
+          // Only for the version the caller read: a token replaced meanwhile is never refreshed again.
+          ConditionExpression:
+            'credentialsVersion = :version AND attribute_exists(credentials) AND (attribute_not_exists(refreshLeaseUntil) OR refreshLeaseUntil < :now)',
+          UpdateExpression: 'SET refreshLeaseOwner = :owner, refreshLeaseUntil = :until',
+          ExpressionAttributeValues: { ':version': lease.version, ':now': lease.nowMs, ':owner': lease.owner, ':until': lease.untilMs },
+          // A lease still on the item was not released: its holder's lease lapsed, its refresh may still land.
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      return { tookOverLapsedLease: typeof answer.Attributes?.refreshLeaseOwner === 'string' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return null;
+      throw error;
+    }
   }
 
   async storeRefreshedCredentials(
     tenantId: string,
     providerId: ProviderId,
-    refreshed: { sealed: SealedSecret; version: number; owner: string; now: string },
+    refreshed: { sealed: SealedSecret; version: number; now: string },
   ) {
     return await this.conditionally(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),
-        ConditionExpression: 'credentialsVersion = :version AND refreshLeaseOwner = :owner',
+        // Conditional on the version refreshed, not on holding the lease: tokens refreshed from
+        // that version's refresh token are good (with rotation, the only good ones) even when
+        // the lease lapsed meanwhile. A reconnect moved the version; a disconnect removed the credentials.
+        ConditionExpression: 'credentialsVersion = :version AND attribute_exists(credentials)',
         UpdateExpression:
           'SET credentials = :sealed, credentialsVersion = :next, updatedAt = :now REMOVE refreshLeaseOwner, refreshLeaseUntil',
         ExpressionAttributeValues: {
           ':version': refreshed.version,
-          ':owner': refreshed.owner,
           ':sealed': refreshed.sealed,
           ':next': refreshed.version + 1,
           ':now': refreshed.now,
@@ -204,8 +215,8 @@ export class DynamoCredentialRepository implements CredentialRepository {
     );
   }
 
-  async releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<void> {
-    await this.conditionally(
+  async releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<boolean> {
+    return await this.conditionally(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),

@@ -1,5 +1,5 @@
 import type { SealedSecret } from '../crypto';
-import type { ConnectorRecord, EntityCounts, EntityType, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
+import type { ConnectorRecord, ConnectorStatus, EntityCounts, EntityType, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -20,17 +20,6 @@ export interface ConnectorRepository {
   getEntityCounts(tenantId: string, providerId: ProviderId): Promise<EntityCounts>;
   /** The connector's sync logs, newest first (one request). */
   listSyncLogs(tenantId: string, providerId: ProviderId, limit: number): Promise<SyncLog[]>;
-  /** Creates the connector or overwrites its state fields; counters are kept. */
-  saveConnector(record: ConnectorRecord): Promise<void>;
-  /** Adds (or, with negative numbers, subtracts) to the connector's entity counters. */
-  adjustEntityCounts(tenantId: string, providerId: ProviderId, delta: Partial<EntityCounts>): Promise<void>;
-  /** Stores a sync log (new or updated). */
-  saveSyncLog(providerId: ProviderId, log: SyncLog): Promise<void>;
-  /**
-   * Sets the connector `disconnected` and removes its credentials and config in one
-   * write. Answers the record as it is now, or null when the tenant never had one.
-   */
-  markDisconnected(tenantId: string, providerId: ProviderId, now: string): Promise<ConnectorRecord | null>;
 }
 
 /** Sealed credentials as stored, with the version every replacement increments. */
@@ -40,56 +29,41 @@ export interface StoredCredentials {
   config: Record<string, unknown>;
 }
 
+/** A refresh lease just taken. */
+export interface RefreshLease {
+  /** Another holder's lease had lapsed without being released: its refresh may still land. */
+  tookOverLapsedLease: boolean;
+}
+
 /**
  * The credential side of a connector: OAuth flows that end in sealed credentials, and
  * token refreshes that replace them. Writes that must not interleave are conditional.
  */
 export interface CredentialRepository {
-  /**
-   * Creates the connector if needed and sets it `pending_auth` for this flow (the newest
-   * flow wins). @throws ConflictError while a sync is running.
-   */
-  beginAuthorization(tenantId: string, providerId: ProviderId, flow: { id: string; stateHash: string; now: string }): Promise<void>;
-  /**
-   * Stores the sealed credentials, `connected`, the config and the first scheduled sync in
-   * one write, only if this flow is still the pending one. Answers false when it is not.
-   */
-  completeAuthorization(
-    tenantId: string,
-    providerId: ProviderId,
-    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
-  ): Promise<boolean>;
-  /**
-   * Ends a failed flow with a message: back to `connected` when older credentials remain,
-   * else `disconnected`; only if this flow is still the pending one.
-   */
-  failAuthorization(tenantId: string, providerId: ProviderId, flow: { stateHash: string; message: string; now: string }): Promise<boolean>;
-  /**
-   * Creates or updates the connector as `connected` with these sealed credentials, its
-   * config and the first scheduled sync, in one write. @throws ConflictError while a sync runs.
-   */
-  storeCredentials(
-    tenantId: string,
-    providerId: ProviderId,
-    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; now: string; nextSyncAt: string },
-  ): Promise<void>;
   getCredentials(tenantId: string, providerId: ProviderId): Promise<StoredCredentials | null>;
   /**
-   * Takes the refresh lease if the credentials are still at `version` and no live lease
-   * exists: across processes, one refresh per stale token.
+   * Takes the refresh lease if the credentials are still at `version` (the one the caller
+   * read) and no live lease exists: across processes, one refresh per stale token. Answers
+   * null when it did not; `tookOverLapsedLease` when another holder's lease had lapsed
+   * unreleased (its refresh may still be in flight).
    */
   acquireRefreshLease(
     tenantId: string,
     providerId: ProviderId,
     lease: { version: number; owner: string; nowMs: number; untilMs: number },
-  ): Promise<boolean>;
-  /** Replaces the credentials (the rotated refresh token with them) and frees the lease, in one write. */
+  ): Promise<RefreshLease | null>;
+  /**
+   * Replaces the credentials (the rotated refresh token with them) and frees the lease, in
+   * one write, if they are still at `version`. Answers false when a newer version was stored
+   * (a reconnect or another refresher) or the credentials were removed (a disconnect).
+   */
   storeRefreshedCredentials(
     tenantId: string,
     providerId: ProviderId,
-    refreshed: { sealed: SealedSecret; version: number; owner: string; now: string },
+    refreshed: { sealed: SealedSecret; version: number; now: string },
   ): Promise<boolean>;
-  releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<void>;
+  /** Frees the lease if `owner` still holds it; answers whether it did (false: it lapsed and was taken over, or was freed by a store). */
+  releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<boolean>;
   /** The grant is gone: `error`, with a message that says re-authorization is needed. */
   markReauthorizationRequired(tenantId: string, providerId: ProviderId, message: string, now: string): Promise<void>;
 }
@@ -110,47 +84,115 @@ export interface OAuthStateRepository {
   consume(stateHash: string): Promise<OAuthFlow | null>;
 }
 
-/** Where a sync of this connector can start from. */
-export interface SyncStart {
-  status: ConnectorRecord['status'] | null;
+/** The lifecycle fields of a connector, read strongly consistent. */
+export interface ConnectorLifecycleState {
+  /** Null when the tenant never had a record for this connector. */
+  status: ConnectorStatus | null;
+  holdsCredentials: boolean;
+  /** The sync (or purge) that owns the connector's entities and counters now. */
   activeSyncId: string | null;
+  activeWork: 'sync' | 'purge' | null;
+  /** Where the next incremental sync starts; null after any (re)connect: the next sync is full. */
   watermark: Record<string, string> | null;
+  /** A digest of the config of the source last connected (kept across disconnects). */
+  sourceKey: string | null;
+  /** Reconnected to another source: the next full sync removes whatever it does not see. */
+  sweepUnseen: boolean;
+  pendingAuthExpiresAt: string | null;
   /** Entities the connector holds now (the sum of its counters). */
   liveEntities: number;
 }
 
-/** An entity as a sync left it: which of the sync's pages created or removed it. */
+/**
+ * Every write of a connector's `status`, `activeSyncId` and watermark: one method per row of
+ * the lifecycle table (functions/core/connector-lifecycle.ts), each one conditional write
+ * from the row's states. Each answers false when the connector was not in such a state.
+ */
+export interface ConnectorLifecycleRepository {
+  read(tenantId: string, providerId: ProviderId): Promise<ConnectorLifecycleState>;
+  /** `connect`: stores an API key's sealed credentials; no sync may be running. */
+  connect(
+    tenantId: string,
+    providerId: ProviderId,
+    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+  ): Promise<boolean>;
+  /** `authorizationStarted` (no credentials) or `reauthorizationStarted` (credentials held: status kept). */
+  startAuthorization(
+    tenantId: string,
+    providerId: ProviderId,
+    flow: { id: string; stateHash: string; now: string; expiresAt: string },
+    holdsCredentials: boolean,
+  ): Promise<boolean>;
+  /** `authorizationCompleted`, only for the pending flow and while no sync runs. */
+  completeAuthorization(
+    tenantId: string,
+    providerId: ProviderId,
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+  ): Promise<boolean>;
+  /** `authorizationFailed` (back to `disconnected`, with the message) or `reauthorizationFailed` (nothing but the flow changes). */
+  failAuthorization(tenantId: string, providerId: ProviderId, flow: { stateHash: string; message: string; now: string }, holdsCredentials: boolean): Promise<boolean>;
+  /** `reauthorizationRequired`: `error` with the message, off the schedule. */
+  markReauthorizationRequired(tenantId: string, providerId: ProviderId, message: string, now: string): Promise<boolean>;
+  /** `disconnect`: no sync may be running; with `purgeId`, the purge of its entities owns the connector until it ends. */
+  disconnect(tenantId: string, providerId: ProviderId, options: { now: string; purgeId?: string }): Promise<boolean>;
+  /** The purge is done: its ownership ends and the counters are zero. */
+  finishPurge(tenantId: string, providerId: ProviderId, purgeId: string, now: string): Promise<boolean>;
+  /** Whether `syncId` (a sync or a purge) still owns the connector's entities and counters. */
+  isOwner(tenantId: string, providerId: ProviderId, syncId: string): Promise<boolean>;
+  /** `syncStarted`, with the running sync log, in one transaction. */
+  beginSync(tenantId: string, providerId: ProviderId, log: SyncLog): Promise<boolean>;
+  /** `syncFinished`: log completed, watermark and next schedule kept, counters set to `counts` when given. */
+  finishSync(
+    tenantId: string,
+    providerId: ProviderId,
+    syncId: string,
+    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; counts: EntityCounts | null },
+  ): Promise<boolean>;
+  /** `syncFailed`: log failed with the message; the connector `error` (off the schedule when `nextSyncAt` is null). */
+  failSync(tenantId: string, providerId: ProviderId, syncId: string, failure: { completedAt: string; message: string; nextSyncAt: string | null }): Promise<boolean>;
+  /** `syncCancelled`: log cancelled with the reason; the connector `connected`. */
+  cancelSync(tenantId: string, providerId: ProviderId, syncId: string, cancellation: { completedAt: string; reason: string }): Promise<boolean>;
+}
+
+/** A sync run as its own steps and its canceller need it. */
+export interface SyncRun {
+  status: SyncLog['status'];
+  /** Set when someone asked to cancel it: the reason its log will end with. */
+  cancelReason: string | null;
+  /** Which execution of the sync (continue-as-new) committed its last page. */
+  execution: number;
+}
+
+/** Sync runs (their logs) beyond the lifecycle's own writes. */
+export interface SyncRunRepository {
+  getRun(tenantId: string, providerId: ProviderId, syncId: string): Promise<SyncRun | null>;
+  /** Notes, while it runs, that the sync is being cancelled and why. */
+  requestCancel(tenantId: string, providerId: ProviderId, syncId: string, reason: string): Promise<boolean>;
+  /** Closes a running log whose connector no longer names it (written by an older version). */
+  closeOrphanRun(tenantId: string, providerId: ProviderId, syncId: string, end: { status: 'failed' | 'cancelled'; message: string; completedAt: string }): Promise<boolean>;
+  /** Records that a running sync changed type (an expired watermark made it full). */
+  recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void>;
+  /** After a full read: live entities now, and how many this sync saw (one request). Equal means nothing is left to sweep. */
+  countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }>;
+}
+
+/** An entity as a sync left it: which of the sync's pages created, changed or removed it. */
 export interface EntityChange {
   type: EntityType;
   firstSeen: string;
   deleted: boolean;
   deletedIn?: string;
+  updatedIn?: string;
 }
 
-/**
- * The sync engine's storage: starting and ending syncs, entities by source id, and page
- * commits that count each page exactly once however often it is retried.
- */
-export interface SyncRepository {
-  /**
-   * Flips a connected (or failed) connector to `syncing` and writes the running sync log,
-   * atomically. Answers why it did not, when it did not.
-   */
-  beginSync(tenantId: string, providerId: ProviderId, log: SyncLog): Promise<'started' | 'busy' | 'not_connected'>;
-  getSyncStart(tenantId: string, providerId: ProviderId): Promise<SyncStart>;
-  /** Records that a running sync changed type (an expired watermark made it full). */
-  recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void>;
+/** Entities by source id, spread over shards. */
+export interface EntityRepository {
+  /** The key a sync names an entity by (`findEntities` answers by it). */
+  entityKey(ref: { type: string; sourceId: string }): string;
   /** The stored state of these entities (one or more BatchGets). */
   findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]): Promise<Map<string, StoredEntityState>>;
   /** Writes entities whole (BatchWrite, in parallel). */
   writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void>;
-  /**
-   * Adds a page's delta to the counters and the sync log, with a marker for the page, in
-   * one transaction. Answers false when the page had been committed already.
-   */
-  commitPage(tenantId: string, providerId: ProviderId, syncId: string, pageKey: string, delta: PageDelta): Promise<boolean>;
-  /** After a full read: live entities now, and how many this sync saw (one request). Equal means nothing is left to sweep. */
-  countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }>;
   /** A page of entities a full sync did not see (or that this page already removed), from a shard. */
   findUnseenEntities(
     tenantId: string,
@@ -158,19 +200,46 @@ export interface SyncRepository {
     sweep: { shard: number; startKey: Record<string, unknown> | null; syncId: string; pageKey: string; limit: number },
   ): Promise<{ entities: (EntityWrite & StoredEntityState)[]; nextKey: Record<string, unknown> | null }>;
   /**
-   * What a sync has written to entities, in the fields its commits count by: entities it
-   * created (firstSeen) or removed (deletedIn) on one of its pages. Reads every entity of the
-   * connector (a filtered query per shard): only for settling a sync that died mid-page.
+   * What a sync has written, in the fields its commits count by: entities one of its pages
+   * created (firstSeen), changed (updatedIn) or removed (deletedIn). Reads every entity of the
+   * connector: only for settling a sync that stopped mid-page.
    */
   findEntityChangesOfSync(tenantId: string, providerId: ProviderId, syncId: string): Promise<EntityChange[]>;
+  /** Live entities by type, counted over every shard: what a completed full sync sets the counters to. */
+  countLiveEntities(tenantId: string, providerId: ProviderId): Promise<EntityCounts>;
+  /** A page of the connector's entities, live or removed, to delete (a purge). */
+  findPurgePage(
+    tenantId: string,
+    providerId: ProviderId,
+    page: { shard: number; startKey: Record<string, unknown> | null; limit: number },
+  ): Promise<{ entities: { key: Record<string, unknown>; type: EntityType; deleted: boolean }[]; nextKey: Record<string, unknown> | null }>;
+  deleteEntities(keys: Record<string, unknown>[]): Promise<void>;
+}
+
+/** One page's commit: its delta, who must still own the connector, and the sync log to add to. */
+export interface PageCommit {
+  pageKey: string;
+  delta: PageDelta;
+  /** The `activeSyncId` the commit is fenced on. */
+  owner: string;
+  /** The sync log that counts the page (none for a purge), and the execution committing it (settling names none). */
+  syncLog: { syncId: string; execution?: number } | null;
+}
+
+/** Page commits that count each page exactly once however often it is retried, fenced on ownership. */
+export interface PageLedger {
+  /** `duplicate`: the page had been committed already; `lost`: the connector no longer names the owner. */
+  commitPage(tenantId: string, providerId: ProviderId, commit: PageCommit): Promise<'committed' | 'duplicate' | 'lost'>;
   /** Which of these pages have been committed (their markers exist). */
   findCommittedPages(tenantId: string, providerId: ProviderId, pageKeys: string[]): Promise<Set<string>>;
-  /** Whether the sync's log still says `running` (its own failure or finish step has not closed it). */
-  isSyncRunning(tenantId: string, providerId: ProviderId, syncId: string): Promise<boolean>;
-  /** Completes the sync: log completed, connector connected with lastSyncAt, watermark and next schedule. */
-  finishSync(tenantId: string, providerId: ProviderId, syncId: string, result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string }): Promise<void>;
-  /** Fails the sync: log failed, connector `error` with the message (unless it moved on). */
-  failSync(tenantId: string, providerId: ProviderId, syncId: string, failure: { completedAt: string; message: string; nextSyncAt: string | null }): Promise<void>;
-  /** Connectors whose next scheduled sync is due, from the schedule index (never a scan). */
-  findDueConnectors(now: string, limit: number): Promise<{ tenantId: string; providerId: ProviderId }[]>;
+}
+
+/** The schedule index: which connectors are due for a sync. */
+export interface ScheduleRepository {
+  /** Connectors whose next scheduled sync is due, oldest first (never a scan). */
+  findDueConnectors(now: string, limit: number): Promise<{ tenantId: string; providerId: ProviderId; nextSyncAt: string }[]>;
+  /** Moves a due run that cannot start to a later time (if it is still the run seen). */
+  postpone(tenantId: string, providerId: ProviderId, from: string, to: string): Promise<boolean>;
+  /** Takes a connector that can never start on its own off the schedule (if its run is still the one seen). */
+  unschedule(tenantId: string, providerId: ProviderId, from: string): Promise<boolean>;
 }

@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { EncryptionContext, EnvelopeCipher, SealedSecret } from '../crypto';
 import { databaseIdFor } from '../connector-ref';
 import { CredentialDecryptionError, ProviderError } from '../errors';
-import type { ProviderId } from '../registry';
+import { findProvider, type ProviderId } from '../registry';
+import { TOKEN_REFRESH_LEASE_MS } from '../timeouts';
 import type { CredentialRepository } from '../repository/types';
 import type { Credentials, OAuthAdapter, OAuthCredentials } from '../../providers/types';
 import type { Log } from './caller';
 
-/** How long one process may hold the right to refresh a connector's token. */
-const REFRESH_LEASE_MS = 15_000;
 /** How often a process that lost the lease looks for the winner's new token. */
 const REFRESH_POLL_MS = 100;
+/** How long a process waits for another's refresh: a whole lease (then it takes the lease over), and as long again. */
+const REFRESH_WAIT_MS = 2 * TOKEN_REFRESH_LEASE_MS;
 
 export interface CredentialServiceDeps {
   repository: CredentialRepository;
@@ -129,46 +130,85 @@ export class CredentialService {
 
   private async refreshAcrossProcesses(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
     const owner = randomUUID();
-    const deadline = Date.now() + 2 * REFRESH_LEASE_MS;
+    const deadline = this.clock().getTime() + REFRESH_WAIT_MS;
     for (;;) {
-      const nowMs = this.clock().getTime();
-      const leased = await this.deps.repository.acquireRefreshLease(tenantId, providerId, {
-        version: staleVersion,
-        owner,
-        nowMs,
-        untilMs: nowMs + REFRESH_LEASE_MS,
-      });
-      if (leased) return await this.refreshUnderLease(tenantId, providerId, staleVersion, owner);
-      // Someone else holds the lease, or already replaced the stale token: use theirs.
+      // Read first, and lease only the version read: a process that comes late (the winner
+      // stored, or a lapsed lease was taken over) uses the stored token instead of spending
+      // a refresh token that may already be rotated away.
       const current = await this.requireOAuth(tenantId, providerId);
       if (current.version !== staleVersion) return current.credentials;
-      if (Date.now() > deadline) {
-        throw new ProviderError('Refreshing the access token took too long; the call will be retried.', {
-          provider: providerId,
-          retryable: true,
-        });
+      const nowMs = this.clock().getTime();
+      const lease = await this.deps.repository.acquireRefreshLease(tenantId, providerId, {
+        version: current.version,
+        owner,
+        nowMs,
+        untilMs: nowMs + TOKEN_REFRESH_LEASE_MS,
+      });
+      if (lease) return await this.refreshUnderLease(tenantId, providerId, current, owner, lease.tookOverLapsedLease);
+      if (nowMs > deadline) {
+        throw new ProviderError(`Refreshing the ${providerName(providerId)} access token took too long.`, { provider: providerId, retryable: true });
       }
       await this.sleep(REFRESH_POLL_MS);
     }
   }
 
-  private async refreshUnderLease(tenantId: string, providerId: ProviderId, staleVersion: number, owner: string) {
+  /**
+   * Refreshes `current` (the version this process leased) and stores the result. Never
+   * answers tokens it could not store unless they are the stored ones: with rotation, tokens
+   * that are not stored are lost for good.
+   */
+  private async refreshUnderLease(
+    tenantId: string,
+    providerId: ProviderId,
+    current: { credentials: OAuthCredentials; version: number; config: Record<string, unknown> },
+    owner: string,
+    tookOverLapsedLease: boolean,
+  ): Promise<OAuthCredentials> {
     const now = () => this.clock().toISOString();
+    let refreshed: OAuthCredentials;
     try {
-      const current = await this.requireOAuth(tenantId, providerId);
-      const adapter = this.requireAdapter(providerId);
-      const refreshed = await adapter.refresh(current.credentials, current.config);
-      const sealed = await this.seal(tenantId, providerId, refreshed);
-      // The rotated refresh token, if any, is inside `sealed`: persisted in this same write.
-      await this.deps.repository.storeRefreshedCredentials(tenantId, providerId, { sealed, version: staleVersion, owner, now: now() });
-      return refreshed;
+      refreshed = await this.requireAdapter(providerId).refresh(current.credentials, current.config);
     } catch (error) {
-      await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
-      if (error instanceof ProviderError && error.reauthorizationRequired) {
-        await this.deps.repository.markReauthorizationRequired(tenantId, providerId, error.message, now());
+      const stillHeld = await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
+      if (!(error instanceof ProviderError && error.reauthorizationRequired)) throw error;
+      // A refused refresh token may have been spent by another refresher (ours lapsed and was
+      // taken over, or we took over theirs): its tokens are stored, or may still be.
+      const latest = await this.latestAfter(tenantId, providerId, current.version);
+      if (latest) return latest;
+      if (tookOverLapsedLease || !stillHeld) {
+        throw new ProviderError(`Another process was refreshing the ${providerName(providerId)} access token at the same time.`, {
+          provider: providerId,
+          retryable: true,
+          cause: error,
+        });
       }
+      await this.deps.repository.markReauthorizationRequired(tenantId, providerId, error.message, now());
       throw error;
     }
+    try {
+      const sealed = await this.seal(tenantId, providerId, refreshed);
+      // The rotated refresh token, if any, is inside `sealed`: persisted in this same write.
+      const stored = await this.deps.repository.storeRefreshedCredentials(tenantId, providerId, { sealed, version: current.version, now: now() });
+      if (stored) return refreshed;
+    } catch (error) {
+      await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
+      throw error;
+    }
+    await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
+    // Not stored: a reconnect stored newer credentials (use them), or a disconnect removed them.
+    const latest = await this.latestAfter(tenantId, providerId, current.version);
+    if (latest) return latest;
+    throw new ProviderError(`The ${providerName(providerId)} connector has no credentials any more; connect it again.`, {
+      provider: providerId,
+      reauthorizationRequired: true,
+    });
+  }
+
+  /** The stored OAuth credentials if they are newer than `version`, else undefined. */
+  private async latestAfter(tenantId: string, providerId: ProviderId, version: number): Promise<OAuthCredentials | undefined> {
+    const latest = await this.current(tenantId, providerId);
+    if (latest && latest.version > version && latest.credentials.kind === 'oauth2') return latest.credentials;
+    return undefined;
   }
 
   private async requireOAuth(tenantId: string, providerId: ProviderId) {
@@ -187,6 +227,11 @@ export class CredentialService {
     if (!adapter) throw new ProviderError(`${providerId} is not configured for OAuth here.`, { provider: providerId });
     return adapter;
   }
+}
+
+/** The provider's name for messages ("Salesforce"), or its id when the registry does not know it. */
+function providerName(providerId: ProviderId): string {
+  return findProvider(providerId)?.name ?? providerId;
 }
 
 /** What a connector's ciphertexts are bound to: moved to another record, they do not decrypt. */

@@ -1,16 +1,25 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { generateLocalKey } from '../../../../functions/core/crypto';
+import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/core/crypto';
 import { CredentialDecryptionError, ProviderError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import type { CredentialService } from '../../../../functions/core/services/credential-service';
+import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
+import { CredentialService } from '../../../../functions/core/services/credential-service';
+import { PROVIDER_CALL_TIMEOUT_MS, TOKEN_REFRESH_LEASE_MS } from '../../../../functions/core/timeouts';
 import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
-import type { OAuthCredentials } from '../../../../functions/providers/types';
+import type { OAuthAdapter, OAuthCredentials } from '../../../../functions/providers/types';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
 import { freshTable } from '../../../support/dynamodb';
 import { recordingLog } from '../../../support/log';
 import { connectThroughOAuth } from '../../../support/oauth';
 import { localCredentialService } from '../../../support/credentials';
+
+/** A promise and the function that settles it, to hold a refresh at one point until the test lets it go. */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
 
 const QUERY = '/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+1';
 
@@ -23,6 +32,45 @@ describe('CredentialService with the Salesforce sandbox', () => {
   /** A service as one Lambda container would hold it: its own in-process state, the shared table. */
   function container(): CredentialService {
     return localCredentialService(table, (providerId) => (providerId === 'salesforce' ? adapter : undefined), key);
+  }
+
+  /**
+   * A container whose clock runs `aheadMs` ahead and whose adapter's refresh goes through
+   * `refreshThrough` (to hold a refresh before or after it reaches the sandbox).
+   */
+  function containerWith(options: {
+    aheadMs?: number;
+    refreshThrough?: (refresh: () => Promise<OAuthCredentials>) => Promise<OAuthCredentials>;
+  }): CredentialService {
+    const through = options.refreshThrough ?? ((refresh) => refresh());
+    const held: OAuthAdapter = {
+      providerId: 'salesforce',
+      authorizationUrl: (request) => adapter.authorizationUrl(request),
+      exchangeCode: (request) => adapter.exchangeCode(request),
+      refresh: (credentials, config) => through(() => adapter.refresh(credentials)),
+      revoke: (credentials) => adapter.revoke(credentials),
+    };
+    return new CredentialService({
+      repository: new DynamoCredentialRepository(table.client, table.tableName),
+      cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
+      oauthAdapter: (providerId) => (providerId === 'salesforce' ? held : undefined),
+      clock: () => new Date(Date.now() + (options.aheadMs ?? 0)),
+    });
+  }
+
+  /** A second process that sees the first one's lease as lapsed. */
+  const pastTheLease = () => containerWith({ aheadMs: TOKEN_REFRESH_LEASE_MS + 1_000 });
+
+  const statusOf = async (tenantId: string) =>
+    (await new DynamoConnectorRepository(table.client, table.tableName).getConnectorWithLatestSync(tenantId, 'salesforce')).connector?.status;
+
+  /** The stored refresh token works at the sandbox: a fresh container refreshes with it and calls through. */
+  async function expectWorkingConnection(tenantId: string) {
+    sandbox.failures.expireSessions();
+    sandbox.resetStats();
+    expect((await container().withOAuthCredentials(tenantId, 'salesforce', query)).totalSize).toBe(1);
+    expect(sandbox.stats().tokenRefreshes).toBe(1);
+    expect(await statusOf(tenantId)).toBe('connected');
   }
 
   const connect = (tenantId: string) =>
@@ -149,5 +197,126 @@ describe('CredentialService with the Salesforce sandbox', () => {
     expect(log.lines).toEqual([
       expect.objectContaining({ level: 'warn', message: expect.stringMatching(/revoking the grant at the provider failed/) }),
     ]);
+  });
+
+  describe('when a refresh lease lapses while its refresh is in flight (rotating refresh tokens)', () => {
+    it('leases longer than the longest provider call', () => {
+      expect(TOKEN_REFRESH_LEASE_MS).toBeGreaterThan(PROVIDER_CALL_TIMEOUT_MS);
+    });
+
+    it('keeps the connection when the first refresher rotated the token and stores it after a second took the lease', async () => {
+      await connect('lapse-after-rotation');
+      sandbox.failures.rotateRefreshTokens(true);
+      sandbox.failures.expireSessions();
+      const rotated = gate();
+      const answer = gate();
+      const first = containerWith({
+        refreshThrough: async (refresh) => {
+          const fresh = await refresh();
+          rotated.resolve();
+          await answer.promise;
+          return fresh;
+        },
+      });
+
+      const firstCall = first.withOAuthCredentials('lapse-after-rotation', 'salesforce', query);
+      await rotated.promise;
+      // The second process takes the lapsed lease and finds the refresh token spent.
+      const second = pastTheLease();
+      const secondFailure = await second.withOAuthCredentials('lapse-after-rotation', 'salesforce', query).catch((error: unknown) => error);
+      expect(secondFailure).toBeInstanceOf(ProviderError);
+      expect(secondFailure).toMatchObject({ retryable: true, reauthorizationRequired: false });
+      expect((secondFailure as Error).message).not.toMatch(/retried/);
+      expect(await statusOf('lapse-after-rotation')).toBe('connected');
+
+      answer.resolve();
+      expect((await firstCall).totalSize).toBe(1);
+      expect((await container().current('lapse-after-rotation', 'salesforce'))?.version).toBe(2);
+      // The second process's next attempt uses what the first stored.
+      expect((await second.withOAuthCredentials('lapse-after-rotation', 'salesforce', query)).totalSize).toBe(1);
+      await expectWorkingConnection('lapse-after-rotation');
+    });
+
+    it('uses the second refresher\'s stored tokens when the first one\'s spent refresh token is refused', async () => {
+      await connect('lapse-before-rotation');
+      sandbox.failures.rotateRefreshTokens(true);
+      sandbox.failures.expireSessions();
+      const held = gate();
+      const release = gate();
+      const first = containerWith({
+        refreshThrough: async (refresh) => {
+          held.resolve();
+          await release.promise;
+          return await refresh();
+        },
+      });
+
+      const firstCall = first.withOAuthCredentials('lapse-before-rotation', 'salesforce', query);
+      await held.promise;
+      expect((await pastTheLease().withOAuthCredentials('lapse-before-rotation', 'salesforce', query)).totalSize).toBe(1);
+      release.resolve();
+
+      // The first refresher's token was rotated away; it takes the stored one instead of giving up.
+      expect((await firstCall).totalSize).toBe(1);
+      expect(await statusOf('lapse-before-rotation')).toBe('connected');
+      expect((await container().current('lapse-before-rotation', 'salesforce'))?.version).toBe(2);
+      await expectWorkingConnection('lapse-before-rotation');
+    });
+
+    it('uses the new credentials when the connector was reconnected during the refresh', async () => {
+      await connect('reconnected');
+      sandbox.failures.expireSessions();
+      const held = gate();
+      const release = gate();
+      const first = containerWith({
+        refreshThrough: async (refresh) => {
+          held.resolve();
+          await release.promise;
+          return await refresh();
+        },
+      });
+
+      const firstCall = first.withOAuthCredentials('reconnected', 'salesforce', query);
+      await held.promise;
+      await connect('reconnected');
+      const reconnected = await container().current('reconnected', 'salesforce');
+      release.resolve();
+
+      expect((await firstCall).totalSize).toBe(1);
+      // The refresh of the old grant was not stored over the new connection.
+      expect(await container().current('reconnected', 'salesforce')).toEqual(reconnected);
+    });
+
+    it('fails with re-authorization required, and leaves the status alone, when the credentials were removed during the refresh', async () => {
+      await connect('removed');
+      sandbox.failures.expireSessions();
+      const held = gate();
+      const release = gate();
+      const first = containerWith({
+        refreshThrough: async (refresh) => {
+          held.resolve();
+          await release.promise;
+          return await refresh();
+        },
+      });
+
+      const firstCall = first.withOAuthCredentials('removed', 'salesforce', query).catch((error: unknown) => error);
+      await held.promise;
+      // As a disconnect leaves the item: no credentials (written raw, so this test does not depend on how disconnect writes status).
+      await table.client.send(
+        new UpdateCommand({
+          TableName: table.tableName,
+          Key: { pk: 'TENANT#removed#CONNECTOR#salesforce', sk: 'META' },
+          UpdateExpression: 'SET #status = :disconnected REMOVE credentials',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':disconnected': 'disconnected' },
+        }),
+      );
+      release.resolve();
+
+      expect(await firstCall).toMatchObject({ reauthorizationRequired: true });
+      expect(await container().current('removed', 'salesforce')).toBeNull();
+      expect(await statusOf('removed')).toBe('disconnected');
+    });
   });
 });
