@@ -33,7 +33,7 @@ export interface ConnectorFunctionProps {
   readonly memorySize?: number;
   /**
    * How long one invocation may run.
-   * @default - LAMBDA_DEFAULTS.timeout (10 seconds)
+   * @default - LAMBDA_DEFAULTS.timeout (longer than the provider calls of one API request)
    */
   readonly timeout?: Duration;
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat, type BundlingOptions, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { API_FUNCTION_TIMEOUT_MS } from '../functions/core/timeouts';
 
 /** The repository root: where package.json, the lock file and functions/ live. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,14 +62,16 @@ export function esbuildOptionsFor(bundling: typeof LAMBDA_BUNDLING = LAMBDA_BUND
 
 /**
  * Props every NodejsFunction of the service shares; a construct adds entry, role,
- * log group and environment. Memory and timeout suit short API calls to DynamoDB and KMS;
- * a function that does more (a sync page) overrides them.
+ * log group and environment. Memory suits short API calls to DynamoDB and KMS; the timeout
+ * outlasts the provider calls an API request makes (derived from the provider HTTP timeout
+ * in functions/core/timeouts.ts, so the two cannot drift). A function that does more (a
+ * sync page) overrides them.
  */
 export const LAMBDA_DEFAULTS = {
   runtime: LAMBDA_RUNTIME,
   architecture: Architecture.ARM_64,
   memorySize: 256,
-  timeout: Duration.seconds(10),
+  timeout: Duration.seconds(Math.ceil(API_FUNCTION_TIMEOUT_MS / 1000)),
   tracing: Tracing.ACTIVE,
   handler: 'handler',
   projectRoot: REPO_ROOT,

@@ -1,7 +1,5 @@
 import { ProviderError } from '../core/errors';
-
-/** How long one provider call may take before it counts as a transient failure. */
-const TIMEOUT_MS = 15_000;
+import { PROVIDER_CALL_TIMEOUT_MS } from '../core/timeouts';
 
 /**
  * `fetch` for provider calls: a timeout, and network failures turned into a retryable
@@ -10,7 +8,7 @@ const TIMEOUT_MS = 15_000;
  */
 export async function providerFetch(provider: string, url: string, init: RequestInit = {}): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
+    return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(PROVIDER_CALL_TIMEOUT_MS), redirect: 'manual' });
   } catch (cause) {
     const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
     throw new ProviderError(`${provider} did not answer${timedOut ? ' in time' : ''}; the call will be retried.`, {

@@ -20,6 +20,10 @@ import {
   SYNC_STATE_MACHINE_FILE,
   SYNC_TASKS_FILE,
 } from '../../lib/lambda-defaults';
+import { API_FUNCTION_TIMEOUT_MS, MAX_SEQUENTIAL_PROVIDER_CALLS_PER_REQUEST, PROVIDER_CALL_TIMEOUT_MS } from '../../functions/core/timeouts';
+
+/** The API functions' timeout in seconds, as Lambda takes it. */
+const API_FUNCTION_TIMEOUT_S = Math.ceil(API_FUNCTION_TIMEOUT_MS / 1000);
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string | string[] };
 type RawRoute = { method: string; path: string; handler: string; auth: 'jwt' | 'none'; grants: string[] };
@@ -47,7 +51,7 @@ const SYNC_FUNCTION_GRANTS: Record<string, string[]> = {
   'sync/scheduledSync': ['table:querySchedule', 'table:readWrite', 'stateMachine:start'],
   'sync/recoverSync': ['table:readWrite'],
 };
-/** Memory (MB) and timeout (s) of each function outside the API; API functions have 256 MB and 10 s. */
+/** Memory (MB) and timeout (s) of each function outside the API; API functions have 256 MB and {@link API_FUNCTION_TIMEOUT_S}. */
 const SYNC_FUNCTION_SIZES: Record<string, { MemorySize: number; Timeout: number }> = {
   'sync/syncPage': { MemorySize: 1024, Timeout: 300 },
   'sync/sweepPage': { MemorySize: 1024, Timeout: 300 },
@@ -232,8 +236,16 @@ describe('ConnectorServiceStack', () => {
             Architectures: ['arm64'],
             TracingConfig: { Mode: 'Active' },
             Handler: 'index.handler',
-            ...(SYNC_FUNCTION_SIZES[label] ?? { MemorySize: 256, Timeout: 10 }),
+            ...(SYNC_FUNCTION_SIZES[label] ?? { MemorySize: 256, Timeout: API_FUNCTION_TIMEOUT_S }),
           });
+        }
+      });
+
+      it('gives every API function more time than the provider calls one request makes one after another', () => {
+        const longestProviderCallsMs = MAX_SEQUENTIAL_PROVIDER_CALLS_PER_REQUEST * PROVIDER_CALL_TIMEOUT_MS;
+        for (const [label, fn] of functionsByLabel(s())) {
+          if (!label.startsWith('api/')) continue;
+          expect((fn.Properties as { Timeout: number }).Timeout * 1000, label).toBeGreaterThan(longestProviderCallsMs);
         }
       });
 
