@@ -1,0 +1,254 @@
+/**
+ * The local stack behaves like AWS across restarts: `kill -9` of the whole stack (its
+ * process group, DynamoDB Local included) in the middle of a sync, then a start on the same
+ * state directory, and the sync completes as if nothing happened. Each stack runs in a
+ * child process (`bin/local.ts`, as `npm start` does) with its own persisted DynamoDB Local.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../../functions/api/router';
+import { issueLocalToken } from '../../local/jwt-issuer';
+import { loadSyncDefinition, readExecutionFiles } from '../../local/step-functions';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TENANT = 'restart-tenant';
+
+/** One `bin/local.ts` process (and its DynamoDB Local) in a process group of its own. */
+interface ChildStack {
+  url: string;
+  /** Sandbox URLs by banner name ("Salesforce", "Customer.io", ...). */
+  sandboxes: Record<string, string>;
+  /** Resolves once the stack printed a line matching `pattern`. */
+  printed(pattern: RegExp): Promise<string>;
+  /** SIGKILL to the whole process group, as `kill -9 -<pgid>` would; resolves once it is gone. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of children) killGroup(child);
+  children.clear();
+});
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function startChildStack(stateDir: string, env: Record<string, string> = {}): Promise<ChildStack> {
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    LOCAL_STATE_DIR: stateDir,
+    SCHEDULE_EVERY_SECONDS: '0',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    ...env,
+  };
+  // Nothing of the test process's own configuration may point the child elsewhere.
+  for (const key of ['SALESFORCE_CLIENT_ID', 'CUSTOMERIO_US_BASE_URL', 'FATHOM_BASE_URL', 'DELIVRAI_BASE_URL', 'O365_CLIENT_ID', 'TABLE_NAME', 'DYNAMODB_ENDPOINT', 'SFN_ENDPOINT', 'CONNECTOR_ENCRYPTION_KEY', 'OAUTH_REDIRECT_BASE_URL']) {
+    delete childEnv[key];
+  }
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['bin/local.ts'], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const exited = new Promise<void>((gone) => child.once('exit', () => gone()));
+  let output = '';
+  const watchers: Array<() => void> = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    for (const watcher of [...watchers]) watcher();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const printed = (pattern: RegExp): Promise<string> =>
+    new Promise((found, fail) => {
+      const look = () => {
+        const match = pattern.exec(output);
+        if (match) {
+          watchers.splice(watchers.indexOf(look), 1);
+          found(match[0]);
+        }
+      };
+      watchers.push(look);
+      void exited.then(() => fail(new Error(`the stack exited before printing ${pattern}:\n${output.slice(-4000)}`)));
+      look();
+    });
+  const ready = await printed(/ready at (http:\/\/127\.0\.0\.1:\d+)/);
+  // The banner ends with the token hint; the sandboxes' lines come before it.
+  await printed(/ {2}token: /);
+  const sandboxes: Record<string, string> = {};
+  for (const match of output.matchAll(/^ {2}([\w. ]+) sandbox: (http:\/\/127\.0\.0\.1:\d+)/gm)) sandboxes[match[1]!] = match[2]!;
+  return {
+    url: /http:\/\/127\.0\.0\.1:\d+/.exec(ready)![0],
+    sandboxes,
+    printed,
+    kill: async () => {
+      killGroup(child);
+      await exited;
+      children.delete(child);
+    },
+  };
+}
+
+function api(stack: ChildStack, stateDir: string) {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await issueLocalToken(stateDir, { tenantId: TENANT, role: 'admin' })}` }) })],
+  }).connector;
+}
+
+/** Polls until `check` answers something truthy (the test's own timeout bounds it). */
+async function until<T>(check: () => Promise<T | undefined | false | null>): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((pause) => setTimeout(pause, 100));
+  }
+}
+
+/** What a sandbox's control endpoint says about itself (entity counts, record counts). */
+async function sandboxState(url: string): Promise<{ entityCounts?: Record<string, number>; count?: number }> {
+  return (await (await fetch(`${url}/__sandbox/state`)).json()) as { entityCounts?: Record<string, number>; count?: number };
+}
+
+async function connectSalesforce(stack: ChildStack, stateDir: string): Promise<void> {
+  const { authUrl } = await api(stack, stateDir).getAuthUrl.mutate();
+  const consent = await fetch(authUrl, { redirect: 'manual' });
+  const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+  await callback.body?.cancel();
+}
+
+/** Waits for the connector's sync to end; then no history entry may still be running. */
+async function syncEnded(stack: ChildStack, stateDir: string, connectorId: string) {
+  const connector = api(stack, stateDir);
+  await until(async () => (await connector.getStatus.query({ connectorId })).status !== 'syncing');
+  const history = await connector.getSyncHistory.query({ connectorId, limit: 100 });
+  return { status: await connector.getStatus.query({ connectorId }), history, counts: await connector.getEntityCounts.query({ connectorId }) };
+}
+
+/** Names of the definition's states of a kind (the definition changes; the tests must not name states). */
+async function statesWhere(test: (state: { Type: string; Resource?: string }) => boolean): Promise<string[]> {
+  const definition = await loadSyncDefinition();
+  return Object.entries(definition.States as Record<string, { Type: string; Resource?: string }>)
+    .filter(([, state]) => test(state))
+    .map(([name]) => name);
+}
+
+describe('the local stack across kill -9 and restart', () => {
+  let stateDir: string;
+  afterEach(async () => {
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('completes a full Salesforce sync that was running when the whole stack was killed', { timeout: 90_000 }, async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'connector-restart-'));
+    const sizes = { SANDBOX_SALESFORCE_ACCOUNTS: '800', SANDBOX_SALESFORCE_PEOPLE: '3200', SANDBOX_SALESFORCE_OPPORTUNITIES: '200' };
+    let stack = await startChildStack(stateDir, sizes);
+    const salesforceUrl = stack.sandboxes.Salesforce!;
+    const source = (await sandboxState(salesforceUrl)).entityCounts;
+    await connectSalesforce(stack, stateDir);
+    const { syncId } = await api(stack, stateDir).triggerSync.mutate({ connectorId: 'salesforce', fullSync: true });
+
+    // Kill once a good part is written, and well before the end.
+    const progress = await until(async () => {
+      const status = await api(stack, stateDir).getStatus.query({ connectorId: 'salesforce' });
+      return status.latestSync && status.latestSync.recordsCreated >= 1000 ? status : undefined;
+    });
+    expect(progress.status).toBe('syncing');
+    await stack.kill();
+    const persisted = (await readExecutionFiles(join(stateDir, 'executions'))).filter((file) => file.status === 'RUNNING');
+    expect(persisted.length).toBeGreaterThan(0);
+
+    stack = await startChildStack(stateDir, sizes);
+    // The sandbox is where the connection's instanceUrl says, with the same data.
+    expect(stack.sandboxes.Salesforce).toBe(salesforceUrl);
+    expect((await sandboxState(salesforceUrl)).entityCounts).toEqual(source);
+    const after = await syncEnded(stack, stateDir, 'salesforce');
+    expect(after.status.status).toBe('connected');
+    expect(after.counts).toEqual({ ...source });
+    expect(after.history.find((entry) => entry.id === syncId)?.status).toBe('completed');
+    expect(after.history.filter((entry) => entry.status === 'running')).toEqual([]);
+
+    // The connection made before the restart keeps syncing after it.
+    await api(stack, stateDir).triggerSync.mutate({ connectorId: 'salesforce' });
+    const next = await syncEnded(stack, stateDir, 'salesforce');
+    expect(next.status.status).toBe('connected');
+    expect(next.history[0]?.status).toBe('completed');
+    expect(next.counts).toEqual({ ...source });
+    await stack.kill();
+  });
+
+  it('resumes an execution killed in a Wait state, and an API-key connection keeps syncing', { timeout: 90_000 }, async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'connector-restart-'));
+    const waitStates = await statesWhere((state) => state.Type === 'Wait');
+    let stack = await startChildStack(stateDir);
+    const customerioUrl = stack.sandboxes['Customer.io']!;
+    const connector = api(stack, stateDir);
+    await connector.connect.mutate({ connectorId: 'customerio', apiKey: 'sandbox-key', config: { region: 'us' } });
+    // The provider asks us to wait (429 with Retry-After) on the first page.
+    await fetch(`${customerioUrl}/__sandbox/failures`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ throttle: { times: 1, retryAfterSeconds: 3 } }),
+    });
+    const { syncId } = await connector.triggerSync.mutate({ connectorId: 'customerio' });
+    await until(async () =>
+      (await readExecutionFiles(join(stateDir, 'executions'))).some((file) => file.status === 'RUNNING' && waitStates.includes(file.state ?? '')),
+    );
+    await stack.kill();
+
+    stack = await startChildStack(stateDir);
+    expect(stack.sandboxes['Customer.io']).toBe(customerioUrl);
+    const after = await syncEnded(stack, stateDir, 'customerio');
+    const source = (await sandboxState(customerioUrl)).count;
+    expect(after.status.status).toBe('connected');
+    expect(after.counts.people).toBe(source);
+    expect(after.history.find((entry) => entry.id === syncId)?.status).toBe('completed');
+    expect(after.history.filter((entry) => entry.status === 'running')).toEqual([]);
+
+    await api(stack, stateDir).triggerSync.mutate({ connectorId: 'customerio' });
+    const next = await syncEnded(stack, stateDir, 'customerio');
+    expect(next.history[0]?.status).toBe('completed');
+    expect(next.counts.people).toBe(source);
+    await stack.kill();
+  });
+
+  it('hands a sync over to the next execution across kills before and after the hand-over starts it', { timeout: 90_000 }, async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'connector-restart-'));
+    const [handOver] = await statesWhere((state) => state.Type === 'Task' && state.Resource === 'arn:aws:states:::states:startExecution');
+    const handOverEnv = { SYNC_PAGES_PER_EXECUTION: '2' };
+    // First kill: the old execution is about to start its successor.
+    let stack = await startChildStack(stateDir, { ...handOverEnv, LOCAL_STEP_FUNCTIONS_HALT_AT: handOver! });
+    const salesforceUrl = stack.sandboxes.Salesforce!;
+    const source = (await sandboxState(salesforceUrl)).entityCounts;
+    await connectSalesforce(stack, stateDir);
+    const { syncId } = await api(stack, stateDir).triggerSync.mutate({ connectorId: 'salesforce', fullSync: true });
+    await stack.printed(new RegExp(`halted ${syncId} at ${handOver}\\b`));
+    await stack.kill();
+
+    // Second kill: the successor is started (and on disk), the old execution has not ended yet.
+    stack = await startChildStack(stateDir, { ...handOverEnv, LOCAL_STEP_FUNCTIONS_HALT_AT: `${handOver}:after` });
+    await stack.printed(new RegExp(`halted ${syncId} at ${handOver}:after`));
+    await stack.kill();
+    const files = await readExecutionFiles(join(stateDir, 'executions'));
+    expect(files.filter((file) => file.status === 'RUNNING').map((file) => file.name).sort()).toEqual([syncId, `${syncId}-1`]);
+
+    stack = await startChildStack(stateDir, handOverEnv);
+    const after = await syncEnded(stack, stateDir, 'salesforce');
+    expect(after.status.status).toBe('connected');
+    expect(after.counts).toEqual({ ...source });
+    expect(after.history.find((entry) => entry.id === syncId)?.status).toBe('completed');
+    expect(after.history.filter((entry) => entry.status === 'running')).toEqual([]);
+    const ended = await readExecutionFiles(join(stateDir, 'executions'));
+    expect(ended.find((file) => file.name === syncId)?.status).toBe('SUCCEEDED');
+    expect(ended.find((file) => file.name === `${syncId}-1`)?.status).toBe('SUCCEEDED');
+    await stack.kill();
+  });
+});
