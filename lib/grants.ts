@@ -90,6 +90,19 @@ export const GRANTS = {
     stateMachine.grantStartExecution(fn.function);
     fn.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
   },
+  'stateMachine:stop': (fn: ConnectorFunction, { stateMachine }: GrantTargets) => {
+    if (!stateMachine) {
+      throw new Error(`${fn.node.path} asks for "stateMachine:stop", but no sync state machine exists where it is created.`);
+    }
+    // states:StopExecution on the sync state machine's executions only: cancelling a sync stops its execution.
+    stateMachine.grantExecution(fn.function, 'states:StopExecution');
+    fn.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    Validations.of(fn.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<SyncStateMachine*>:*]',
+      reason:
+        'Execution ARNs carry the sync id, known only at run time; the wildcard is limited to the executions of the one sync state machine, and the only action is StopExecution.',
+    });
+  },
   'secret:oauthClients': (fn: ConnectorFunction, { oauthClientSecrets }: GrantTargets) => {
     // secretsmanager:GetSecretValue and DescribeSecret on each configured OAuth client secret
     // (the OAuth callback and the token refresh of a sync serve every provider); the runtime reads

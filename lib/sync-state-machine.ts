@@ -32,7 +32,9 @@ export const SYNC_STEPS: Readonly<Record<string, SyncStepSettings>> = {
     timeout: Duration.minutes(5),
   },
   sweepPage: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
-  finishSync: { grants: ['table:readWrite'], timeout: Duration.seconds(30) },
+  purgePage: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
+  // A full sync's finish counts every live entity of the connector to reconcile its counters.
+  finishSync: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
   // Failing may settle a half-written page: a filtered read of every entity of the connector.
   failSync: { grants: ['table:readWrite'], memorySize: 1024, timeout: Duration.minutes(5) },
 };

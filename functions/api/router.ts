@@ -1,3 +1,4 @@
+import { cancelSync } from './cancelSync';
 import { connect } from './connect';
 import { disconnect } from './disconnect';
 import { getAuthUrl } from './getAuthUrl';
@@ -9,6 +10,6 @@ import { triggerSync } from './triggerSync';
 import { connectorRouter } from './trpc/init';
 
 /** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
-export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync, connect });
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync, connect, cancelSync });
 
 export type AppRouter = typeof appRouter;

@@ -4,7 +4,7 @@ import type { ProviderId } from './registry';
 export type ConnectorStatus = 'disconnected' | 'pending_auth' | 'connected' | 'syncing' | 'error';
 
 export type SyncType = 'full' | 'incremental';
-export type SyncStatus = 'running' | 'completed' | 'failed';
+export type SyncStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** The entity kinds the service keeps per connector. */
 export const entityTypes = ['accounts', 'people', 'opportunities'] as const;
@@ -21,6 +21,8 @@ export interface ConnectorRecord {
   config: Record<string, unknown>;
   lastSyncAt: string | null;
   lastSyncError: string | null;
+  /** When the pending OAuth flow expires (a `pending_auth` connector reads as `disconnected` after it). */
+  pendingAuthExpiresAt?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -35,9 +37,13 @@ export interface SyncLog {
   status: SyncStatus;
   recordsCreated: number;
   recordsUpdated: number;
+  /** Entities the sync removed (the source deleted them, or a full sync no longer saw them); never counted as updates. */
+  recordsDeleted: number;
   recordsFailed: number;
   startedAt: string;
   completedAt: string | null;
+  /** Why the sync failed or was cancelled; null while it runs and once it completed. */
+  message: string | null;
 }
 
 /** Where a running sync stands; the state machine passes it from step to step (never records). */
@@ -46,8 +52,12 @@ export interface SyncState {
   providerId: ProviderId;
   syncId: string;
   syncType: SyncType;
-  /** read: provider pages; sweep: removing what a full sync did not see; done: finish. */
-  phase: 'read' | 'sweep' | 'done';
+  /**
+   * read: provider pages; sweep: removing what a full sync did not see; purge: deleting a
+   * disconnected connector's entities; done: finish; abandoned: this execution no longer
+   * owns the connector (the sync was cancelled), so it ends without another write.
+   */
+  phase: 'read' | 'sweep' | 'purge' | 'done' | 'abandoned';
   cursor: Record<string, unknown> | null;
   /** Pages handled so far in this sync; names each page's commit, so a retried page commits once. */
   pageNo: number;
@@ -69,6 +79,13 @@ export interface SyncState {
    * after the sync started (only those can appear twice).
    */
   firstLoad: boolean;
+  /**
+   * The connector was reconnected to another source: this full sync sweeps whatever it did
+   * not see, even from a provider whose full syncs read only a window.
+   */
+  sweepUnseen?: boolean;
+  /** Not a sync: deleting the entities of a connector disconnected with `purgeData`. */
+  purge?: boolean;
   /** Set when the provider asked us to wait before the next page. */
   waitSeconds?: number;
   /** Set when this execution has done its share of pages: the next execution's input and name. */
@@ -82,6 +99,10 @@ export interface StoredEntityState {
   lastSeenSync?: string;
   deleted: boolean;
   deletedIn?: string;
+  /** The page that last changed the entity's attributes: a retried page counts that update again, once. */
+  updatedIn?: string;
+  /** A digest of the stored attributes: an update counts only when they change. */
+  attributesHash?: string;
   sourceModifiedAt?: string;
 }
 
@@ -95,6 +116,8 @@ export interface EntityWrite {
   lastSeenSync: string;
   deleted: boolean;
   deletedIn?: string;
+  updatedIn?: string;
+  attributesHash?: string;
 }
 
 /** What one page changed: counter deltas and sync-log progress. */
@@ -102,7 +125,13 @@ export interface PageDelta {
   counts: Partial<EntityCounts>;
   created: number;
   updated: number;
+  deleted: number;
   failed: number;
   /** Entities this page marked seen for the first time in this sync (a full sync skips its sweep when all live ones were). */
   seen: number;
+}
+
+/** A page delta with nothing in it yet. */
+export function emptyDelta(): PageDelta {
+  return { counts: {}, created: 0, updated: 0, deleted: 0, failed: 0, seen: 0 };
 }

@@ -4,14 +4,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requiredEnv } from './config';
 import { createEnvelopeCipher } from './crypto';
 import type { ProviderId } from './registry';
-import { DynamoConnectorRepository } from './repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from './repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from './repository/dynamo-oauth-state-repository';
-import { DynamoSyncRepository } from './repository/dynamo-sync-repository';
+import { createRepositories } from './repository';
 import { ConfigurationError } from './errors';
 import { StepFunctionsSyncExecutions, type SyncExecutions } from './sync-executions';
 import { SyncEngine } from './services/sync-engine';
-import { SyncService } from './services/sync-service';
+import { CANCEL_REASONS, SyncService } from './services/sync-service';
 import { secretFromEnv } from './secrets';
 import { ConnectorService } from './services/connector-service';
 import { CredentialService } from './services/credential-service';
@@ -60,26 +57,40 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const oauthAdapter = (providerId: ProviderId) => adapters.oauth.get(providerId);
   const apiKeyAdapter = (providerId: ProviderId) => adapters.apiKey.get(providerId);
   const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
-  const credentials = new DynamoCredentialRepository(documentClient, tableName);
-  const credentialService = new CredentialService({ repository: credentials, cipher, oauthAdapter });
-  const syncRepository = new DynamoSyncRepository(documentClient, tableName);
-  const syncEngine = new SyncEngine({ repository: syncRepository, credentials: credentialService, syncAdapter });
+  const stores = createRepositories(documentClient, tableName);
+  const credentialService = new CredentialService({ repository: stores.credentials, cipher, oauthAdapter });
+  const syncEngine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter });
+  const syncService = new SyncService({
+    ...stores,
+    executions: syncExecutionsFromEnv(env),
+    engine: syncEngine,
+    syncAdapter,
+    pagesPerExecution: env.SYNC_PAGES_PER_EXECUTION ? Number(env.SYNC_PAGES_PER_EXECUTION) : undefined,
+  });
   const redirectBase = env.OAUTH_REDIRECT_BASE_URL ?? '';
   return {
-    apiKeyService: new ApiKeyService({ credentials, credentialService, apiKeyAdapter }),
-    syncEngine,
-    syncService: new SyncService({
-      repository: syncRepository,
-      executions: syncExecutionsFromEnv(env),
-      engine: syncEngine,
-      syncAdapter,
-      pagesPerExecution: env.SYNC_PAGES_PER_EXECUTION ? Number(env.SYNC_PAGES_PER_EXECUTION) : undefined,
+    apiKeyService: new ApiKeyService({
+      lifecycle: stores.lifecycle,
+      syncs: syncService,
+      reconnectReason: CANCEL_REASONS.reconnected,
+      credentialService,
+      apiKeyAdapter,
     }),
-    connectorService: new ConnectorService(new DynamoConnectorRepository(documentClient, tableName), credentialService),
+    syncEngine,
+    syncService,
+    connectorService: new ConnectorService({
+      repository: stores.connectors,
+      lifecycle: stores.lifecycle,
+      revoker: credentialService,
+      syncs: syncService,
+      disconnectReason: CANCEL_REASONS.disconnected,
+    }),
     credentialService,
     oauthService: new OAuthService({
-      credentials,
-      states: new DynamoOAuthStateRepository(documentClient, tableName),
+      lifecycle: stores.lifecycle,
+      syncs: syncService,
+      reconnectReason: CANCEL_REASONS.reconnected,
+      states: stores.oauthStates,
       credentialService,
       oauthAdapter,
       redirectUri: (providerId) => `${redirectBase.replace(/\/$/, '')}/oauth/${providerId}/callback`,
@@ -133,7 +144,8 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
 function syncExecutionsFromEnv(env: NodeJS.ProcessEnv): SyncExecutions {
   const stateMachineArn = env.STATE_MACHINE_ARN;
   if (!stateMachineArn) {
-    return { start: () => Promise.reject(new ConfigurationError('STATE_MACHINE_ARN is not set: syncs cannot be started.')) };
+    const unavailable = () => Promise.reject(new ConfigurationError('STATE_MACHINE_ARN is not set: syncs cannot be started or stopped.'));
+    return { start: unavailable, stop: unavailable };
   }
   return new StepFunctionsSyncExecutions(new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {}), stateMachineArn);
 }

@@ -35,7 +35,13 @@ export const getSyncHistoryInput = inputObject({
 
 export const getEntityCountsInput = inputObject({ connectorId: connectorRef });
 
-export const disconnectInput = inputObject({ connectorId: connectorRef });
+/** `purgeData` also deletes the connector's synced entities and counters. */
+export const disconnectInput = inputObject({
+  connectorId: connectorRef,
+  purgeData: z._default(z.boolean({ error: 'purgeData must be true or false' }), false),
+});
+
+export const cancelSyncInput = inputObject({ connectorId: connectorRef });
 
 /** No input means Salesforce; `connectorId` lets other OAuth providers use the same flow. */
 export const getAuthUrlInput = z.optional(inputObject({ connectorId: z.optional(connectorRef) }));
@@ -64,7 +70,7 @@ export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
     providerId: z.enum(providerIds),
     syncId: z.string().check(z.minLength(1)),
     syncType: z.enum(['full', 'incremental']),
-    phase: z.enum(['read', 'sweep', 'done']),
+    phase: z.enum(['read', 'sweep', 'purge', 'done', 'abandoned']),
     cursor: z.nullable(z.record(z.string(), z.unknown())),
     pageNo: count(),
     execution: z.number().check(z.int(), z.minimum(1)),
@@ -75,6 +81,8 @@ export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
     throttleWaits: count(),
     startedAt: z.string(),
     firstLoad: z.boolean(),
+    sweepUnseen: z.optional(z.boolean()),
+    purge: z.optional(z.boolean()),
     waitSeconds: z.optional(count()),
     continuation: z.optional(syncStateSchema),
     continuationName: z.optional(z.string()),
@@ -86,10 +94,12 @@ export const syncRefSchema = z.object({
   tenantId: z.string().check(z.minLength(1)),
   providerId: z.enum(providerIds),
   syncId: z.string().check(z.minLength(1)),
+  purge: z.optional(z.boolean()),
 });
 
 /** FailSync's input: the state and what the Catch caught. */
 export const failedSyncSchema = z.extend(syncRefSchema, {
+  purge: z.optional(z.boolean()),
   failure: z.object({ Error: z.string(), Cause: z._default(z.string(), '') }),
 });
 

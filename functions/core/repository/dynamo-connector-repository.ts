@@ -1,23 +1,11 @@
-import {
-  BatchGetCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { entityTypes, type ConnectorRecord, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
-import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX, connectorPk, syncLogSk } from './keys';
+import type { Item } from './dynamo-batches';
+import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX, connectorPk, counterAttribute } from './keys';
 import type { ConnectorRepository } from './types';
 
-type Item = Record<string, unknown>;
-
-/** Counter attribute per entity type, kept on the connector item so one GetItem reads all. */
-const counterAttribute = (type: string) => `count_${type}`;
-
-/** `ConnectorRepository` over the service's single DynamoDB table. */
+/** `ConnectorRepository` over the service's single DynamoDB table: what the read procedures show. */
 export class DynamoConnectorRepository implements ConnectorRepository {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -93,81 +81,6 @@ export class DynamoConnectorRepository implements ConnectorRepository {
     );
     return (answer.Items ?? []).map(toSyncLog);
   }
-
-  async saveConnector(record: ConnectorRecord): Promise<void> {
-    const fields: Item = {
-      type: 'connector',
-      tenantId: record.tenantId,
-      providerId: record.providerId,
-      id: record.id,
-      status: record.status,
-      config: record.config,
-      lastSyncAt: record.lastSyncAt,
-      lastSyncError: record.lastSyncError,
-      updatedAt: record.updatedAt,
-    };
-    const names: Record<string, string> = {};
-    const values: Item = { ':createdAt': record.createdAt };
-    const sets = Object.entries(fields).map(([name, value], i) => {
-      names[`#f${i}`] = name;
-      values[`:f${i}`] = value;
-      return `#f${i} = :f${i}`;
-    });
-    // An update, not a put: counters and credentials written by other paths survive.
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: connectorPk(record.tenantId, record.providerId), sk: CONNECTOR_SK },
-        UpdateExpression: `SET ${sets.join(', ')}, createdAt = if_not_exists(createdAt, :createdAt)`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  async adjustEntityCounts(tenantId: string, providerId: ProviderId, delta: Partial<EntityCounts>): Promise<void> {
-    const entries = Object.entries(delta).filter(([, n]) => n !== undefined && n !== 0);
-    if (entries.length === 0) return;
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
-        UpdateExpression: `ADD ${entries.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([type], i) => [`#c${i}`, counterAttribute(type)])),
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([, n], i) => [`:c${i}`, n])),
-      }),
-    );
-  }
-
-  async saveSyncLog(providerId: ProviderId, log: SyncLog): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: connectorPk(log.tenantId, providerId), sk: syncLogSk(log.id), type: 'syncLog', ...log },
-      }),
-    );
-  }
-
-  async markDisconnected(tenantId: string, providerId: ProviderId, now: string): Promise<ConnectorRecord | null> {
-    try {
-      const answer = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
-          ConditionExpression: 'attribute_exists(pk)',
-          UpdateExpression:
-            'SET #status = :disconnected, config = :empty, lastSyncError = :null, updatedAt = :now REMOVE credentials, pendingStateHash, refreshLeaseOwner, refreshLeaseUntil, activeSyncId, scheduleKey, nextSyncAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':disconnected': 'disconnected', ':empty': {}, ':null': null, ':now': now },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return answer.Attributes ? toConnector(answer.Attributes) : null;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return null;
-      throw error;
-    }
-  }
 }
 
 function toConnector(item: Item): ConnectorRecord {
@@ -179,6 +92,7 @@ function toConnector(item: Item): ConnectorRecord {
     config: (item.config as Record<string, unknown> | undefined) ?? {},
     lastSyncAt: (item.lastSyncAt as string | null | undefined) ?? null,
     lastSyncError: (item.lastSyncError as string | null | undefined) ?? null,
+    pendingAuthExpiresAt: (item.pendingAuthExpiresAt as string | undefined) ?? null,
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
   };
@@ -193,8 +107,10 @@ function toSyncLog(item: Item): SyncLog {
     status: item.status as SyncLog['status'],
     recordsCreated: Number(item.recordsCreated ?? 0),
     recordsUpdated: Number(item.recordsUpdated ?? 0),
+    recordsDeleted: Number(item.recordsDeleted ?? 0),
     recordsFailed: Number(item.recordsFailed ?? 0),
     startedAt: item.startedAt as string,
     completedAt: (item.completedAt as string | null | undefined) ?? null,
+    message: (item.message as string | null | undefined) ?? null,
   };
 }

@@ -62,6 +62,11 @@ export function pageMarkerPk(tenantId: string, providerId: ProviderId): string {
   return `${connectorPk(tenantId, providerId)}#PAGES`;
 }
 
+/** The connector item's counter of one entity type (counters live on the connector item, so one GetItem reads all). */
+export function counterAttribute(type: string): string {
+  return `count_${type}`;
+}
+
 /** The sparse index of connectors with a next scheduled sync: `scheduleKey` = SCHEDULED, sorted by `nextSyncAt`. */
 export const SCHEDULE_INDEX = 'bySchedule';
 export const SCHEDULE_KEY = 'SCHEDULED';

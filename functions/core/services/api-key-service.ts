@@ -1,14 +1,19 @@
+import { isAnotherSource, sourceKeyOf } from '../connector-lifecycle';
 import { databaseIdFor, resolveConnector } from '../connector-ref';
-import { InvalidInputError, ProviderError } from '../errors';
+import { ConflictError, InvalidInputError, ProviderError } from '../errors';
 import type { ProviderId } from '../registry';
-import type { CredentialRepository } from '../repository/types';
+import type { ConnectorLifecycleRepository } from '../repository/types';
 import type { ApiKeyAdapter } from '../../providers/types';
 import type { Caller } from './caller';
 import type { CredentialService } from './credential-service';
-import { DEFAULT_SYNC_INTERVAL_MINUTES } from './sync-engine';
+import type { SyncCanceller } from './oauth-service';
+import { nextScheduledSync } from './sync-engine';
 
 export interface ApiKeyServiceDeps {
-  credentials: CredentialRepository;
+  lifecycle: ConnectorLifecycleRepository;
+  syncs: SyncCanceller;
+  /** The reason a sync cancelled by a reconnect ends with. */
+  reconnectReason: string;
   credentialService: CredentialService;
   apiKeyAdapter: (providerId: ProviderId) => ApiKeyAdapter | undefined;
   clock?: () => Date;
@@ -24,7 +29,8 @@ export class ApiKeyService {
 
   /**
    * Checks the key with one cheap call to the provider; a rejected key stores nothing. An
-   * accepted key is sealed (tenant and connector bound) and the connector becomes `connected`.
+   * accepted key is sealed (tenant and connector bound) and the connector becomes `connected`;
+   * a sync running on the old connection is cancelled first, and the next sync is full.
    */
   async connect(
     caller: Caller,
@@ -49,13 +55,17 @@ export class ApiKeyService {
     const now = this.clock();
     const sealed = await this.deps.credentialService.seal(caller.tenantId, provider.id, { kind: 'apiKey', apiKey: input.apiKey });
     const databaseId = databaseIdFor(caller.tenantId, provider.id);
-    await this.deps.credentials.storeCredentials(caller.tenantId, provider.id, {
-      id: databaseId,
-      sealed,
-      config,
-      now: now.toISOString(),
-      nextSyncAt: new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
-    });
+    const sourceKey = sourceKeyOf(config);
+    const store = async () => {
+      const current = await this.deps.lifecycle.read(caller.tenantId, provider.id);
+      if (current.activeWork === 'purge') throw new ConflictError('The connector\'s synced data is still being deleted; connect it again in a moment.');
+      const sweepUnseen = isAnotherSource(current.sourceKey, sourceKey);
+      const connection = { id: databaseId, sealed, config, sourceKey, sweepUnseen, now: now.toISOString(), nextSyncAt: nextScheduledSync(now) };
+      return await this.deps.lifecycle.connect(caller.tenantId, provider.id, connection);
+    };
+    let stored = await store();
+    if (!stored && (await this.deps.syncs.cancelRunningSync(caller.tenantId, provider.id, this.deps.reconnectReason, caller.log))) stored = await store();
+    if (!stored) throw new ConflictError('The connector changed while it was being connected; try again.');
     caller.log.info('connector connected', { connectorId: provider.id });
     return { connected: true, connectorId: provider.id, databaseId };
   }

@@ -1,8 +1,13 @@
+import { monotonicFactory } from 'ulid';
+import { effectiveStatus } from '../connector-lifecycle';
 import { resolveConnector } from '../connector-ref';
+import { ConflictError } from '../errors';
 import type { ConnectorRecord, ConnectorStatus, EntityCounts, SyncLog, SyncType } from '../model';
 import { connectorRegistry, type ProviderDescriptor, type ProviderId } from '../registry';
-import type { ConnectorRepository } from '../repository/types';
+import type { ConnectorLifecycleRepository, ConnectorRepository } from '../repository/types';
 import type { Caller, Log } from './caller';
+
+const nextUlid = monotonicFactory();
 
 /** A connector as `list` shows it: the registry entry merged with the tenant's record. */
 export interface ConnectorSummary {
@@ -22,6 +27,7 @@ export interface ConnectorStatusView extends ConnectorSummary {
   latestSync: {
     recordsCreated: number;
     recordsUpdated: number;
+    recordsDeleted: number;
     recordsFailed: number;
     syncType: SyncType;
   } | null;
@@ -32,13 +38,34 @@ export interface GrantRevoker {
   revoke(tenantId: string, providerId: ProviderId, log: Log): Promise<boolean>;
 }
 
+/** What `disconnect` needs of the sync side: a running sync cancelled, a purge started. */
+export interface SyncControl {
+  cancelRunningSync(tenantId: string, providerId: ProviderId, reason: string, log: Log): Promise<string | null>;
+  startPurge(tenantId: string, providerId: ProviderId, purgeId: string, log: Log): Promise<void>;
+}
+
+export interface ConnectorServiceDeps {
+  repository: ConnectorRepository;
+  lifecycle: ConnectorLifecycleRepository;
+  revoker: GrantRevoker;
+  syncs: SyncControl;
+  /** The reason a sync cancelled by a disconnect ends with. */
+  disconnectReason: string;
+  clock?: () => Date;
+}
+
+/** How often disconnect tries again when a sync started between its cancel and its write. */
+const DISCONNECT_ATTEMPTS = 3;
+
 /** The read side of the connector API and `disconnect`; every call is scoped to the caller's tenant. */
 export class ConnectorService {
-  constructor(
-    private readonly repository: ConnectorRepository,
-    private readonly revoker: GrantRevoker,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+  private readonly repository: ConnectorRepository;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ConnectorServiceDeps) {
+    this.repository = deps.repository;
+    this.clock = deps.clock ?? (() => new Date());
+  }
 
   /** Every registered provider with the tenant's status for it. */
   async list(caller: Caller): Promise<ConnectorSummary[]> {
@@ -47,7 +74,8 @@ export class ConnectorService {
       connectorRegistry.map((provider) => provider.id),
     );
     const byProvider = new Map(records.map((record) => [record.providerId, record]));
-    return connectorRegistry.map((provider) => summarize(provider, byProvider.get(provider.id)));
+    const now = this.clock();
+    return connectorRegistry.map((provider) => summarize(provider, byProvider.get(provider.id), now));
   }
 
   /** One connector's status, config and newest sync figures. */
@@ -55,11 +83,12 @@ export class ConnectorService {
     const provider = resolveConnector(caller.tenantId, connectorRef);
     const { connector, latestSync } = await this.repository.getConnectorWithLatestSync(caller.tenantId, provider.id);
     return {
-      ...summarize(provider, connector ?? undefined),
+      ...summarize(provider, connector ?? undefined, this.clock()),
       config: connector?.config ?? {},
       latestSync: latestSync && {
         recordsCreated: latestSync.recordsCreated,
         recordsUpdated: latestSync.recordsUpdated,
+        recordsDeleted: latestSync.recordsDeleted,
         recordsFailed: latestSync.recordsFailed,
         syncType: latestSync.syncType,
       },
@@ -79,28 +108,43 @@ export class ConnectorService {
   }
 
   /**
-   * Revokes the grant at the provider where it can, then clears the connector's
-   * credentials and config and sets it `disconnected`; a failed revoke still removes our
-   * copy (and is logged). Idempotent: a connector never set up is already disconnected.
+   * Revokes the grant at the provider where it can, cancels a running sync ("disconnected
+   * during the sync"), then clears the connector's credentials, config, watermark and
+   * schedule and sets it `disconnected`; a failed revoke still removes our copy (and is
+   * logged). With `purgeData`, the connector's entities and counters are deleted too, page by
+   * page in the sync state machine. Idempotent: a connector never set up is already disconnected.
    */
-  async disconnect(caller: Caller, connectorRef: string): Promise<{ disconnected: true }> {
-    const provider = resolveConnector(caller.tenantId, connectorRef);
-    const revoked = await this.revoker.revoke(caller.tenantId, provider.id, caller.log);
-    const record = await this.repository.markDisconnected(caller.tenantId, provider.id, this.clock().toISOString());
-    caller.log.info(record ? 'connector disconnected' : 'connector had no record; nothing to disconnect', {
-      connectorId: provider.id,
-      revokedAtProvider: revoked,
-    });
-    return { disconnected: true };
+  async disconnect(caller: Caller, connectorRef: string, options: { purgeData?: boolean } = {}): Promise<{ disconnected: true }> {
+    const { tenantId } = caller;
+    const provider = resolveConnector(tenantId, connectorRef);
+    const revoked = await this.deps.revoker.revoke(tenantId, provider.id, caller.log);
+    for (let attempt = 0; attempt < DISCONNECT_ATTEMPTS; attempt++) {
+      await this.deps.syncs.cancelRunningSync(tenantId, provider.id, this.deps.disconnectReason, caller.log);
+      const purgeId = options.purgeData ? `purge_${nextUlid()}` : undefined;
+      if (await this.deps.lifecycle.disconnect(tenantId, provider.id, { now: this.clock().toISOString(), purgeId })) {
+        if (purgeId) await this.deps.syncs.startPurge(tenantId, provider.id, purgeId, caller.log);
+        caller.log.info('connector disconnected', { connectorId: provider.id, revokedAtProvider: revoked, purge: purgeId ?? null });
+        return { disconnected: true };
+      }
+      const now = await this.deps.lifecycle.read(tenantId, provider.id);
+      if (now.status === null || now.activeWork === 'purge') {
+        caller.log.info(now.status === null ? 'connector had no record; nothing to disconnect' : 'connector already disconnected; its data is being deleted', {
+          connectorId: provider.id,
+        });
+        return { disconnected: true };
+      }
+      // A sync started between the cancel and the write (a scheduled one): cancel that too.
+    }
+    throw new ConflictError('Syncs kept starting while disconnecting; try again.');
   }
 }
 
-function summarize(provider: ProviderDescriptor, record: ConnectorRecord | undefined): ConnectorSummary {
+function summarize(provider: ProviderDescriptor, record: ConnectorRecord | undefined, now: Date): ConnectorSummary {
   return {
     id: provider.id,
     name: provider.name,
     version: provider.version,
-    status: record?.status ?? 'disconnected',
+    status: record ? effectiveStatus(record, now) : 'disconnected',
     lastSyncAt: record?.lastSyncAt ?? null,
     lastSyncError: record?.lastSyncError ?? null,
     databaseId: record?.id ?? null,

@@ -1,18 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { AUTHORIZATION_TTL_MS, isAnotherSource, sourceKeyOf } from '../connector-lifecycle';
 import { databaseIdFor, resolveConnector } from '../connector-ref';
-import { InvalidInputError, ProviderError } from '../errors';
+import { ConflictError, InvalidInputError, ProviderError } from '../errors';
 import { findProvider, type ProviderId } from '../registry';
-import type { CredentialRepository, OAuthStateRepository } from '../repository/types';
+import type { ConnectorLifecycleRepository, OAuthStateRepository } from '../repository/types';
 import type { OAuthAdapter } from '../../providers/types';
 import type { Caller, Log } from './caller';
 import type { CredentialService } from './credential-service';
-import { DEFAULT_SYNC_INTERVAL_MINUTES } from './sync-engine';
+import { nextScheduledSync } from './sync-engine';
 
 /** How long a user has between asking for the URL and coming back from consent. */
-export const OAUTH_STATE_TTL_MS = 10 * 60 * 1000;
+export const OAUTH_STATE_TTL_MS = AUTHORIZATION_TTL_MS;
+
+/** Cancels a connector's running sync (SyncService does): a reconnect replaces what it reads. */
+export interface SyncCanceller {
+  cancelRunningSync(tenantId: string, providerId: ProviderId, reason: string, log: Log): Promise<string | null>;
+}
 
 export interface OAuthServiceDeps {
-  credentials: CredentialRepository;
+  lifecycle: ConnectorLifecycleRepository;
+  syncs: SyncCanceller;
+  /** The reason a sync cancelled by a reconnect ends with. */
+  reconnectReason: string;
   states: OAuthStateRepository;
   credentialService: CredentialService;
   oauthAdapter: (providerId: ProviderId) => OAuthAdapter | undefined;
@@ -48,7 +57,11 @@ export class OAuthService {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  /** Starts a flow: the connector becomes `pending_auth` and the caller gets the consent URL. */
+  /**
+   * Starts a flow and answers the consent URL. A connector without credentials becomes
+   * `pending_auth`; one that holds credentials keeps its status, credentials and schedule
+   * until the callback succeeds, so an abandoned re-authorization disables nothing.
+   */
   async startAuthorization(caller: Caller, connectorRef = 'salesforce'): Promise<{ authUrl: string }> {
     const provider = resolveConnector(caller.tenantId, connectorRef);
     if (provider.authMode !== 'oauth2') {
@@ -62,11 +75,12 @@ export class OAuthService {
     const stateHash = hash(state);
     const redirectUri = this.deps.redirectUri(provider.id);
     const now = this.clock();
-    await this.deps.credentials.beginAuthorization(caller.tenantId, provider.id, {
-      id: databaseIdFor(caller.tenantId, provider.id),
-      stateHash,
-      now: now.toISOString(),
-    });
+    const flow = { id: databaseIdFor(caller.tenantId, provider.id), stateHash, now: now.toISOString(), expiresAt: new Date(now.getTime() + OAUTH_STATE_TTL_MS).toISOString() };
+    const { holdsCredentials } = await this.deps.lifecycle.read(caller.tenantId, provider.id);
+    if (!(await this.deps.lifecycle.startAuthorization(caller.tenantId, provider.id, flow, holdsCredentials))) {
+      // Connected or disconnected between the read and the write: the caller may simply ask again.
+      throw new ConflictError('The connector changed while the authorization was starting; try again.');
+    }
     await this.deps.states.save(stateHash, {
       tenantId: caller.tenantId,
       providerId: provider.id,
@@ -95,7 +109,8 @@ export class OAuthService {
     const { tenantId, providerId } = flow;
     const flowLog = (message: string, extra: Record<string, unknown> = {}) => log.info(message, { tenantId, connectorId: providerId, ...extra });
     const fail = async (message: string): Promise<CallbackOutcome> => {
-      const ended = await this.deps.credentials.failAuthorization(tenantId, providerId, { stateHash, message, now: now.toISOString() });
+      const { holdsCredentials } = await this.deps.lifecycle.read(tenantId, providerId);
+      const ended = await this.deps.lifecycle.failAuthorization(tenantId, providerId, { stateHash, message, now: now.toISOString() }, holdsCredentials);
       flowLog(ended ? 'authorization failed' : 'authorization failed for a flow that was superseded', { reason: message });
       return ended ? { kind: 'failed', providerId, tenantId, message } : { kind: 'rejected', message: REJECTED };
     };
@@ -118,13 +133,22 @@ export class OAuthService {
       throw error;
     }
     const sealed = await this.deps.credentialService.seal(tenantId, providerId, grant.credentials);
-    const completed = await this.deps.credentials.completeAuthorization(tenantId, providerId, {
-      stateHash,
-      sealed,
-      config: grant.config,
-      now: now.toISOString(),
-      nextSyncAt: new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
-    });
+    const sourceKey = sourceKeyOf(grant.config);
+    const complete = async () => {
+      const { sourceKey: previous } = await this.deps.lifecycle.read(tenantId, providerId);
+      return await this.deps.lifecycle.completeAuthorization(tenantId, providerId, {
+        stateHash,
+        sealed,
+        config: grant.config,
+        sourceKey,
+        sweepUnseen: isAnotherSource(previous, sourceKey),
+        now: now.toISOString(),
+        nextSyncAt: nextScheduledSync(now),
+      });
+    };
+    let completed = await complete();
+    // A sync started while the user was at the consent screen: it reads the old connection, so it is cancelled.
+    if (!completed && (await this.deps.syncs.cancelRunningSync(tenantId, providerId, this.deps.reconnectReason, log))) completed = await complete();
     if (!completed) {
       // A newer flow (or a disconnect) replaced this one while the user was away: drop these tokens.
       flowLog('authorization completed for a flow that was superseded; tokens discarded');

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { CredentialDecryptionError, ProviderError } from '../errors';
-import type { EntityWrite, PageDelta, StoredEntityState, SyncState } from '../model';
+import { emptyDelta, type EntityWrite, type PageDelta, type StoredEntityState, type SyncState } from '../model';
 import type { ProviderId } from '../registry';
-import { ENTITY_SHARDS, entitySk } from '../repository/keys';
-import type { SyncRepository } from '../repository/types';
+import { ENTITY_SHARDS } from '../repository/keys';
+import type { ConnectorLifecycleRepository, EntityRepository, PageLedger, SyncRunRepository } from '../repository/types';
+import { executionName } from '../sync-executions';
 import type { SourceRecord, SyncAdapter, SyncCursor } from '../../providers/types';
 import type { Log } from './caller';
 import type { CredentialService } from './credential-service';
@@ -15,18 +17,21 @@ const SWEEP_PAGE_SIZE = 2000;
 /** How long until a connector's next scheduled sync. */
 export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
 
-/**
- * Where a step may be interrupted on purpose (tests inject crashes there). A real Lambda
- * can die at any of these points; each must be safe to retry.
- */
-export type SyncCheckpoint = 'afterFetch' | 'afterPartialWrites' | 'beforeCommit' | 'afterCommit' | 'beforeFinish';
+/** Entities a purge page deletes. */
+const PURGE_PAGE_SIZE = 1000;
 
-export interface SyncEngineDeps {
-  repository: SyncRepository;
+/** The storage a sync's steps use; each port is one concern (see repository/types.ts). */
+export interface SyncStores {
+  lifecycle: ConnectorLifecycleRepository;
+  runs: SyncRunRepository;
+  entities: EntityRepository;
+  ledger: PageLedger;
+}
+
+export interface SyncEngineDeps extends SyncStores {
   credentials: CredentialService;
   syncAdapter: (providerId: ProviderId) => SyncAdapter | undefined;
   clock?: () => Date;
-  checkpoint?: (at: SyncCheckpoint, state: SyncState) => void | Promise<void>;
 }
 
 /** The names of the errors steps throw on purpose: always before a page writes anything, with a message for users. */
@@ -46,8 +51,13 @@ export class SyncStepError extends Error {
  * The sync engine: each method is one state of statemachines/sync.asl.json. A page is
  * read, decided against what is stored, written, and committed once: the commit adds the
  * page's counter and progress deltas together with a marker for the page, and an entity
- * created by a page carries that page's key, so a page retried after a crash at any point
- * counts exactly what it would have counted the first time.
+ * created, changed or removed by a page carries that page's key, so a page retried after a
+ * crash at any point counts exactly what it would have counted the first time.
+ *
+ * Ownership is fenced: a step writes entities only after checking that the connector's
+ * `activeSyncId` still names its sync, and every commit, finish and failure is conditional
+ * on it. A step that finds it lost ownership (the sync was cancelled) writes nothing more and
+ * answers phase `abandoned`, which ends the execution quietly.
  */
 export class SyncEngine {
   private readonly clock: () => Date;
@@ -71,45 +81,57 @@ export class SyncEngine {
   }
 
   private async storePage(state: SyncState, adapter: SyncAdapter, log: Log): Promise<SyncState> {
+    const { tenantId, providerId, syncId } = state;
     let page;
     try {
       // The credentials are read on every page, read ahead or not: a disconnected connector stops syncing.
-      page = await this.deps.credentials.withCredentials(state.tenantId, state.providerId, async (credentials, config) => {
+      page = await this.deps.credentials.withCredentials(tenantId, providerId, async (credentials, config) => {
         const read = (cursor: SyncCursor | null) => adapter.readPage(credentials, config, { mode: state.syncType, cursor, watermark: state.watermark });
         const page = (await this.readAhead.take(state)) ?? (await read(state.cursor as SyncCursor | null));
         this.readAhead.served(state, page.restartAsFull ? null : page.nextCursor, () => read(page.nextCursor));
         return page;
       });
     } catch (error) {
+      // A cancelled sync's credentials may be gone: that is not this sync's failure to report.
+      if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
       return this.onProviderError(state, error, log);
     }
-    await this.deps.checkpoint?.('afterFetch', state);
     if (page.restartAsFull) {
-      log.info('provider watermark expired; continuing as a full sync', { syncId: state.syncId });
-      await this.deps.repository.recordSyncType(state.tenantId, state.providerId, state.syncId, 'full');
+      log.info('provider watermark expired; continuing as a full sync', { syncId });
+      await this.deps.runs.recordSyncType(tenantId, providerId, syncId, 'full');
       const { waitSeconds: _wait, ...rest } = state;
       return { ...rest, syncType: 'full', cursor: null, watermark: null, nextWatermark: null, throttleWaits: 0 };
     }
 
     const pageKey = pageKeyOf(state);
-    const records = latestPerSource(page.records);
+    const { entities } = this.deps;
+    const records = latestPerSource(page.records, entities);
     // On a first load nothing is stored yet, except what this sync wrote: a record can meet
     // its own earlier copy only if it changed after the sync started, so only those are read.
     const toRead = state.firstLoad ? records.filter((r) => !r.modifiedAt || r.modifiedAt >= state.startedAt) : records;
-    const existing = await this.deps.repository.findEntities(state.tenantId, state.providerId, toRead);
-    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: page.failed, seen: 0 };
+    const existing = await entities.findEntities(tenantId, providerId, toRead);
+    const delta: PageDelta = { ...emptyDelta(), failed: page.failed };
     const writes: EntityWrite[] = [];
     for (const record of records) {
-      const write = decide(record, existing.get(entitySk(record.type, record.sourceId)), state, pageKey, delta);
+      const write = decide(record, existing.get(entities.entityKey(record)), state, pageKey, delta);
       if (write) writes.push(write);
     }
-    await this.write(state, writes);
-    await this.deps.checkpoint?.('beforeCommit', state);
-    const committed = await this.deps.repository.commitPage(state.tenantId, state.providerId, state.syncId, pageKey, delta);
-    await this.deps.checkpoint?.('afterCommit', state);
-    log.debug('sync page stored', { syncId: state.syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
+    if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
+    await entities.writeEntities(tenantId, providerId, writes);
+    const committed = await this.commit(state, pageKey, delta);
+    if (committed === 'lost') return abandon(state, log);
+    log.debug('sync page stored', { syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
 
     return advance(state, { cursor: page.nextCursor, nextWatermark: page.watermark, phase: page.nextCursor ? 'read' : await this.afterRead(state, adapter) });
+  }
+
+  private commit(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'execution' | 'purge'>, pageKey: string, delta: PageDelta) {
+    return this.deps.ledger.commitPage(state.tenantId, state.providerId, {
+      pageKey,
+      delta,
+      owner: state.syncId,
+      syncLog: state.purge ? null : { syncId: state.syncId, execution: state.execution },
+    });
   }
 
   /**
@@ -117,108 +139,150 @@ export class SyncEngine {
    * sweeps what it did not see, unless it saw every live entity (then nothing can be left).
    */
   private async afterRead(state: SyncState, adapter: SyncAdapter): Promise<SyncState['phase']> {
-    if (state.syncType !== 'full' || !adapter.fullSyncSeesEverything) return 'done';
-    const { live, seen } = await this.deps.repository.countSeen(state.tenantId, state.providerId, state.syncId);
+    if (state.syncType !== 'full' || !(adapter.fullSyncSeesEverything || state.sweepUnseen)) return 'done';
+    const { live, seen } = await this.deps.runs.countSeen(state.tenantId, state.providerId, state.syncId);
     return live === seen ? 'done' : 'sweep';
   }
 
-  /** Writes a page's entities; with a checkpoint hook (tests), in two halves with a crash point between. */
-  private async write(state: SyncState, writes: EntityWrite[]): Promise<void> {
-    if (!this.deps.checkpoint) return await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes);
-    const half = Math.ceil(writes.length / 2);
-    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(0, half));
-    await this.deps.checkpoint('afterPartialWrites', state);
-    await this.deps.repository.writeEntities(state.tenantId, state.providerId, writes.slice(half));
-  }
-
   /** Full syncs end here: entities the source no longer has are removed, one stored page at a time. */
-  async sweepPage(state: SyncState): Promise<SyncState> {
+  async sweepPage(state: SyncState, log: Log): Promise<SyncState> {
+    const { tenantId, providerId, syncId } = state;
     const shard = Number(state.cursor?.shard ?? 0);
     const pageKey = pageKeyOf(state);
-    const { entities, nextKey } = await this.deps.repository.findUnseenEntities(state.tenantId, state.providerId, {
+    const { entities, nextKey } = await this.deps.entities.findUnseenEntities(tenantId, providerId, {
       shard,
       startKey: (state.cursor?.startKey as Record<string, unknown> | undefined) ?? null,
-      syncId: state.syncId,
+      syncId,
       pageKey,
       limit: SWEEP_PAGE_SIZE,
     });
-    const delta: PageDelta = { counts: {}, created: 0, updated: 0, failed: 0, seen: 0 };
+    const delta = emptyDelta();
     const tombstones: EntityWrite[] = [];
     for (const entity of entities) {
       delta.counts[entity.type] = (delta.counts[entity.type] ?? 0) - 1;
-      delta.updated += 1;
+      delta.deleted += 1;
       // Already removed by a crashed attempt of this very page: count it, do not write it again.
       if (entity.deletedIn !== pageKey) tombstones.push({ ...entity, deleted: true, deletedIn: pageKey });
     }
-    await this.deps.repository.writeEntities(state.tenantId, state.providerId, tombstones);
-    await this.deps.checkpoint?.('beforeCommit', state);
-    await this.deps.repository.commitPage(state.tenantId, state.providerId, state.syncId, pageKey, delta);
-    await this.deps.checkpoint?.('afterCommit', state);
+    if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
+    await this.deps.entities.writeEntities(tenantId, providerId, tombstones);
+    if ((await this.commit(state, pageKey, delta)) === 'lost') return abandon(state, log);
     const cursor = nextKey ? { shard, startKey: nextKey } : shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
     return advance(state, { cursor, nextWatermark: state.nextWatermark, phase: cursor ? 'sweep' : 'done' });
   }
 
-  /** Completes the sync: the log and the connector say so, and the next scheduled sync is set. */
-  async finish(state: SyncState): Promise<void> {
-    await this.deps.checkpoint?.('beforeFinish', state);
+  /**
+   * A connector disconnected with `purgeData`: one page of its entities deleted, and the
+   * counters lowered by the live ones among them, while the purge still owns the connector.
+   */
+  async purgePage(state: SyncState, log: Log): Promise<SyncState> {
+    const { tenantId, providerId, syncId } = state;
+    const shard = Number(state.cursor?.shard ?? 0);
+    const { entities, nextKey } = await this.deps.entities.findPurgePage(tenantId, providerId, {
+      shard,
+      startKey: (state.cursor?.startKey as Record<string, unknown> | undefined) ?? null,
+      limit: PURGE_PAGE_SIZE,
+    });
+    const delta = emptyDelta();
+    for (const entity of entities) {
+      if (!entity.deleted) delta.counts[entity.type] = (delta.counts[entity.type] ?? 0) - 1;
+    }
+    if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
+    // Commit first: a retried page finds nothing left to delete, and its commit must not count twice.
+    if ((await this.commit(state, pageKeyOf(state), delta)) === 'lost') return abandon(state, log);
+    await this.deps.entities.deleteEntities(entities.map((entity) => entity.key));
+    const cursor = nextKey ? { shard, startKey: nextKey } : shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
+    return advance(state, { cursor, nextWatermark: null, phase: cursor ? 'purge' : 'done' });
+  }
+
+  /**
+   * Completes the sync: the log and the connector say so, and the next scheduled sync is set.
+   * A full sync also reconciles: the counters become the live entities stored, so drift left
+   * by anything earlier is repaired. A sync that lost ownership ends without a write.
+   */
+  async finish(state: SyncState, log: Log): Promise<void> {
+    const { tenantId, providerId, syncId } = state;
     const now = this.clock();
-    await this.deps.repository.finishSync(state.tenantId, state.providerId, state.syncId, {
+    if (state.purge) {
+      await this.deps.lifecycle.finishPurge(tenantId, providerId, syncId, now.toISOString());
+      return;
+    }
+    const counts = state.syncType === 'full' ? await this.deps.entities.countLiveEntities(tenantId, providerId) : null;
+    const finished = await this.deps.lifecycle.finishSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
       watermark: state.nextWatermark,
-      nextSyncAt: new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
+      nextSyncAt: nextScheduledSync(now),
+      counts,
     });
+    if (!finished) log.info('sync no longer owns the connector; ending without a write', { syncId });
   }
 
   /**
    * Fails the sync with a sentence a user can act on. Only messages written for users
-   * (the domain's) pass through; anything else becomes a generic sentence. A step that died
-   * on something unexpected (or an execution that was stopped) may have written part of a
-   * page without committing it: that page is settled first, so the counters stay exact.
+   * (the domain's) pass through; anything else becomes a generic sentence. Whatever failed,
+   * the page in flight may be half written: it is settled first, so the counters stay exact.
+   * A sync someone is cancelling ends `cancelled` with their reason instead.
    *
    * FailSync lets a settling error through (Step Functions retries it); the recovery of a
    * dead execution (`recovering`) is the last word on a sync, so it logs the error and
    * closes the sync anyway: no connector may stay `syncing`.
    */
   async fail(
-    state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>,
+    state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'> & Partial<Pick<SyncState, 'purge'>>,
     failure: { error: string; cause: string },
     options: { recovering?: Log } = {},
   ): Promise<void> {
-    if (options.recovering || !STEP_FAILURES.includes(failure.error)) {
-      try {
-        await this.settleUnfinishedPages(state);
-      } catch (error) {
-        if (!options.recovering) throw error;
-        options.recovering.error('could not settle the unfinished page of a stopped sync; closing it anyway (its entity counts may be off)', { syncId: state.syncId, error });
-      }
+    const { tenantId, providerId, syncId } = state;
+    const now = this.clock();
+    if (state.purge) {
+      // A purge that keeps failing gives the connector back; its counters say what is left.
+      await this.deps.lifecycle.finishPurge(tenantId, providerId, syncId, now.toISOString()).catch(() => undefined);
+      return;
+    }
+    const run = await this.deps.runs.getRun(tenantId, providerId, syncId);
+    if (run && run.status !== 'running') return;
+    try {
+      await this.settle(state);
+    } catch (error) {
+      if (!options.recovering) throw error;
+      options.recovering.error('could not settle the unfinished page of a stopped sync; closing it anyway (its entity counts may be off until the next full sync)', {
+        syncId,
+        error,
+      });
+    }
+    if (run?.cancelReason) {
+      await this.deps.lifecycle.cancelSync(tenantId, providerId, syncId, { completedAt: now.toISOString(), reason: run.cancelReason });
+      return;
     }
     const message = userFacingFailure(failure);
-    const now = this.clock();
     // Only a person can fix a revoked grant or a rejected key: no more scheduled syncs until then.
     const reauthorize = failure.error === 'ReauthorizationRequired';
-    await this.deps.repository.failSync(state.tenantId, state.providerId, state.syncId, {
+    const failed = await this.deps.lifecycle.failSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
       message,
-      nextSyncAt: reauthorize ? null : new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString(),
+      nextSyncAt: reauthorize ? null : nextScheduledSync(now),
     });
+    // The connector no longer names this sync; its log still must not stay `running`.
+    if (!failed) await this.deps.runs.closeOrphanRun(tenantId, providerId, syncId, { status: 'failed', message, completedAt: now.toISOString() });
   }
 
   /**
-   * Commits what a failed sync wrote on pages that never committed, as far as they got:
-   * entities such a page created count as created, entities it removed as removed. Pages run
+   * Commits what a sync wrote on pages that never committed, as far as they got: entities
+   * such a page created count as created, changed as updated, removed as deleted. Pages run
    * one after another, so at most one is unfinished; its commit marker makes this safe to
-   * repeat. Without it those entities would exist uncounted, and no later sync would count
-   * them (to a later sync they are entities it already has).
+   * repeat, and the commit is fenced, so only a sync that still owns the connector settles.
+   * Without it those entities would exist uncounted, and no later sync would count them.
    */
-  private async settleUnfinishedPages(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>): Promise<void> {
+  async settle(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'>): Promise<void> {
     const { tenantId, providerId, syncId } = state;
+    if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return;
     const ofThisSync = (pageKey: string | undefined): pageKey is string => pageKey?.startsWith(`${syncId}#`) === true;
     const deltas = new Map<string, PageDelta>();
     const deltaOf = (pageKey: string) => {
-      if (!deltas.has(pageKey)) deltas.set(pageKey, { counts: {}, created: 0, updated: 0, failed: 0, seen: 0 });
+      if (!deltas.has(pageKey)) deltas.set(pageKey, emptyDelta());
       return deltas.get(pageKey)!;
     };
-    for (const change of await this.deps.repository.findEntityChangesOfSync(tenantId, providerId, syncId)) {
+    for (const change of await this.deps.entities.findEntityChangesOfSync(tenantId, providerId, syncId)) {
       if (!change.deleted && ofThisSync(change.firstSeen)) {
         const delta = deltaOf(change.firstSeen);
         delta.counts[change.type] = (delta.counts[change.type] ?? 0) + 1;
@@ -226,12 +290,16 @@ export class SyncEngine {
       } else if (change.deleted && ofThisSync(change.deletedIn)) {
         const delta = deltaOf(change.deletedIn);
         delta.counts[change.type] = (delta.counts[change.type] ?? 0) - 1;
-        delta.updated += 1;
+        delta.deleted += 1;
+      } else if (!change.deleted && ofThisSync(change.updatedIn)) {
+        deltaOf(change.updatedIn).updated += 1;
       }
     }
-    const committed = await this.deps.repository.findCommittedPages(tenantId, providerId, [...deltas.keys()]);
+    const committed = await this.deps.ledger.findCommittedPages(tenantId, providerId, [...deltas.keys()]);
     for (const [pageKey, delta] of deltas) {
-      if (!committed.has(pageKey)) await this.deps.repository.commitPage(tenantId, providerId, syncId, pageKey, delta);
+      if (committed.has(pageKey)) continue;
+      const answer = await this.deps.ledger.commitPage(tenantId, providerId, { pageKey, delta, owner: syncId, syncLog: { syncId } });
+      if (answer === 'lost') return;
     }
   }
 
@@ -266,20 +334,32 @@ function advance(state: SyncState, next: Pick<SyncState, 'cursor' | 'nextWaterma
   return {
     ...advanced,
     continuation: { ...advanced, execution, pagesInExecution: 0 },
-    continuationName: `${state.syncId}-${execution}`,
+    continuationName: executionName(state.syncId, execution),
   };
 }
 
 /** A source may list a record twice in one page (it changed while being read); the last one wins. */
-function latestPerSource(records: SourceRecord[]): SourceRecord[] {
+function latestPerSource(records: SourceRecord[], entities: Pick<EntityRepository, 'entityKey'>): SourceRecord[] {
   const byKey = new Map<string, SourceRecord>();
-  for (const record of records) byKey.set(entitySk(record.type, record.sourceId), record);
+  for (const record of records) byKey.set(entities.entityKey(record), record);
   return [...byKey.values()];
 }
 
+/** A stable digest of a record's attributes (keys sorted at every depth): equal attributes, equal digest. */
+export function attributesHash(attributes: Record<string, unknown>): string {
+  const stable = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(stable)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, stable(v)]))
+        : value;
+  return createHash('sha256').update(JSON.stringify(stable(attributes))).digest('base64url').slice(0, 22);
+}
+
 /**
- * What one source record does to its stored entity, and how it counts. "Created by this
- * page" (firstSeen or deletedIn equal to the page key) covers an earlier, crashed attempt.
+ * What one source record does to its stored entity, and how it counts. "Created, changed or
+ * removed by this page" (firstSeen, updatedIn or deletedIn equal to the page key) covers an
+ * earlier, crashed attempt of the same page: it counts again, exactly once, at the commit.
  */
 function decide(
   record: SourceRecord,
@@ -292,12 +372,13 @@ function decide(
   const count = (n: number) => (delta.counts[record.type] = (delta.counts[record.type] ?? 0) + n);
   // Seen for the first time in this sync and live afterwards: what lets a full sync skip its sweep.
   if (!record.deleted && stored?.lastSeenSync !== state.syncId) delta.seen += 1;
-  const base = { type: record.type, sourceId: record.sourceId, attributes: record.attributes, sourceModifiedAt: record.modifiedAt, lastSeenSync: state.syncId };
+  const hash = attributesHash(record.attributes);
+  const base = { type: record.type, sourceId: record.sourceId, attributes: record.attributes, attributesHash: hash, sourceModifiedAt: record.modifiedAt, lastSeenSync: state.syncId };
 
   if (record.deleted) {
     if (alive || stored?.deletedIn === pageKey) {
       count(-1);
-      delta.updated += 1;
+      delta.deleted += 1;
       return alive ? { ...base, firstSeen: stored.firstSeen, deleted: true, deletedIn: pageKey } : null;
     }
     return null;
@@ -307,11 +388,32 @@ function decide(
     delta.created += 1;
     return { ...base, firstSeen: pageKey, deleted: false };
   }
-  const unchanged = stored.sourceModifiedAt !== undefined && stored.sourceModifiedAt === record.modifiedAt;
-  // Incremental syncs skip what did not change; full syncs write it anyway, to mark it seen.
-  if (unchanged && state.syncType === 'incremental') return null;
-  if (!unchanged) delta.updated += 1;
-  return { ...base, firstSeen: stored.firstSeen, deleted: false };
+  if (stored.updatedIn === pageKey) {
+    // An earlier attempt of this page wrote this change and did not commit: count it now.
+    delta.updated += 1;
+    return { ...base, firstSeen: stored.firstSeen, deleted: false, updatedIn: pageKey };
+  }
+  // Entities stored before updates were stamped have no hash: a changed modification time decides for them.
+  const changed = stored.attributesHash !== undefined ? stored.attributesHash !== hash : stored.sourceModifiedAt === undefined || stored.sourceModifiedAt !== record.modifiedAt;
+  if (changed) {
+    delta.updated += 1;
+    return { ...base, firstSeen: stored.firstSeen, deleted: false, updatedIn: pageKey };
+  }
+  // Unchanged: incremental syncs skip it; full syncs write it anyway, to mark it seen.
+  if (state.syncType === 'incremental') return null;
+  return { ...base, firstSeen: stored.firstSeen, deleted: false, updatedIn: stored.updatedIn };
+}
+
+/** The step lost ownership of the connector (its sync was cancelled): end quietly. */
+function abandon(state: SyncState, log: Log): SyncState {
+  log.info('sync no longer owns the connector; ending without another write', { syncId: state.syncId });
+  const { waitSeconds: _wait, continuation: _continuation, continuationName: _name, ...rest } = state;
+  return { ...rest, phase: 'abandoned' };
+}
+
+/** When a connector's next scheduled sync is due, counted from now. */
+export function nextScheduledSync(now: Date): string {
+  return new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString();
 }
 
 /** Turns a failed step's error into the connector's lastSyncError. */

@@ -1,0 +1,102 @@
+import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { entityTypes, type SyncLog } from '../model';
+import type { ProviderId } from '../registry';
+import { writeConditionally } from './dynamo-batches';
+import { CONNECTOR_SK, connectorPk, counterAttribute, syncLogSk } from './keys';
+import type { SyncRun, SyncRunRepository } from './types';
+
+const COUNTERS = entityTypes.map(counterAttribute);
+
+/** `SyncRunRepository` over the single table: a sync run is its log item, beside the connector item. */
+export class DynamoSyncRunRepository implements SyncRunRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getRun(tenantId: string, providerId: ProviderId, syncId: string): Promise<SyncRun | null> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+        ProjectionExpression: '#status, cancelReason, execution',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ConsistentRead: true,
+      }),
+    );
+    if (!answer.Item) return null;
+    return {
+      status: answer.Item.status as SyncLog['status'],
+      cancelReason: (answer.Item.cancelReason as string | undefined) ?? null,
+      execution: Number(answer.Item.execution ?? 1),
+    };
+  }
+
+  async requestCancel(tenantId: string, providerId: ProviderId, syncId: string, reason: string): Promise<boolean> {
+    return await writeConditionally(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+          ConditionExpression: '#status = :running',
+          UpdateExpression: 'SET cancelReason = if_not_exists(cancelReason, :reason)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':running': 'running', ':reason': reason },
+        }),
+      ),
+    );
+  }
+
+  async closeOrphanRun(
+    tenantId: string,
+    providerId: ProviderId,
+    syncId: string,
+    end: { status: 'failed' | 'cancelled'; message: string; completedAt: string },
+  ): Promise<boolean> {
+    return await writeConditionally(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+          ConditionExpression: '#status = :running',
+          UpdateExpression: 'SET #status = :status, message = :message, completedAt = :at',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':running': 'running', ':status': end.status, ':message': end.message, ':at': end.completedAt },
+        }),
+      ),
+    );
+  }
+
+  async recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
+        UpdateExpression: 'SET syncType = :type',
+        ExpressionAttributeValues: { ':type': syncType },
+      }),
+    );
+  }
+
+  async countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }> {
+    const pk = connectorPk(tenantId, providerId);
+    const answer = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: [{ pk, sk: CONNECTOR_SK }, { pk, sk: syncLogSk(syncId) }],
+            ProjectionExpression: `sk, recordsSeen, ${COUNTERS.join(', ')}`,
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    // Unprocessed keys (throttling): answer "unknown", and the engine sweeps, which is always correct.
+    if (Object.keys(answer.UnprocessedKeys ?? {}).length > 0) return { live: 0, seen: -1 };
+    const items = answer.Responses?.[this.tableName] ?? [];
+    const connector = items.find((item) => item.sk === CONNECTOR_SK);
+    const log = items.find((item) => item.sk !== CONNECTOR_SK);
+    const live = COUNTERS.reduce((sum, counter) => sum + Number(connector?.[counter] ?? 0), 0);
+    return { live, seen: Number(log?.recordsSeen ?? 0) };
+  }
+}
