@@ -50,15 +50,19 @@ export class CredentialDecryptionError extends ConnectorServiceError {
 
 /**
  * A provider answered with an error. `retryable` says whether the same call may succeed
- * later (throttling, 5xx); `retryAfterSeconds` carries the provider's own hint;
- * `accessTokenExpired` asks for a token refresh and one more try;
- * `reauthorizationRequired` marks a revoked or expired grant: only a person can fix it.
+ * later (throttling, 5xx, no answer); `throttled` tells throttling (the provider limits our
+ * rate) from an outage; `retryAfterSeconds` carries the provider's own hint of when to come
+ * back (a sync waits it only while the error is retryable); `accessTokenExpired` asks for a
+ * token refresh and one more try; `reauthorizationRequired` marks a revoked or expired
+ * grant: only a person can fix it. Messages state what happened, never that a retry is
+ * coming: whoever shows the final failure says how often it was tried.
  */
 export class ProviderError extends ConnectorServiceError {
   readonly kind = 'provider';
   readonly provider: string;
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
+  readonly throttled: boolean;
   readonly reauthorizationRequired: boolean;
   readonly accessTokenExpired: boolean;
   constructor(
@@ -67,6 +71,7 @@ export class ProviderError extends ConnectorServiceError {
       provider: string;
       retryable?: boolean;
       retryAfterSeconds?: number;
+      throttled?: boolean;
       reauthorizationRequired?: boolean;
       accessTokenExpired?: boolean;
       cause?: unknown;
@@ -76,6 +81,7 @@ export class ProviderError extends ConnectorServiceError {
     this.provider = options.provider;
     this.retryable = options.retryable ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.throttled = options.throttled ?? false;
     this.reauthorizationRequired = options.reauthorizationRequired ?? false;
     this.accessTokenExpired = options.accessTokenExpired ?? false;
   }

@@ -3,20 +3,64 @@ import { PROVIDER_CALL_TIMEOUT_MS } from '../core/timeouts';
 
 /**
  * `fetch` for provider calls: a timeout, and network failures turned into a retryable
- * ProviderError whose message names the provider and never the URL's query (it may hold
- * a token).
+ * ProviderError whose message names the provider and the host, never the URL's path or
+ * query (they may hold a token), and promises nothing: whoever shows the final failure
+ * says how often it was tried.
  */
 export async function providerFetch(provider: string, url: string, init: RequestInit = {}): Promise<Response> {
   try {
     return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(PROVIDER_CALL_TIMEOUT_MS), redirect: 'manual' });
   } catch (cause) {
     const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
-    throw new ProviderError(`${provider} did not answer${timedOut ? ' in time' : ''}; the call will be retried.`, {
+    const within = timedOut ? ` within ${PROVIDER_CALL_TIMEOUT_MS / 1000} seconds` : '';
+    throw new ProviderError(`${provider} did not answer at ${hostOf(url)}${within}.`, {
       provider,
       retryable: true,
       cause: new Error(timedOut ? 'timeout' : (cause as Error).message),
     });
   }
+}
+
+/** The host (and port) of a provider URL, for messages: never its path or query. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an invalid address';
+  }
+}
+
+/** " at <host>" for a message about this answer, or nothing when the answer has no URL. */
+export function atHostOf(response: Response): string {
+  return response.url ? ` at ${hostOf(response.url)}` : '';
+}
+
+/** The longest wait a provider may ask for that a sync sits out; a longer one ends the sync. */
+export const MAX_PROVIDER_WAIT_SECONDS = 15 * 60;
+
+/**
+ * The error for an answer that says "come back later": throttling (`throttled`) or an
+ * outage. The provider's wait (Retry-After and the like), if any, is capped here, in one
+ * place for every adapter: up to {@link MAX_PROVIDER_WAIT_SECONDS} it is carried as
+ * `retryAfterSeconds` of a retryable error; a longer one becomes an error that is not
+ * retryable and says so, so a sync ends with that sentence instead of waiting for hours.
+ */
+export function comeBackLaterError(
+  provider: string,
+  message: string,
+  options: { throttled: boolean; waitSeconds: number | undefined },
+): ProviderError {
+  const { throttled, waitSeconds } = options;
+  if (waitSeconds !== undefined && waitSeconds > MAX_PROVIDER_WAIT_SECONDS) {
+    const minutes = Math.ceil(waitSeconds / 60);
+    return new ProviderError(`${provider} asked us to wait ${minutes} minutes, longer than a sync waits; the sync will run again at the next schedule.`, {
+      provider,
+      throttled,
+      // Kept for an API caller's Retry-After; a sync does not wait on an error that is not retryable.
+      retryAfterSeconds: waitSeconds,
+    });
+  }
+  return new ProviderError(message, { provider, retryable: true, throttled, retryAfterSeconds: waitSeconds });
 }
 
 /** Reads a JSON answer, treating a body that is not JSON as a transient provider fault. */

@@ -1,6 +1,6 @@
 import { ConfigurationError, InvalidInputError, ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SourceRecord, SyncAdapter } from '../types';
 import { cioIdOf, type CustomerIoCustomer, toSourceRecord } from './customerio-people';
 import { RequestPacer } from './request-pacer';
@@ -217,16 +217,15 @@ async function apiError(response: Response, region: CustomerIoRegion, apiKey: st
   const detail = errorDetail(await response.text().catch(() => ''), apiKey);
   if (response.status === 401 || response.status === 403) return rejectedKey(region);
   if (response.status === 429) {
-    return new ProviderError('Customer.io asked us to slow down (HTTP 429: more than 10 requests per second); the sync waits and continues.', {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response) ?? DEFAULT_THROTTLE_WAIT_SECONDS,
+    return comeBackLaterError(PROVIDER, 'Customer.io asked us to slow down (HTTP 429: more than 10 requests per second).', {
+      throttled: true,
+      waitSeconds: retryAfterSeconds(response) ?? DEFAULT_THROTTLE_WAIT_SECONDS,
     });
   }
   if (response.status >= 500) {
-    return new ProviderError(`Customer.io is unavailable (HTTP ${response.status}); the call will be retried.`, {
-      provider: PROVIDER,
-      retryable: true,
+    return comeBackLaterError(PROVIDER, `Customer.io${atHostOf(response)} is unavailable (HTTP ${response.status}).`, {
+      throttled: false,
+      waitSeconds: retryAfterSeconds(response),
     });
   }
   return new ProviderError(`Customer.io refused the request (HTTP ${response.status}${detail ? `: ${detail}` : ''}).`, { provider: PROVIDER });

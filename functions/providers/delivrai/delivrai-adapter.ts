@@ -1,6 +1,6 @@
 import { ConfigurationError, InvalidInputError, ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SourceRecord, SyncAdapter, SyncCursor } from '../types';
 import { toSourceRecords } from './delivrai-events';
 
@@ -245,7 +245,7 @@ function eventsOf(answer: unknown): unknown[] {
     if (Array.isArray(data)) return data;
     if (Array.isArray(events)) return events;
   }
-  throw new ProviderError('Delivr.ai sent an answer without an event list; the call will be retried.', {
+  throw new ProviderError('Delivr.ai sent an answer without an event list.', {
     provider: PROVIDER,
     retryable: true,
   });
@@ -286,18 +286,13 @@ async function apiError(response: Response, during: 'verify' | 'sync'): Promise<
     await response.body?.cancel();
     // Header arithmetic runs on the real clock: the headers were written with it.
     const wait = retryAfterSeconds(response) ?? rateLimitResetSeconds(response) ?? DEFAULT_THROTTLE_WAIT_SECONDS;
-    return new ProviderError('Delivr.ai is limiting our request rate (HTTP 429); the sync waits and continues.', {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: wait,
-    });
+    return comeBackLaterError(PROVIDER, 'Delivr.ai is limiting our request rate (HTTP 429).', { throttled: true, waitSeconds: wait });
   }
   if (status >= 500) {
     await response.body?.cancel();
-    return new ProviderError(`Delivr.ai is unavailable (HTTP ${status}); the call will be retried.`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
+    return comeBackLaterError(PROVIDER, `Delivr.ai${atHostOf(response)} is unavailable (HTTP ${status}).`, {
+      throttled: false,
+      waitSeconds: retryAfterSeconds(response),
     });
   }
   const detail = await errorMessage(response);

@@ -1,6 +1,6 @@
 import { InvalidInputError, ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SyncAdapter } from '../types';
 import { type FathomMeetingsAnswer, latestCreatedAt, peopleOf } from './fathom-meetings';
 
@@ -122,7 +122,7 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
     const answer = await readJson<FathomMeetingsAnswer>(PROVIDER, response);
     const cursor = answer?.next_cursor;
     if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.items) || (cursor !== undefined && cursor !== null && typeof cursor !== 'string')) {
-      throw new ProviderError('Fathom sent a meetings list the connector does not understand; the call will be retried.', {
+      throw new ProviderError('Fathom sent a meetings list the connector does not understand.', {
         provider: PROVIDER,
         retryable: true,
       });
@@ -146,17 +146,15 @@ async function fathomError(response: Response, during: 'verify' | 'sync'): Promi
   }
   if (status === 429) {
     const wait = rateLimitResetSeconds(response) ?? retryAfterSeconds(response) ?? FATHOM_RATE_LIMIT_WINDOW_SECONDS;
-    return new ProviderError(`Fathom's rate limit was reached (HTTP 429); calls can resume in ${wait} seconds.`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: wait,
+    return comeBackLaterError(PROVIDER, `Fathom's rate limit was reached (HTTP 429); calls can resume in ${wait} seconds.`, {
+      throttled: true,
+      waitSeconds: wait,
     });
   }
   if (status >= 500) {
-    return new ProviderError(`Fathom is unavailable (HTTP ${status}).`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
+    return comeBackLaterError(PROVIDER, `Fathom${atHostOf(response)} is unavailable (HTTP ${status}).`, {
+      throttled: false,
+      waitSeconds: retryAfterSeconds(response),
     });
   }
   return new ProviderError(`Fathom refused the request (HTTP ${status}).`, { provider: PROVIDER });

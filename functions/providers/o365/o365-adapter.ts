@@ -1,6 +1,6 @@
 import { ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type {
   AuthorizationGrant,
   Credentials,
@@ -201,7 +201,7 @@ export class O365Adapter implements OAuthAdapter, SyncAdapter {
     if (typeof newDeltaLink === 'string') return { records, failed, nextCursor: null, watermark: { deltaLink: newDeltaLink } };
     // Graph ends every round with a delta link; finishing without one would leave the next
     // incremental sync nothing to start from, so this page is not taken as the end.
-    throw new ProviderError('Office 365 ended the contact list without a delta link; the call will be retried.', { provider: PROVIDER, retryable: true });
+    throw new ProviderError('Office 365 ended the contact list without a delta link.', { provider: PROVIDER, retryable: true });
   }
 
   /** Whether a link Graph gave us (or we stored) points at the configured Graph host. */
@@ -255,11 +255,12 @@ async function tokenError(response: Response, during: 'exchange' | 'refresh'): P
   const aadsts = aadstsCode(answer);
   const reason = [error ?? `HTTP ${response.status}`, aadsts].filter(Boolean).join(' ');
   if (response.status >= 500 || response.status === 429 || error === 'temporarily_unavailable') {
-    return new ProviderError(`Microsoft's sign-in service is unavailable (${reason}); try again shortly.`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
-    });
+    const throttled = response.status === 429;
+    return comeBackLaterError(
+      PROVIDER,
+      `Microsoft's sign-in service${atHostOf(response)} ${throttled ? 'is limiting our requests' : 'is unavailable'} (${reason}).`,
+      { throttled, waitSeconds: retryAfterSeconds(response) },
+    );
   }
   // invalid_grant: the code or refresh token is expired, revoked, already used or not ours.
   // The *_required errors: Microsoft wants the user back (MFA, changed consent or policy).
@@ -297,17 +298,12 @@ function graphError(response: Response, code: string | undefined): ProviderError
     return new ProviderError(`Office 365 did not accept the access token (${reason}).`, { provider: PROVIDER, accessTokenExpired: true });
   }
   if (status === 429) {
-    return new ProviderError(`Office 365 is throttling requests (${reason}); syncing continues once it allows requests again.`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
-    });
+    return comeBackLaterError(PROVIDER, `Office 365 is throttling requests (${reason}).`, { throttled: true, waitSeconds: retryAfterSeconds(response) });
   }
   if (status >= 500) {
-    return new ProviderError(`Office 365 is unavailable (HTTP ${status}${code ? ` ${code}` : ''}).`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
+    return comeBackLaterError(PROVIDER, `Office 365${atHostOf(response)} is unavailable (HTTP ${status}${code ? ` ${code}` : ''}).`, {
+      throttled: false,
+      waitSeconds: retryAfterSeconds(response),
     });
   }
   if (status === 403) {

@@ -1,5 +1,5 @@
 import { ProviderError } from '../../core/errors';
-import { providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type { SyncType } from '../../core/model';
 import type {
   AuthorizationGrant,
@@ -227,11 +227,12 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
 async function tokenError(response: Response, during: 'exchange' | 'refresh'): Promise<ProviderError> {
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
-    return new ProviderError(`Salesforce's login service is unavailable (HTTP ${response.status}); try again shortly.`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfterSeconds(response),
-    });
+    const throttled = response.status === 429;
+    return comeBackLaterError(
+      PROVIDER,
+      `Salesforce's login service${atHostOf(response)} ${throttled ? 'is limiting our requests' : 'is unavailable'} (HTTP ${response.status}).`,
+      { throttled, waitSeconds: retryAfterSeconds(response) },
+    );
   }
   const { error } = await readJson<OAuthErrorAnswer>(PROVIDER, response).catch(() => ({}) as OAuthErrorAnswer);
   if (error === 'invalid_grant') {
@@ -265,16 +266,17 @@ async function restError(response: Response): Promise<ProviderError> {
     return new ProviderError('The Salesforce session expired (INVALID_SESSION_ID).', { provider: PROVIDER, accessTokenExpired: true });
   }
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') {
-    return new ProviderError(
-      "Salesforce refused the request because the org's API request limit is used up (REQUEST_LIMIT_EXCEEDED); syncing can resume once Salesforce allows requests again.",
-      { provider: PROVIDER, retryable: true, retryAfterSeconds: retryAfter },
+    return comeBackLaterError(
+      PROVIDER,
+      "Salesforce refused the request because the org's API request limit is used up (REQUEST_LIMIT_EXCEEDED).",
+      { throttled: true, waitSeconds: retryAfter },
     );
   }
   if (response.status === 429 || response.status >= 500) {
-    return new ProviderError(`Salesforce is unavailable (HTTP ${response.status}).`, {
-      provider: PROVIDER,
-      retryable: true,
-      retryAfterSeconds: retryAfter,
+    const throttled = response.status === 429;
+    return comeBackLaterError(PROVIDER, `Salesforce${atHostOf(response)} ${throttled ? 'is limiting our requests' : 'is unavailable'} (HTTP ${response.status}).`, {
+      throttled,
+      waitSeconds: retryAfter,
     });
   }
   return new ProviderError(`Salesforce refused the request (${errorCode ?? `HTTP ${response.status}`}).`, { provider: PROVIDER });

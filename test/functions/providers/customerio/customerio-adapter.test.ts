@@ -168,6 +168,36 @@ describe('CustomerIoAdapter', () => {
       expect(html.message).toContain('503');
     });
 
+    it('tells throttling from an outage, names the host and promises no retry', async () => {
+      sandbox.failures.throttle(1, 7);
+      const throttled = await rejection(readPage());
+      sandbox.failures.serverError(1, 503);
+      const outage = await rejection(readPage());
+
+      expect(throttled.throttled).toBe(true);
+      expect(outage.throttled).toBe(false);
+      expect(outage.message).toBe(`Customer.io at ${new URL(sandbox.url).host} is unavailable (HTTP 503).`);
+      for (const error of [throttled, outage]) expect(error.message).not.toMatch(/retried|waits and continues/);
+    });
+
+    it('ends a sync with a sentence, not a wait, when Retry-After is longer than 15 minutes', async () => {
+      sandbox.failures.throttle(1, 3600);
+
+      const error = await rejection(readPage());
+
+      expect(error.retryable).toBe(false);
+      expect(error.throttled).toBe(true);
+      expect(error.message).toBe('Customer.io asked us to wait 60 minutes, longer than a sync waits; the sync will run again at the next schedule.');
+    });
+
+    it('waits a Retry-After of exactly 15 minutes', async () => {
+      sandbox.failures.throttle(1, 15 * 60);
+
+      const error = await rejection(readPage());
+
+      expect(error).toMatchObject({ retryable: true, retryAfterSeconds: 900 });
+    });
+
     it('turns a malformed JSON answer into a retryable error', async () => {
       sandbox.failures.malformedJson(1);
 
