@@ -37,7 +37,10 @@ function codeFor(error: ConnectorServiceError): TRPC_ERROR_CODE_KEY {
   if (error instanceof CredentialDecryptionError) return 'PRECONDITION_FAILED';
   if (error instanceof ProviderError) {
     if (error.reauthorizationRequired) return 'PRECONDITION_FAILED';
-    return error.retryable ? 'TOO_MANY_REQUESTS' : 'BAD_GATEWAY';
+    // 429 only when the provider throttles us (the response then carries Retry-After, see
+    // lambda.ts); an outage that may pass is 503, a provider refusing or garbling is 502.
+    if (error.throttled) return 'TOO_MANY_REQUESTS';
+    return error.retryable ? 'SERVICE_UNAVAILABLE' : 'BAD_GATEWAY';
   }
   return 'INTERNAL_SERVER_ERROR';
 }

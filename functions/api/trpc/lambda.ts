@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { AnyTRPCRouter } from '@trpc/server';
+import type { AnyTRPCRouter, TRPCError } from '@trpc/server';
 import { awsLambdaRequestHandler } from '@trpc/server/adapters/aws-lambda';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { ProviderError } from '../../core/errors';
 import { logger } from '../../core/logger';
 import { runtime } from '../../core/runtime';
 import { createContext } from './context';
@@ -10,6 +11,25 @@ import { userMessage } from './errors';
 
 /** Every tRPC route lives under this prefix; the procedure path is what follows it. */
 const TRPC_PREFIX = '/trpc';
+
+/** What a throttled caller is told to wait when the provider named no wait of its own. */
+export const DEFAULT_THROTTLED_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * The Retry-After, in whole seconds, of a response whose calls failed because a provider
+ * throttled us (always one) or is down (when the provider named a wait): the longest wait
+ * any failed call asks for. Undefined when no call asks the client to come back later.
+ */
+export function retryAfterSecondsFor(errors: readonly TRPCError[]): number | undefined {
+  let longest: number | undefined;
+  for (const error of errors) {
+    if (error.code !== 'TOO_MANY_REQUESTS' && error.code !== 'SERVICE_UNAVAILABLE') continue;
+    const hint = error.cause instanceof ProviderError ? error.cause.retryAfterSeconds : undefined;
+    const wait = hint ?? (error.code === 'TOO_MANY_REQUESTS' ? DEFAULT_THROTTLED_RETRY_AFTER_SECONDS : undefined);
+    if (wait !== undefined) longest = Math.max(longest ?? 0, Math.ceil(wait));
+  }
+  return longest;
+}
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiHandler = (event: ApiEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -26,6 +46,10 @@ export function createApiHandler(router: AnyTRPCRouter): ApiHandler {
     router,
     createContext,
     maxBatchSize: 10,
+    responseMeta({ errors }) {
+      const retryAfter = retryAfterSecondsFor(errors);
+      return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+    },
     onError({ error, path, ctx, input }) {
       const connectorId = (input as { connectorId?: unknown } | undefined)?.connectorId;
       const keys = {
