@@ -43,7 +43,8 @@ export const lifecycle = {
   reauthorizationStarted: { from: HOLDS_CREDENTIALS, to: 'unchanged', guard: 'credentials held: only the pending flow is recorded' },
   /** The callback exchanged the code (a running sync is cancelled first). */
   authorizationCompleted: {
-    from: NOT_SYNCING,
+    // A stored `disconnected` never has a pending flow: disconnect and failed flows remove it.
+    from: ['pending_auth', 'connected', 'error'],
     to: 'connected',
     guard: 'this flow is the pending one; clears the watermark: the next sync is full',
   },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AppRouter } from '../../functions/api/router';
-import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
+import { TestConnectorStore } from '../support/connector-store';
 import { freePort, localDynamoDbClient } from '../../local/dynamodb-local';
 import { connectorRecord } from '../support/factories';
 
@@ -108,7 +108,7 @@ describe('npm start (the local stack contract)', () => {
 
   it('keeps its data, signing key and encryption key across a restart', async () => {
     const documentClient = DynamoDBDocumentClient.from(localDynamoDbClient(started.dynamoDbEndpoint));
-    await new DynamoConnectorRepository(documentClient, started.tableName).saveConnector(
+    await new TestConnectorStore(documentClient, started.tableName).saveConnector(
       connectorRecord('persisted', 'salesforce', { config: { instanceUrl: 'https://kept.example' } }),
     );
     documentClient.destroy();

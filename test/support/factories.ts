@@ -36,9 +36,11 @@ export function syncLog(tenantId: string, providerId: ProviderId, overrides: Par
     status: 'completed',
     recordsCreated: 150,
     recordsUpdated: 42,
+    recordsDeleted: 0,
     recordsFailed: 0,
     startedAt,
     completedAt: new Date(Date.parse(startedAt) + 150_000).toISOString(),
+    message: null,
     ...overrides,
   };
 }

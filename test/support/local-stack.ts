@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AppRouter } from '../../functions/api/router';
-import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
+import { TestConnectorStore } from './connector-store';
 import { issueLocalToken } from '../../local/jwt-issuer';
 import { localDynamoDbClient } from '../../local/dynamodb-local';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
@@ -16,7 +16,7 @@ export interface TestStack extends LocalStack {
   client(tenantId: string, role?: 'admin' | 'member', options?: { batch?: boolean }): ReturnType<typeof createTRPCClient<AppRouter>>;
   token(tenantId: string, role?: 'admin' | 'member'): Promise<string>;
   /** The repository over the stack's table, for arranging state the write procedures of later issues create. */
-  repository: DynamoConnectorRepository;
+  repository: TestConnectorStore;
   /** A document client on the stack's DynamoDB Local, for looking at raw items. */
   documentClient: DynamoDBDocumentClient;
   /** Connects the tenant's Salesforce through the sandbox, as an admin would in a browser. */
@@ -48,7 +48,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
     token,
     client,
     documentClient,
-    repository: new DynamoConnectorRepository(documentClient, stack.tableName),
+    repository: new TestConnectorStore(documentClient, stack.tableName),
     async connectSalesforce(tenantId) {
       const admin = client(tenantId, 'admin');
       const { authUrl } = await admin.connector.getAuthUrl.mutate();

@@ -94,7 +94,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
         'pendingStateHash = :hash, pendingAuthExpiresAt = :expires, createdAt = if_not_exists(createdAt, :now)',
         'config = if_not_exists(config, :empty), lastSyncAt = if_not_exists(lastSyncAt, :null), lastSyncError = :null',
       ],
-      values: { ...pending, ':type': 'connector', ':tenantId': tenantId, ':providerId': providerId, ':id': flow.id, ':empty': {}, ':null': null },
+      values: { ...pending, ':now': flow.now, ':type': 'connector', ':tenantId': tenantId, ':providerId': providerId, ':id': flow.id, ':empty': {}, ':null': null },
     });
   }
 
@@ -103,10 +103,11 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     providerId: ProviderId,
     flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
   ) {
-    const { set, values } = this.newConnection(tenantId, providerId, { ...flow, id: undefined });
+    const { set, values, names } = this.newConnection(tenantId, providerId, { ...flow, id: undefined });
     return await this.write(tenantId, providerId, 'authorizationCompleted', {
       condition: 'pendingStateHash = :hash AND attribute_not_exists(activeSyncId)',
       set,
+      names,
       values: { ...values, ':hash': flow.stateHash },
       remove: ['pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark'],
     });

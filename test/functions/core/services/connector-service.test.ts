@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseIdFor } from '../../../../functions/core/connector-ref';
 import { NotFoundError } from '../../../../functions/core/errors';
-import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
+import { DynamoLifecycleRepository } from '../../../../functions/core/repository/dynamo-lifecycle-repository';
+import { TestConnectorStore } from '../../../support/connector-store';
 import { ConnectorService } from '../../../../functions/core/services/connector-service';
 import { freshTable } from '../../../support/dynamodb';
 import { connectorRecord, syncLog } from '../../../support/factories';
@@ -14,9 +15,17 @@ describe('ConnectorService', () => {
 
   beforeAll(async () => {
     table = await freshTable();
-    const repository = new DynamoConnectorRepository(table.client, table.tableName);
+    const repository = new TestConnectorStore(table.client, table.tableName);
     const credentialService = localCredentialService(table, () => undefined);
-    service = new ConnectorService(repository, credentialService, () => new Date('2026-03-06T00:00:00.000Z'));
+    service = new ConnectorService({
+      repository,
+      lifecycle: new DynamoLifecycleRepository(table.client, table.tableName),
+      revoker: credentialService,
+      // These tests read only: no sync to cancel, no purge to start.
+      syncs: { cancelRunningSync: async () => null, startPurge: async () => undefined },
+      disconnectReason: 'Disconnected during the sync.',
+      clock: () => new Date('2026-03-06T00:00:00.000Z'),
+    });
     // A small tenant and a large one: the request counts below must not depend on size.
     for (const tenantId of ['small', 'large']) {
       for (const providerId of ['salesforce', 'customerio', 'delivrai', 'o365', 'fathom'] as const) {
