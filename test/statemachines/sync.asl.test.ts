@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SyncState } from '../../functions/core/model';
-import { DynamoConnectorRepository } from '../../functions/core/repository/dynamo-connector-repository';
-import { DynamoSyncRepository } from '../../functions/core/repository/dynamo-sync-repository';
+import { createRepositories } from '../../functions/core/repository';
+import { TestConnectorStore } from '../support/connector-store';
+import { crashingStores, type CrashPoint } from '../support/crashing-stores';
 import { ENTITY_SHARDS, entityPk, entityShard } from '../../functions/core/repository/keys';
 import type { CredentialService } from '../../functions/core/services/credential-service';
-import { SyncEngine, type SyncCheckpoint } from '../../functions/core/services/sync-engine';
+import { SyncEngine, type SyncStores } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
 import type { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import type { SalesforceSandbox } from '../../local/sandboxes/salesforce';
@@ -38,7 +39,7 @@ describe('statemachines/sync.asl.json', () => {
       .map((state) => state.Resource);
     for (const resource of resources) {
       const substitution = /^\$\{(\w+)\}$/.exec(resource ?? '')?.[1];
-      expect(substitution ? tasks[substitution] : resource).toMatch(/^(syncPage|sweepPage|finishSync|failSync|arn:aws:states:::states:startExecution)$/);
+      expect(substitution ? tasks[substitution] : resource).toMatch(/^(syncPage|sweepPage|purgePage|finishSync|failSync|arn:aws:states:::states:startExecution)$/);
     }
   });
 });
@@ -59,23 +60,19 @@ describe('sync state machine under crashes', () => {
    * Runs the whole sync of `tenant`, crashing once per page at `crashAt` (on page
    * `keepsCrashingOn`, at every attempt); answers how many crashes happened.
    */
-  async function syncWithCrashes(tenant: string, crashAt: SyncCheckpoint | null, fullSync = false, keepsCrashingOn?: number): Promise<number> {
+  async function syncWithCrashes(tenant: string, crashAt: CrashPoint | null, fullSync = false, keepsCrashingOn?: number): Promise<number> {
     const crashed = new Set<string>();
     let crashes = 0;
-    const repository = new DynamoSyncRepository(table.client, table.tableName);
-    const engine = new SyncEngine({
-      repository,
-      credentials: credentialService,
-      syncAdapter: () => adapter,
-      checkpoint: (at, state) => {
-        const key = `${at}#${state.syncId}#${state.pageNo}`;
-        if (at !== crashAt || (crashed.has(key) && state.pageNo !== keepsCrashingOn)) return;
-        crashed.add(key);
-        crashes += 1;
-        // What Step Functions reports when a Lambda dies mid-invocation.
-        throw Object.assign(new Error('injected crash'), { name: 'Lambda.Unknown' });
-      },
+    const stores = crashingStores(table.client, table.tableName, (at, page) => {
+      const key = `${at}#${page}`;
+      if (at !== crashAt || (crashed.has(key) && !page?.endsWith(`#${keepsCrashingOn}`))) return false;
+      crashed.add(key);
+      crashes += 1;
+      return true;
     });
+    const engine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter: () => adapter });
+    // FailSync is a Lambda of its own: the crashes injected into the page steps do not reach it.
+    const failEngine = new SyncEngine({ ...createRepositories(table.client, table.tableName), credentials: credentialService, syncAdapter: () => adapter });
     executions.length = 0;
     const run = (name: string, input: SyncState) => {
       const execution = { name, pages: 0, done: Promise.resolve() as Promise<unknown> };
@@ -89,12 +86,13 @@ describe('sync state machine under crashes', () => {
             },
             SweepPage: async (state) => {
               execution.pages += 1;
-              return (await engine.sweepPage(state as unknown as SyncState)) as unknown as JSONValue;
+              return (await engine.sweepPage(state as unknown as SyncState, log)) as unknown as JSONValue;
             },
-            FinishSync: async (state) => (await engine.finish(state as unknown as SyncState), {}),
+            PurgePage: async (state) => (await engine.purgePage(state as unknown as SyncState, log)) as unknown as JSONValue,
+            FinishSync: async (state) => (await engine.finish(state as unknown as SyncState, log), {}),
             FailSync: async (input) => {
               const { failure, ...state } = input as unknown as SyncState & { failure: { Error: string; Cause: string } };
-              await engine.fail(state, { error: failure.Error, cause: failure.Cause });
+              await failEngine.fail(state, { error: failure.Error, cause: failure.Cause });
               return {};
             },
             ContinueAsNewExecution: async (input) => {
@@ -103,7 +101,7 @@ describe('sync state machine under crashes', () => {
               return {};
             },
           },
-          retryIntervalOverrides: { SyncPage: 0, SweepPage: 0, FinishSync: 0, FailSync: 0 },
+          retryIntervalOverrides: { SyncPage: 0, SweepPage: 0, PurgePage: 0, FinishSync: 0, FailSync: 0 },
           waitTimeOverrides: { WaitForProvider: 0 },
         },
         context: { StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:connector-sync', Name: 'connector-sync' }, Execution: { Id: name, Name: name } },
@@ -112,11 +110,12 @@ describe('sync state machine under crashes', () => {
       executions.push(execution);
     };
     const service = new SyncService({
-      repository,
+      ...stores,
+      schedule: createRepositories(table.client, table.tableName).schedule,
       engine,
       syncAdapter: () => adapter,
       pagesPerExecution: 3,
-      executions: { start: async (name, state) => run(name, state) },
+      executions: { start: async (name, state) => run(name, state), stop: async () => undefined },
     });
     await service.triggerSync(caller(tenant), 'salesforce', fullSync);
     for (let i = 0; i < executions.length; i++) await executions[i]!.done;
@@ -126,7 +125,7 @@ describe('sync state machine under crashes', () => {
   const connect = (tenantId: string) => fixture.connect(tenantId);
 
   const stored = async (tenant: string) => {
-    const connectors = new DynamoConnectorRepository(table.client, table.tableName);
+    const connectors = new TestConnectorStore(table.client, table.tableName);
     const { connector, latestSync } = await connectors.getConnectorWithLatestSync(tenant, 'salesforce');
     return { connector, latestSync, counts: await connectors.getEntityCounts(tenant, 'salesforce') };
   };
@@ -169,11 +168,11 @@ describe('sync state machine under crashes', () => {
   it('counts exactly when a full sync with removals crashes in its sweep', async () => {
     await connect('sweep');
     await syncWithCrashes('sweep', null);
-    await new DynamoSyncRepository(table.client, table.tableName).writeEntities('sweep', 'salesforce', [
+    await new TestConnectorStore(table.client, table.tableName).writeEntities('sweep', 'salesforce', [
       { type: 'people', sourceId: '003STALE', attributes: {}, firstSeen: 'x', lastSeenSync: 'x', deleted: false },
       { type: 'opportunities', sourceId: '006STALE', attributes: {}, firstSeen: 'x', lastSeenSync: 'x', deleted: false },
     ]);
-    await new DynamoConnectorRepository(table.client, table.tableName).adjustEntityCounts('sweep', 'salesforce', { people: 1, opportunities: 1 });
+    await new TestConnectorStore(table.client, table.tableName).adjustEntityCounts('sweep', 'salesforce', { people: 1, opportunities: 1 });
 
     const crashes = await syncWithCrashes('sweep', 'beforeCommit', true);
 
@@ -218,10 +217,10 @@ describe('sync state machine under crashes', () => {
   it('keeps the counters equal to the stored entities when a sweep page keeps dying after its removals', async () => {
     await connect('sweep-dies');
     await syncWithCrashes('sweep-dies', null);
-    await new DynamoSyncRepository(table.client, table.tableName).writeEntities('sweep-dies', 'salesforce', [
+    await new TestConnectorStore(table.client, table.tableName).writeEntities('sweep-dies', 'salesforce', [
       { type: 'people', sourceId: '003STALE', attributes: {}, firstSeen: 'x', lastSeenSync: 'x', deleted: false },
     ]);
-    await new DynamoConnectorRepository(table.client, table.tableName).adjustEntityCounts('sweep-dies', 'salesforce', { people: 1 });
+    await new TestConnectorStore(table.client, table.tableName).adjustEntityCounts('sweep-dies', 'salesforce', { people: 1 });
 
     // The sweep page of the stale entity's shard removes it, then dies before its commit, every time.
     await syncWithCrashes('sweep-dies', 'beforeCommit', true, fixture.readPages() + entityShard('003STALE'));
@@ -236,22 +235,25 @@ describe('sync state machine under crashes', () => {
    * Starts a sync of `tenant` whose first page commits and whose second dies half written;
    * answers the execution's input and a service over `repository` (the real one by default).
    */
-  async function halfWrittenSync(tenant: string, repository = new DynamoSyncRepository(table.client, table.tableName)) {
+  async function halfWrittenSync(tenant: string, stores: SyncStores = createRepositories(table.client, table.tableName)) {
     await connect(tenant);
     let first: SyncState | undefined;
-    const engine = new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter });
-    const service = new SyncService({ repository, engine, syncAdapter: () => adapter, executions: { start: async (_name, state) => void (first = state) } });
+    const engine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter: () => adapter });
+    const service = new SyncService({
+      ...stores,
+      schedule: createRepositories(table.client, table.tableName).schedule,
+      engine,
+      syncAdapter: () => adapter,
+      executions: { start: async (_name, state) => void (first = state), stop: async () => undefined },
+    });
     await service.triggerSync(caller(tenant), 'salesforce', false);
     const dying = new SyncEngine({
-      repository,
+      ...crashingStores(table.client, table.tableName, (at) => at === 'afterPartialWrites'),
       credentials: credentialService,
       syncAdapter: () => adapter,
-      checkpoint: (at) => {
-        if (at === 'afterPartialWrites') throw new Error('the execution was stopped');
-      },
     });
     const second = await engine.readPage(first!, recordingLog());
-    await expect(dying.readPage(second, recordingLog())).rejects.toThrow('stopped');
+    await expect(dying.readPage(second, recordingLog())).rejects.toThrow('injected crash');
     return { input: first!, second, service, engine };
   }
 
@@ -270,14 +272,19 @@ describe('sync state machine under crashes', () => {
   });
 
   describe('when the unfinished page cannot be settled (DynamoDB keeps failing that read)', () => {
-    class FailingReads extends DynamoSyncRepository {
-      override async findEntityChangesOfSync(): Promise<never> {
-        throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' });
-      }
-    }
+    /** The stores, with every read of a sync's entity changes failing as under throttling. */
+    const failingReads = (): SyncStores => {
+      const stores = createRepositories(table.client, table.tableName);
+      const entities = Object.assign(Object.create(stores.entities) as typeof stores.entities, {
+        findEntityChangesOfSync: async (): Promise<never> => {
+          throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' });
+        },
+      });
+      return { ...stores, entities };
+    };
 
     it('FailSync fails, so Step Functions retries it and the sync stays open', async () => {
-      const { second, engine } = await halfWrittenSync('settle-retried', new FailingReads(table.client, table.tableName));
+      const { second, engine } = await halfWrittenSync('settle-retried', failingReads());
 
       await expect(engine.fail(second, { error: 'Lambda.Unknown', cause: 'injected crash' })).rejects.toThrow('capacity');
 
@@ -285,7 +292,7 @@ describe('sync state machine under crashes', () => {
     });
 
     it('the recovery of a dead execution still closes the sync, and logs why the counts may be off', async () => {
-      const { input, service } = await halfWrittenSync('settle-skipped', new FailingReads(table.client, table.tableName));
+      const { input, service } = await halfWrittenSync('settle-skipped', failingReads());
       const log = recordingLog();
 
       await service.recoverExecution(input, 'FAILED', log);

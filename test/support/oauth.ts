@@ -1,6 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from '../../functions/core/repository/dynamo-oauth-state-repository';
+import { createRepositories } from '../../functions/core/repository';
 import type { CredentialService } from '../../functions/core/services/credential-service';
 import { OAuthService } from '../../functions/core/services/oauth-service';
 import type { OAuthAdapter } from '../../functions/providers/types';
@@ -17,9 +16,13 @@ export async function connectThroughOAuth(options: {
   adapter: OAuthAdapter;
   tenantId: string;
 }): Promise<void> {
+  const repositories = createRepositories(options.client, options.tableName);
   const oauth = new OAuthService({
-    credentials: new DynamoCredentialRepository(options.client, options.tableName),
-    states: new DynamoOAuthStateRepository(options.client, options.tableName),
+    lifecycle: repositories.lifecycle,
+    // Connecting between syncs: there is never one to cancel here.
+    syncs: { cancelRunningSync: async () => null },
+    reconnectReason: 'Reconnected during the sync.',
+    states: repositories.oauthStates,
     credentialService: options.credentialService,
     oauthAdapter: () => options.adapter,
     redirectUri: (providerId) => `http://127.0.0.1:1/oauth/${providerId}/callback`,
