@@ -329,6 +329,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     resumeExecutions: async () => {
       if (!executionsDir || resumedOnce) return [];
       resumedOnce = true;
+      // Temp files of writes a kill cut short: the file they were to replace is still whole.
+      for (const entry of await readdir(executionsDir)) if (entry.endsWith('.tmp')) await rm(join(executionsDir, entry), { force: true });
       const resumed: string[] = [];
       for (const file of await readExecutionFiles(executionsDir)) {
         if (executions.has(file.name)) continue;
@@ -378,18 +380,11 @@ export async function loadSyncDefinition(): Promise<SyncDefinition> {
   );
 }
 
-/**
- * Reads the execution files of a state directory's `executions` folder (leftover temp files
- * of a write cut short are removed; unreadable files are skipped).
- */
+/** Reads the execution files of a state directory's `executions` folder (unreadable ones are skipped). */
 export async function readExecutionFiles(executionsDir: string): Promise<ExecutionFile[]> {
   const files: ExecutionFile[] = [];
   for (const entry of await readdir(executionsDir).catch(() => [] as string[])) {
     const path = join(executionsDir, entry);
-    if (entry.endsWith('.tmp')) {
-      await rm(path, { force: true });
-      continue;
-    }
     if (!entry.endsWith('.json')) continue;
     try {
       files.push(JSON.parse(await readFile(path, 'utf8')) as ExecutionFile);
