@@ -192,6 +192,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         stateName,
         (input: JSONValue) => {
           const call = (async () => {
+            // As in AWS, a Task never runs before its state is recorded: a restart re-runs at most this Task
+            // (one macrotask lets the event log deliver this state's StateEntered; then its write must land).
+            await new Promise((next) => setImmediate(next));
+            await execution.writes.catch(() => undefined);
             if (halt?.state === stateName && !halt.after) await holdForever(execution, stateName);
             const output = await handler(input);
             if (halt?.state === stateName && halt.after) await holdForever(execution, stateName);
