@@ -9,6 +9,7 @@ import type {
   APIGatewayProxyResultV2,
   Context,
 } from 'aws-lambda';
+import { API_FUNCTION_TIMEOUT_MS } from '../functions/core/timeouts';
 import type { JWTPayload } from 'jose';
 import { INTERNAL_MESSAGE } from '../functions/api/trpc/errors';
 import { escapeForMessage, quoteInput } from '../functions/core/quote-input';
@@ -273,7 +274,8 @@ function toEvent(
 }
 
 function lambdaContext(functionName: string, requestId: string): Context {
-  const deadline = Date.now() + 10_000;
+  // The deployed API functions' timeout: handlers that stop early on it behave as in Lambda.
+  const deadline = Date.now() + API_FUNCTION_TIMEOUT_MS;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: `connector-local-${functionName}`,
