@@ -58,7 +58,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const apiKeyAdapter = (providerId: ProviderId) => adapters.apiKey.get(providerId);
   const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
   const stores = createRepositories(documentClient, tableName);
-  const credentialService = new CredentialService({ repository: stores.credentials, cipher, oauthAdapter });
+  const credentialService = new CredentialService({ repository: stores.credentials, lifecycle: stores.lifecycle, cipher, oauthAdapter });
   const syncEngine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter });
   const syncService = new SyncService({
     ...stores,

@@ -1,5 +1,6 @@
 import { createEnvelopeCipher, generateLocalKey } from '../../functions/core/crypto';
 import { DynamoCredentialRepository } from '../../functions/core/repository/dynamo-credential-repository';
+import { DynamoLifecycleRepository } from '../../functions/core/repository/dynamo-lifecycle-repository';
 import { CredentialService } from '../../functions/core/services/credential-service';
 import type { ProviderId } from '../../functions/core/registry';
 import type { OAuthAdapter } from '../../functions/providers/types';
@@ -17,6 +18,7 @@ export function localCredentialService(
 ): CredentialService {
   return new CredentialService({
     repository: new DynamoCredentialRepository(table.client, table.tableName),
+    lifecycle: new DynamoLifecycleRepository(table.client, table.tableName),
     cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
     oauthAdapter,
   });

@@ -64,8 +64,6 @@ export interface CredentialRepository {
   ): Promise<boolean>;
   /** Frees the lease if `owner` still holds it; answers whether it did (false: it lapsed and was taken over, or was freed by a store). */
   releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<boolean>;
-  /** The grant is gone: `error`, with a message that says re-authorization is needed. */
-  markReauthorizationRequired(tenantId: string, providerId: ProviderId, message: string, now: string): Promise<void>;
 }
 
 /** A pending OAuth authorization, found by the hash of its state. */

@@ -4,7 +4,7 @@ import { databaseIdFor } from '../connector-ref';
 import { CredentialDecryptionError, ProviderError } from '../errors';
 import { findProvider, type ProviderId } from '../registry';
 import { TOKEN_REFRESH_LEASE_MS } from '../timeouts';
-import type { CredentialRepository } from '../repository/types';
+import type { ConnectorLifecycleRepository, CredentialRepository } from '../repository/types';
 import type { Credentials, OAuthAdapter, OAuthCredentials } from '../../providers/types';
 import type { Log } from './caller';
 
@@ -15,6 +15,8 @@ const REFRESH_WAIT_MS = 2 * TOKEN_REFRESH_LEASE_MS;
 
 export interface CredentialServiceDeps {
   repository: CredentialRepository;
+  /** Where a grant found gone is recorded (the lifecycle's `reauthorizationRequired`). */
+  lifecycle: Pick<ConnectorLifecycleRepository, 'markReauthorizationRequired'>;
   cipher: EnvelopeCipher;
   oauthAdapter: (providerId: ProviderId) => OAuthAdapter | undefined;
   clock?: () => Date;
@@ -182,7 +184,7 @@ export class CredentialService {
           cause: error,
         });
       }
-      await this.deps.repository.markReauthorizationRequired(tenantId, providerId, error.message, now());
+      await this.deps.lifecycle.markReauthorizationRequired(tenantId, providerId, error.message, now());
       throw error;
     }
     try {

@@ -203,10 +203,41 @@ describe('Salesforce OAuth through the local stack', () => {
     badCode.searchParams.set('code', 'not-a-code');
     const before = (await rawItem('regrant'))?.credentials;
 
-    await callback(badCode.toString());
+    const answer = await callback(badCode.toString());
 
-    expect(await status('regrant')).toMatchObject({ status: 'connected', lastSyncError: expect.stringMatching(/invalid_grant/) });
+    // The user is told why on the way back; the working connection is untouched.
+    expect(new URL(answer.headers.get('location')!).searchParams.get('message')).toMatch(/rejected the authorization code/);
+    expect(await status('regrant')).toMatchObject({ status: 'connected', lastSyncError: null });
     expect((await rawItem('regrant'))?.credentials).toEqual(before);
+  });
+
+  it('an abandoned re-authorization keeps a connected connector connected, syncing and scheduled', async () => {
+    await stack.connectSalesforce('abandoned');
+    const scheduled = (await rawItem('abandoned'))?.nextSyncAt;
+
+    await stack.client('abandoned', 'admin').connector.getAuthUrl.mutate(); // the user closes the tab
+
+    expect((await status('abandoned')).status).toBe('connected');
+    expect((await rawItem('abandoned'))?.nextSyncAt).toBe(scheduled);
+    const { syncId } = await stack.client('abandoned', 'admin').connector.triggerSync.mutate({ connectorId: 'salesforce' });
+    await stack.stepFunctions.idle();
+    expect((await stack.client('abandoned').connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 }))[0]).toMatchObject({ id: syncId, status: 'completed' });
+  });
+
+  it('reads a never-connected connector whose authorization expired as disconnected, with no write', async () => {
+    await consent('expiring');
+    // Ten minutes later, as the stored expiry says.
+    await stack.documentClient.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { pk: 'TENANT#expiring#CONNECTOR#salesforce', sk: 'META' },
+        UpdateExpression: 'SET pendingAuthExpiresAt = :past',
+        ExpressionAttributeValues: { ':past': new Date(Date.now() - 1).toISOString() },
+      }),
+    );
+
+    expect((await status('expiring')).status).toBe('disconnected');
+    expect((await rawItem('expiring'))?.status).toBe('pending_auth');
   });
 
   it('only admins may start a connection; API-key providers are told how they connect', async () => {
@@ -216,10 +247,19 @@ describe('Salesforce OAuth through the local stack', () => {
     expect(apiKey.message).toBe('Customer.io connects with an API key, not OAuth.');
   });
 
-  it('answers CONFLICT to getAuthUrl while a sync is running, and leaves the sync alone', async () => {
-    await stack.repository.saveConnector(connectorRecord('busy', 'salesforce', { status: 'syncing' }));
-    expect((await errorOf(stack.client('busy', 'admin').connector.getAuthUrl.mutate())).data?.code).toBe('CONFLICT');
-    expect((await status('busy')).status).toBe('syncing');
+  it('starts a re-authorization while a sync is running, and leaves the sync alone', async () => {
+    await stack.connectSalesforce('busy');
+    stack.salesforce!.failures.slow(100);
+    try {
+      await stack.client('busy', 'admin').connector.triggerSync.mutate({ connectorId: 'salesforce' });
+      const { authUrl } = await stack.client('busy', 'admin').connector.getAuthUrl.mutate();
+      expect(authUrl).toContain('/services/oauth2/authorize');
+      expect((await status('busy')).status).toBe('syncing');
+    } finally {
+      stack.salesforce!.failures.reset();
+    }
+    await stack.stepFunctions.idle();
+    expect((await status('busy')).status).toBe('connected');
   });
 
   it('disconnect revokes the grant at Salesforce, then deletes our copy', async () => {

@@ -87,13 +87,13 @@ describe('connector read procedures', () => {
   });
 
   describe('getSyncHistory', () => {
-    it('returns 20 entries by default, newest first, in the spec\'s shape', async () => {
+    it('returns 20 entries by default, newest first, in the spec\'s shape plus recordsDeleted and message', async () => {
       const history = await stack.client('acme').connector.getSyncHistory.query({ connectorId: 'salesforce' });
 
       expect(history).toHaveLength(20);
       expect(history.map((entry) => entry.recordsCreated)).toEqual(Array.from({ length: 20 }, (_, i) => 25 - i));
       expect(Object.keys(history[0]!).sort()).toEqual(
-        ['completedAt', 'connectorId', 'id', 'recordsCreated', 'recordsFailed', 'recordsUpdated', 'startedAt', 'status', 'syncType', 'tenantId'],
+        ['completedAt', 'connectorId', 'id', 'message', 'recordsCreated', 'recordsDeleted', 'recordsFailed', 'recordsUpdated', 'startedAt', 'status', 'syncType', 'tenantId'],
       );
       expect(history[0]).toMatchObject({ connectorId: databaseIdFor('acme', 'salesforce'), tenantId: 'acme', status: 'completed' });
     });

@@ -68,7 +68,8 @@ describe.each(cases)('$id on the local stack', (provider) => {
 
   it('syncs the whole data set: counts equal it, history shows a completed entry', async () => {
     const entry = await sync();
-    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, syncType: provider.fullRescan ? 'full' : 'incremental' });
+    // The first sync after a connect is always full.
+    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, syncType: 'full' });
     expect(entry.recordsCreated).toBe(provider.expected.accounts + provider.expected.people + provider.expected.opportunities);
     expect(await admin().connector.getEntityCounts.query({ connectorId: provider.id })).toEqual(provider.expected);
   });
@@ -130,9 +131,8 @@ describe('full syncs of an event stream (Delivr.ai)', () => {
   it('keeps people seen before the lookback window: only a full read of everything may remove entities', async () => {
     const tenant = 'stream-full';
     await stack.client(tenant, 'admin').connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', config: { organizationId: 'sandbox-org' } });
-    const { DynamoSyncRepository } = await import('../../../functions/core/repository/dynamo-sync-repository');
     // A visitor from months ago, outside any window a sync reads again.
-    await new DynamoSyncRepository(stack.documentClient, stack.tableName).writeEntities(tenant, 'delivrai', [
+    await stack.repository.writeEntities(tenant, 'delivrai', [
       { type: 'people', sourceId: 'person-from-last-year', attributes: {}, firstSeen: 'old', lastSeenSync: 'old', deleted: false },
     ]);
     await stack.repository.adjustEntityCounts(tenant, 'delivrai', { people: 1 });

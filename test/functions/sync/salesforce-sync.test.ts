@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../../functions/api/router';
-import { DynamoSyncRepository } from '../../../functions/core/repository/dynamo-sync-repository';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 
 function errorOf(promise: Promise<unknown>) {
@@ -45,10 +44,10 @@ describe('Salesforce sync through the local stack', () => {
   afterAll(() => stack.stop());
   beforeEach(() => stack.salesforce!.failures.reset());
 
-  it('a first sync brings in the whole data set, counted exactly', async () => {
+  it('a first sync is a full one and brings in the whole data set, counted exactly', async () => {
     const tenant = await syncedTenant();
     expect(await counts(tenant)).toEqual(sourceCounts());
-    expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: sourceTotal(), recordsFailed: 0, completedAt: expect.any(String) });
+    expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'full', recordsCreated: sourceTotal(), recordsFailed: 0, completedAt: expect.any(String) });
     expect(await status(tenant)).toMatchObject({ status: 'connected', lastSyncError: null, lastSyncAt: expect.any(String) });
   });
 
@@ -71,16 +70,16 @@ describe('Salesforce sync through the local stack', () => {
 
     await sync(tenant);
 
-    expect(await latest(tenant)).toMatchObject({ status: 'completed', recordsCreated: 3, recordsUpdated: 15 });
+    // Deletions are their own figure, never updates.
+    expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 3, recordsUpdated: 10, recordsDeleted: 5 });
     expect(await counts(tenant)).toEqual({ ...before, people: before.people - 2 });
     expect(await counts(tenant)).toEqual(sourceCounts());
   });
 
   it('a full sync keeps the counts, and removes what the source no longer has', async () => {
     const tenant = await syncedTenant();
-    const repository = new DynamoSyncRepository(stack.documentClient, stack.tableName);
     // An entity we hold that Salesforce has never heard of (it was purged there, say).
-    await repository.writeEntities(tenant, 'salesforce', [
+    await stack.repository.writeEntities(tenant, 'salesforce', [
       { type: 'accounts', sourceId: '001STALE000000000A', attributes: { name: 'Gone Inc' }, firstSeen: 'old', lastSeenSync: 'old', deleted: false },
     ]);
     await stack.repository.adjustEntityCounts(tenant, 'salesforce', { accounts: 1 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoSyncRepository } from '../../../functions/core/repository/dynamo-sync-repository';
+import { createRepositories } from '../../../functions/core/repository';
+import { TestConnectorStore } from '../../support/connector-store';
 import { databaseIdFor } from '../../../functions/core/connector-ref';
 import type { SyncState } from '../../../functions/core/model';
 import { freshTable } from '../../support/dynamodb';
@@ -39,16 +40,17 @@ describe('scheduled syncs and recovery through the local stack', () => {
     expect(await history('fresh')).toEqual([]);
   });
 
-  it('starts an incremental sync when a connector is due, then schedules the next one an interval later', async () => {
+  it('starts a sync when a connector is due (full, the first after connecting; incremental after), then schedules the next one an interval later', async () => {
     await stack.connectSalesforce('due');
     await dueNow('due');
 
     // The scheduler writes the sync log before it starts the execution: wait for the outcome, not for idleness.
     await expect.poll(async () => (await history('due'))[0]?.status, { timeout: 15_000, interval: 100 }).toBe('completed');
+    await dueNow('due');
+    await expect.poll(async () => (await history('due')).map((entry) => entry.status), { timeout: 15_000, interval: 100 }).toEqual(['completed', 'completed']);
 
     const entries = await history('due');
-    expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ status: 'completed', syncType: 'incremental' });
+    expect(entries.map((entry) => entry.syncType)).toEqual(['incremental', 'full']);
     expect(Date.parse((await connector('due')).nextSyncAt as string) - Date.now()).toBeGreaterThan(59 * 60_000);
   });
 
@@ -71,9 +73,9 @@ describe('scheduled syncs and recovery through the local stack', () => {
   it('recovers a sync whose execution died without its failure step: log failed, connector error, not syncing', async () => {
     await stack.connectSalesforce('stuck');
     // A sync that started and whose execution then vanished (timed out in AWS).
-    const repository = new DynamoSyncRepository(stack.documentClient, stack.tableName);
+    const { lifecycle } = createRepositories(stack.documentClient, stack.tableName);
     const syncId = 'sync_STUCK0000000000000000000';
-    await repository.beginSync('stuck', 'salesforce', {
+    await lifecycle.beginSync('stuck', 'salesforce', {
       id: syncId,
       tenantId: 'stuck',
       connectorId: databaseIdFor('stuck', 'salesforce'),
@@ -81,9 +83,11 @@ describe('scheduled syncs and recovery through the local stack', () => {
       status: 'running',
       recordsCreated: 0,
       recordsUpdated: 0,
+      recordsDeleted: 0,
       recordsFailed: 0,
       startedAt: new Date().toISOString(),
       completedAt: null,
+      message: null,
     });
     const state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'> = { tenantId: 'stuck', providerId: 'salesforce', syncId };
     const { handler } = await import('../../../functions/sync/recoverSync');
@@ -120,12 +124,11 @@ describe('scheduled syncs and recovery through the local stack', () => {
   });
 });
 
-describe('DynamoSyncRepository.findDueConnectors', () => {
+describe('DynamoScheduleRepository.findDueConnectors', () => {
   it('reads the sparse schedule index, never scanning the table', async () => {
     const table = await freshTable();
-    const repository = new DynamoSyncRepository(table.client, table.tableName);
-    const { DynamoConnectorRepository } = await import('../../../functions/core/repository/dynamo-connector-repository');
-    const connectors = new DynamoConnectorRepository(table.client, table.tableName);
+    const repository = createRepositories(table.client, table.tableName).schedule;
+    const connectors = new TestConnectorStore(table.client, table.tableName);
     for (const [tenant, next] of [['a', '2026-01-01T00:00:00.000Z'], ['b', '2026-01-01T02:00:00.000Z'], ['c', null]] as const) {
       await connectors.saveConnector(connectorRecord(tenant, 'salesforce'));
       if (next) {
@@ -143,7 +146,7 @@ describe('DynamoSyncRepository.findDueConnectors', () => {
 
     const due = await repository.findDueConnectors('2026-01-01T01:00:00.000Z', 100);
 
-    expect(due).toEqual([{ tenantId: 'a', providerId: 'salesforce' }]);
+    expect(due).toEqual([{ tenantId: 'a', providerId: 'salesforce', nextSyncAt: '2026-01-01T00:00:00.000Z' }]);
     expect(table.requests()).toEqual(['QueryCommand']);
     table.destroy();
   });

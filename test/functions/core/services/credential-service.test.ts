@@ -4,6 +4,7 @@ import { createEnvelopeCipher, generateLocalKey } from '../../../../functions/co
 import { CredentialDecryptionError, ProviderError } from '../../../../functions/core/errors';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
+import { DynamoLifecycleRepository } from '../../../../functions/core/repository/dynamo-lifecycle-repository';
 import { CredentialService } from '../../../../functions/core/services/credential-service';
 import { PROVIDER_CALL_TIMEOUT_MS, TOKEN_REFRESH_LEASE_MS } from '../../../../functions/core/timeouts';
 import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
@@ -52,6 +53,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
     };
     return new CredentialService({
       repository: new DynamoCredentialRepository(table.client, table.tableName),
+      lifecycle: new DynamoLifecycleRepository(table.client, table.tableName),
       cipher: createEnvelopeCipher({ CONNECTOR_ENCRYPTION_KEY: key }),
       oauthAdapter: (providerId) => (providerId === 'salesforce' ? held : undefined),
       clock: () => new Date(Date.now() + (options.aheadMs ?? 0)),

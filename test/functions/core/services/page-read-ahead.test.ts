@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncState } from '../../../../functions/core/model';
-import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import { DynamoSyncRepository } from '../../../../functions/core/repository/dynamo-sync-repository';
+import { createRepositories, type Repositories } from '../../../../functions/core/repository';
 import type { CredentialService } from '../../../../functions/core/services/credential-service';
 import { SyncEngine } from '../../../../functions/core/services/sync-engine';
 import { SyncService } from '../../../../functions/core/services/sync-service';
@@ -22,12 +21,12 @@ describe('reading the next page ahead', () => {
   let sandbox: SalesforceSandbox;
   let adapter: SalesforceAdapter;
   let credentialService: CredentialService;
-  let repository: DynamoSyncRepository;
+  let repositories: Repositories;
   const log = recordingLog();
   /** A sync's read pages, one request each. */
   let PAGES: number;
 
-  const container = () => new SyncEngine({ repository, credentials: credentialService, syncAdapter: () => adapter });
+  const container = () => new SyncEngine({ ...repositories, credentials: credentialService, syncAdapter: () => adapter });
   const requests = () => sandbox.stats().apiUsage;
 
   /** Connects the tenant and starts a sync; answers its first state (what the execution would get). */
@@ -35,10 +34,10 @@ describe('reading the next page ahead', () => {
     await fixture.connect(tenant);
     let first: SyncState | undefined;
     const service = new SyncService({
-      repository,
+      ...repositories,
       engine: container(),
       syncAdapter: () => adapter,
-      executions: { start: async (_name, state) => void (first = state) },
+      executions: { start: async (_name, state) => void (first = state), stop: async () => undefined },
     });
     await service.triggerSync(caller(tenant), 'salesforce', fullSync);
     return first!;
@@ -50,12 +49,12 @@ describe('reading the next page ahead', () => {
     return state;
   }
 
-  const countsOf = (tenant: string) => new DynamoConnectorRepository(table.client, table.tableName).getEntityCounts(tenant, 'salesforce');
+  const countsOf = (tenant: string) => repositories.connectors.getEntityCounts(tenant, 'salesforce');
 
   beforeAll(async () => {
     fixture = await startSalesforceSyncFixture();
     ({ table, sandbox, adapter, credentialService } = fixture);
-    repository = new DynamoSyncRepository(table.client, table.tableName);
+    repositories = createRepositories(table.client, table.tableName);
     PAGES = fixture.readPages();
   });
   afterAll(() => fixture.close());
@@ -124,9 +123,15 @@ describe('reading the next page ahead', () => {
     const engine = container();
     state = await engine.readPage(state, log);
     state = await engine.readPage(state, log);
-    await new DynamoConnectorRepository(table.client, table.tableName).markDisconnected('disconnected', 'salesforce', new Date().toISOString());
+    // What disconnect does to a running sync: cancel it, then clear the credentials.
+    const now = new Date().toISOString();
+    await repositories.lifecycle.cancelSync('disconnected', 'salesforce', state.syncId, { completedAt: now, reason: 'Disconnected during the sync.' });
+    await repositories.lifecycle.disconnect('disconnected', 'salesforce', { now });
+    const counted = await countsOf('disconnected');
 
-    await expect(engine.readPage(state, log)).rejects.toMatchObject({ name: 'ReauthorizationRequired', message: expect.stringContaining('connect it again') });
+    // The page waiting in the read-ahead is not stored: the step ends quietly, writing nothing.
+    expect((await engine.readPage(state, log)).phase).toBe('abandoned');
+    expect(await countsOf('disconnected')).toEqual(counted);
   });
 
   it('serves a retried task the page its first attempt read ahead', async () => {

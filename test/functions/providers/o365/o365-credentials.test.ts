@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalKey } from '../../../../functions/core/crypto';
 import { ProviderError } from '../../../../functions/core/errors';
+import { createRepositories } from '../../../../functions/core/repository';
 import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
 import type { CredentialService } from '../../../../functions/core/services/credential-service';
 import { OAuthService } from '../../../../functions/core/services/oauth-service';
 import { O365Adapter } from '../../../../functions/providers/o365/o365-adapter';
@@ -25,9 +24,12 @@ describe('O365Adapter with the OAuth and credential services', () => {
   }
 
   function oauthService(): OAuthService {
+    const repositories = createRepositories(table.client, table.tableName);
     return new OAuthService({
-      credentials: new DynamoCredentialRepository(table.client, table.tableName),
-      states: new DynamoOAuthStateRepository(table.client, table.tableName),
+      lifecycle: repositories.lifecycle,
+      syncs: { cancelRunningSync: async () => null },
+      reconnectReason: 'Reconnected during the sync.',
+      states: repositories.oauthStates,
       credentialService: credentialService(),
       oauthAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined),
       redirectUri: () => 'http://127.0.0.1:1/oauth/o365/callback',

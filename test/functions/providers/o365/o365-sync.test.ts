@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalKey } from '../../../../functions/core/crypto';
 import type { SyncState } from '../../../../functions/core/model';
-import { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
-import { DynamoCredentialRepository } from '../../../../functions/core/repository/dynamo-credential-repository';
-import { DynamoOAuthStateRepository } from '../../../../functions/core/repository/dynamo-oauth-state-repository';
-import { DynamoSyncRepository } from '../../../../functions/core/repository/dynamo-sync-repository';
+import { createRepositories } from '../../../../functions/core/repository';
+import type { DynamoConnectorRepository } from '../../../../functions/core/repository/dynamo-connector-repository';
 import { OAuthService } from '../../../../functions/core/services/oauth-service';
 import { SyncEngine, SyncStepError } from '../../../../functions/core/services/sync-engine';
 import { SyncService } from '../../../../functions/core/services/sync-service';
@@ -32,9 +30,12 @@ describe('Office 365 sync through the sync engine', () => {
 
   async function connect(tenantId: string): Promise<void> {
     const credentialService = localCredentialService(table, () => adapter, key);
+    const repositories = createRepositories(table.client, table.tableName);
     const oauth = new OAuthService({
-      credentials: new DynamoCredentialRepository(table.client, table.tableName),
-      states: new DynamoOAuthStateRepository(table.client, table.tableName),
+      lifecycle: repositories.lifecycle,
+      syncs,
+      reconnectReason: 'Reconnected during the sync.',
+      states: repositories.oauthStates,
       credentialService,
       oauthAdapter: () => adapter,
       redirectUri: () => 'http://127.0.0.1:1/oauth/o365/callback',
@@ -51,7 +52,7 @@ describe('Office 365 sync through the sync engine', () => {
     const log = recordingLog();
     while (state.phase !== 'done') {
       try {
-        state = state.phase === 'read' ? await engine.readPage(state, log) : await engine.sweepPage(state);
+        state = state.phase === 'read' ? await engine.readPage(state, log) : await engine.sweepPage(state, log);
       } catch (error) {
         if (!(error instanceof SyncStepError)) throw error;
         await engine.fail(state, { error: error.name, cause: error.message });
@@ -64,7 +65,7 @@ describe('Office 365 sync through the sync engine', () => {
       }
       if (state.continuation) state = state.continuation;
     }
-    await engine.finish(state);
+    await engine.finish(state, log);
     return await latest(tenantId);
   }
 
@@ -76,16 +77,16 @@ describe('Office 365 sync through the sync engine', () => {
     sandbox = await startO365Sandbox();
     adapter = new O365Adapter({ loginUrl: sandbox.url, graphUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret, pageSize: 50 });
     const credentials = localCredentialService(table, () => adapter, key);
-    const repository = new DynamoSyncRepository(table.client, table.tableName);
-    engine = new SyncEngine({ repository, credentials, syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined) });
+    const repositories = createRepositories(table.client, table.tableName);
+    engine = new SyncEngine({ ...repositories, credentials, syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined) });
     syncs = new SyncService({
-      repository,
+      ...repositories,
       engine,
-      executions: { start: async (_name, state) => void started.push(state) },
+      executions: { start: async (_name, state) => void started.push(state), stop: async () => undefined },
       syncAdapter: (providerId) => (providerId === 'o365' ? adapter : undefined),
       pagesPerExecution: 2,
     });
-    connectors = new DynamoConnectorRepository(table.client, table.tableName);
+    connectors = repositories.connectors;
     await connect('acme');
     await sync('acme');
   });
@@ -115,7 +116,8 @@ describe('Office 365 sync through the sync engine', () => {
     sandbox.data.remove(2);
     sandbox.data.add(1);
 
-    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 1, recordsUpdated: 5 });
+    // Removals are their own figure, never updates.
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 1, recordsUpdated: 3, recordsDeleted: 2 });
     expect(await people('acme')).toBe(149);
   });
 
