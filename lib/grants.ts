@@ -1,9 +1,9 @@
-import { Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { TableGrants, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { ConnectorFunction } from './connector-function';
 import { SCHEDULE_INDEX } from './connector-table';
 
@@ -38,8 +38,10 @@ export interface GrantTargets {
   /**
    * The sync state machine. Absent for the state machine's own steps, which are created before
    * it and never start executions themselves (continuing as new is a Task of the machine).
+   * The construct, not an imported reference: stopping executions names them by the machine's
+   * name and acknowledges cdk-nag's finding by the machine's logical id.
    */
-  readonly stateMachine?: IStateMachine;
+  readonly stateMachine?: StateMachine;
 }
 
 /**
@@ -94,11 +96,29 @@ export const GRANTS = {
     if (!stateMachine) {
       throw new Error(`${fn.node.path} asks for "stateMachine:stop", but no sync state machine exists where it is created.`);
     }
-    // states:StopExecution on the sync state machine's executions only: cancelling a sync stops its execution.
-    stateMachine.grantExecution(fn.function, 'states:StopExecution');
+    // states:StopExecution on the executions of the sync state machine only (cancelling a sync
+    // stops its execution and its continuation). An execution is named by its sync id at run time
+    // (functions/core/sync-executions.ts), so the resource is `execution:<machine name>:*`, written
+    // from the machine's name rather than with grantExecution, whose Fn::Select/Fn::Split of the
+    // machine's ARN says the same less legibly.
+    const stack = Stack.of(fn);
+    Grant.addToPrincipal({
+      grantee: fn.function,
+      actions: ['states:StopExecution'],
+      resourceArns: [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${stateMachine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
     fn.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    // The finding exactly as cdk-nag reports it: it flattens Ref/GetAtt to <Id>/<Id.Attribute>.
+    const machineId = Stack.of(stateMachine).getLogicalId(stateMachine.node.defaultChild as CfnElement);
     Validations.of(fn.policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<SyncStateMachine*>:*]',
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
       reason:
         'Execution ARNs carry the sync id, known only at run time; the wildcard is limited to the executions of the one sync state machine, and the only action is StopExecution.',
     });

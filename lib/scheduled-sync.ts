@@ -4,7 +4,7 @@ import { Policy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ConnectorFunction } from './connector-function';
 import { applyGrants, type GrantName, type GrantTargets } from './grants';
@@ -16,7 +16,7 @@ export const SCHEDULED_SYNC_GRANTS: readonly GrantName[] = ['table:querySchedule
 /** Properties of a {@link ScheduledSync}. */
 export interface ScheduledSyncProps {
   /** The state machine the function starts executions of. */
-  readonly stateMachine: IStateMachine;
+  readonly stateMachine: StateMachine;
   /** What the function's grants name. */
   readonly grantTargets: Omit<GrantTargets, 'stateMachine'>;
   /** Environment variables of the function (the runtime's configuration). */

@@ -22,8 +22,11 @@ export interface SyncStepSettings {
  * The step handlers of statemachines/sync.tasks.json, by handler name. Each gets only what its
  * code reaches: a page read unseals (and, after a refresh, re-seals) the provider's tokens and
  * may need that provider's OAuth client secret to refresh them (`secret:oauthClients` reads
- * every configured one); sweeping, finishing and failing touch the table only. A page is a provider round trip plus up to a thousand writes, hence 5 minutes
- * (the Task's TimeoutSeconds in sync.asl.json) and 1 GB (more CPU for JSON and marshalling).
+ * every configured one); sweeping, purging, finishing and failing touch the table only. A page
+ * is a provider round trip plus up to a thousand writes, hence 5 minutes (the Task's
+ * TimeoutSeconds in sync.asl.json) and 1 GB (more CPU for JSON and marshalling). No step may
+ * start or stop executions: they are created before the state machine, so a grant naming it
+ * fails the synth.
  */
 export const SYNC_STEPS: Readonly<Record<string, SyncStepSettings>> = {
   syncPage: {

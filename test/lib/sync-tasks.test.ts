@@ -20,10 +20,10 @@ function fixture(placeholders: string[], tasks: Record<string, unknown>): [strin
 }
 
 describe('loadSyncDefinition', () => {
-  it('reads the repository definition and maps each of its four Tasks to a handler', () => {
+  it('reads the repository definition and maps each of its five Tasks to a handler', () => {
     const { definition, tasks } = loadSyncDefinition();
     expect(definition).toContain('${SyncPageFunctionArn}');
-    expect(tasks.map((t) => t.handler).sort()).toEqual(['failSync', 'finishSync', 'sweepPage', 'syncPage']);
+    expect(tasks.map((t) => t.handler).sort()).toEqual(['failSync', 'finishSync', 'purgePage', 'sweepPage', 'syncPage']);
   });
 
   it('ignores $comment and returns the placeholders with their handlers', () => {
