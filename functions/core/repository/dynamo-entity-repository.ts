@@ -3,7 +3,7 @@ import { entityTypes, type EntityCounts, type EntityType, type EntityWrite, type
 import type { ProviderId } from '../registry';
 import { BATCH_CONCURRENCY, batchGet, batchWrite, inParallel, type Item } from './dynamo-batches';
 import { ENTITY_SHARDS, entityPk, entityShard, entitySk } from './keys';
-import type { EntityChange, EntityRepository } from './types';
+import type { EntityChange, EntityCursor, EntityRepository } from './types';
 
 /** `EntityRepository` over the single table: entities spread over ENTITY_SHARDS partitions per connector. */
 export class DynamoEntityRepository implements EntityRepository {
@@ -58,21 +58,22 @@ export class DynamoEntityRepository implements EntityRepository {
   async findUnseenEntities(
     tenantId: string,
     providerId: ProviderId,
-    sweep: { shard: number; startKey: Record<string, unknown> | null; syncId: string; pageKey: string; limit: number },
+    sweep: { cursor: EntityCursor | null; syncId: string; pageKey: string; limit: number },
   ) {
+    const { shard, startKey } = shardCursor(sweep.cursor);
     // Limit bounds the items read, before the filter: a retried sweep page reads the same items.
     const answer = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         FilterExpression: '(lastSeenSync <> :sync AND deleted = :false) OR deletedIn = :page',
-        ExpressionAttributeValues: { ':pk': entityPk(tenantId, providerId, sweep.shard), ':sync': sweep.syncId, ':false': false, ':page': sweep.pageKey },
-        ExclusiveStartKey: sweep.startKey ?? undefined,
+        ExpressionAttributeValues: { ':pk': entityPk(tenantId, providerId, shard), ':sync': sweep.syncId, ':false': false, ':page': sweep.pageKey },
+        ExclusiveStartKey: startKey,
         Limit: sweep.limit,
         ConsistentRead: true,
       }),
     );
-    return { entities: (answer.Items ?? []).map(toEntity), nextKey: (answer.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null };
+    return { entities: (answer.Items ?? []).map(toEntity), nextCursor: nextShardCursor(shard, answer.LastEvaluatedKey) };
   }
 
   async findEntityChangesOfSync(tenantId: string, providerId: ProviderId, syncId: string): Promise<EntityChange[]> {
@@ -108,21 +109,22 @@ export class DynamoEntityRepository implements EntityRepository {
     return counts;
   }
 
-  async findPurgePage(tenantId: string, providerId: ProviderId, page: { shard: number; startKey: Record<string, unknown> | null; limit: number }) {
+  async findPurgePage(tenantId: string, providerId: ProviderId, page: { cursor: EntityCursor | null; limit: number }) {
+    const { shard, startKey } = shardCursor(page.cursor);
     const answer = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         ProjectionExpression: 'pk, sk, entityType, deleted',
-        ExpressionAttributeValues: { ':pk': entityPk(tenantId, providerId, page.shard) },
-        ExclusiveStartKey: page.startKey ?? undefined,
+        ExpressionAttributeValues: { ':pk': entityPk(tenantId, providerId, shard) },
+        ExclusiveStartKey: startKey,
         Limit: page.limit,
         ConsistentRead: true,
       }),
     );
     return {
       entities: (answer.Items ?? []).map((item) => ({ key: { pk: item.pk, sk: item.sk }, type: item.entityType as EntityType, deleted: item.deleted === true })),
-      nextKey: (answer.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null,
+      nextCursor: nextShardCursor(shard, answer.LastEvaluatedKey),
     };
   }
 
@@ -156,6 +158,16 @@ export class DynamoEntityRepository implements EntityRepository {
       } while (startKey);
     });
   }
+}
+
+/** A walk over the entities goes shard by shard, each from its start key. */
+function shardCursor(cursor: EntityCursor | null): { shard: number; startKey: Item | undefined } {
+  return { shard: Number(cursor?.shard ?? 0), startKey: (cursor?.startKey as Item | null | undefined) ?? undefined };
+}
+
+function nextShardCursor(shard: number, lastKey: Item | undefined): EntityCursor | null {
+  if (lastKey) return { shard, startKey: lastKey };
+  return shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
 }
 
 function toEntity(item: Item): EntityWrite & StoredEntityState {

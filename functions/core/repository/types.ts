@@ -183,6 +183,9 @@ export interface EntityChange {
   updatedIn?: string;
 }
 
+/** Where a walk over a connector's entities stands: opaque to callers, small JSON the state machine carries. */
+export type EntityCursor = Record<string, unknown>;
+
 /** Entities by source id, spread over shards. */
 export interface EntityRepository {
   /** The key a sync names an entity by (`findEntities` answers by it). */
@@ -191,12 +194,15 @@ export interface EntityRepository {
   findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]): Promise<Map<string, StoredEntityState>>;
   /** Writes entities whole (BatchWrite, in parallel). */
   writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void>;
-  /** A page of entities a full sync did not see (or that this page already removed), from a shard. */
+  /**
+   * A page of entities a full sync did not see (or that this page already removed), from
+   * where `cursor` stands (null: the start); `nextCursor` is null once every entity was read.
+   */
   findUnseenEntities(
     tenantId: string,
     providerId: ProviderId,
-    sweep: { shard: number; startKey: Record<string, unknown> | null; syncId: string; pageKey: string; limit: number },
-  ): Promise<{ entities: (EntityWrite & StoredEntityState)[]; nextKey: Record<string, unknown> | null }>;
+    sweep: { cursor: EntityCursor | null; syncId: string; pageKey: string; limit: number },
+  ): Promise<{ entities: (EntityWrite & StoredEntityState)[]; nextCursor: EntityCursor | null }>;
   /**
    * What a sync has written, in the fields its commits count by: entities one of its pages
    * created (firstSeen), changed (updatedIn) or removed (deletedIn). Reads every entity of the
@@ -205,12 +211,12 @@ export interface EntityRepository {
   findEntityChangesOfSync(tenantId: string, providerId: ProviderId, syncId: string): Promise<EntityChange[]>;
   /** Live entities by type, counted over every shard: what a completed full sync sets the counters to. */
   countLiveEntities(tenantId: string, providerId: ProviderId): Promise<EntityCounts>;
-  /** A page of the connector's entities, live or removed, to delete (a purge). */
+  /** A page of the connector's entities, live or removed, to delete (a purge); cursors as in `findUnseenEntities`. */
   findPurgePage(
     tenantId: string,
     providerId: ProviderId,
-    page: { shard: number; startKey: Record<string, unknown> | null; limit: number },
-  ): Promise<{ entities: { key: Record<string, unknown>; type: EntityType; deleted: boolean }[]; nextKey: Record<string, unknown> | null }>;
+    page: { cursor: EntityCursor | null; limit: number },
+  ): Promise<{ entities: { key: Record<string, unknown>; type: EntityType; deleted: boolean }[]; nextCursor: EntityCursor | null }>;
   deleteEntities(keys: Record<string, unknown>[]): Promise<void>;
 }
 

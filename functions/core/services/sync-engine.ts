@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { CredentialDecryptionError, ProviderError } from '../errors';
 import { emptyDelta, type EntityWrite, type PageDelta, type StoredEntityState, type SyncState } from '../model';
 import type { ProviderId } from '../registry';
-import { ENTITY_SHARDS } from '../repository/keys';
 import type { ConnectorLifecycleRepository, EntityRepository, PageLedger, SyncRunRepository } from '../repository/types';
 import { executionName } from '../sync-executions';
 import type { SourceRecord, SyncAdapter, SyncCursor } from '../../providers/types';
@@ -147,11 +146,9 @@ export class SyncEngine {
   /** Full syncs end here: entities the source no longer has are removed, one stored page at a time. */
   async sweepPage(state: SyncState, log: Log): Promise<SyncState> {
     const { tenantId, providerId, syncId } = state;
-    const shard = Number(state.cursor?.shard ?? 0);
     const pageKey = pageKeyOf(state);
-    const { entities, nextKey } = await this.deps.entities.findUnseenEntities(tenantId, providerId, {
-      shard,
-      startKey: (state.cursor?.startKey as Record<string, unknown> | undefined) ?? null,
+    const { entities, nextCursor: cursor } = await this.deps.entities.findUnseenEntities(tenantId, providerId, {
+      cursor: state.cursor,
       syncId,
       pageKey,
       limit: SWEEP_PAGE_SIZE,
@@ -167,7 +164,6 @@ export class SyncEngine {
     if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
     await this.deps.entities.writeEntities(tenantId, providerId, tombstones);
     if ((await this.commit(state, pageKey, delta)) === 'lost') return abandon(state, log);
-    const cursor = nextKey ? { shard, startKey: nextKey } : shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
     return advance(state, { cursor, nextWatermark: state.nextWatermark, phase: cursor ? 'sweep' : 'done' });
   }
 
@@ -177,12 +173,7 @@ export class SyncEngine {
    */
   async purgePage(state: SyncState, log: Log): Promise<SyncState> {
     const { tenantId, providerId, syncId } = state;
-    const shard = Number(state.cursor?.shard ?? 0);
-    const { entities, nextKey } = await this.deps.entities.findPurgePage(tenantId, providerId, {
-      shard,
-      startKey: (state.cursor?.startKey as Record<string, unknown> | undefined) ?? null,
-      limit: PURGE_PAGE_SIZE,
-    });
+    const { entities, nextCursor: cursor } = await this.deps.entities.findPurgePage(tenantId, providerId, { cursor: state.cursor, limit: PURGE_PAGE_SIZE });
     const delta = emptyDelta();
     for (const entity of entities) {
       if (!entity.deleted) delta.counts[entity.type] = (delta.counts[entity.type] ?? 0) - 1;
@@ -191,7 +182,6 @@ export class SyncEngine {
     // Commit first: a retried page finds nothing left to delete, and its commit must not count twice.
     if ((await this.commit(state, pageKeyOf(state), delta)) === 'lost') return abandon(state, log);
     await this.deps.entities.deleteEntities(entities.map((entity) => entity.key));
-    const cursor = nextKey ? { shard, startKey: nextKey } : shard + 1 < ENTITY_SHARDS ? { shard: shard + 1, startKey: null } : null;
     return advance(state, { cursor, nextWatermark: null, phase: cursor ? 'purge' : 'done' });
   }
 
