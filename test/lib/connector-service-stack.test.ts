@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -87,6 +88,9 @@ interface Synthesized {
   readonly template: Template;
   readonly resources: Record<string, Resource>;
 }
+
+/** Whether cfn-lint is on this machine (CI machines of this kind have it). */
+const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** Where the test's cloud assemblies go; removed after the tests. */
 const outRoot = mkdtempSync(join(tmpdir(), 'connector-stack-'));
@@ -237,6 +241,17 @@ describe('ConnectorServiceStack', () => {
     /** Every OAuth client secret of the stack (cdk.json configures Office 365 in dev and prod). */
     const secretRefs = () => [{ Ref: secretId() }, { Ref: o365SecretId() }];
     const functionId = (label: string) => idOf(functionsOf(s().stack).get(label)!.function);
+
+    describe(CFN_LINT ? 'CloudFormation (cfn-lint)' : 'CloudFormation (cfn-lint is not installed here: the deployability check is skipped)', () => {
+      it.skipIf(!CFN_LINT)('passes cfn-lint: the template deploys, not only synthesizes', () => {
+        const file = join(outRoot, `${env}.template.json`);
+        writeFileSync(file, JSON.stringify(s().template.toJSON()));
+        // W3005: CDK adds DependsOn on a function's role that its Ref already implies; harmless, and not ours to change.
+        const lint = spawnSync('cfn-lint', ['--ignore-checks', 'W3005', '--', file], { encoding: 'utf8' });
+        expect(lint.stdout + lint.stderr).toBe('');
+        expect(lint.status).toBe(0);
+      });
+    });
 
     describe('functions', () => {
       it('runs every function on Node.js 24 on arm64 with active tracing, each with its memory and timeout', () => {
