@@ -115,7 +115,7 @@ export class ConnectorApi extends Construct {
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: logRetention,
-      removalPolicy: retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: retainLogs ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,

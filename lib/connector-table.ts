@@ -57,7 +57,7 @@ export class ConnectorTable extends Construct {
       // so reading the table never implies being able to unwrap provider credentials.
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: retainData,
-      removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: retainData ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
   }
 }

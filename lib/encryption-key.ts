@@ -28,7 +28,7 @@ export class EncryptionKey extends Construct {
       description: 'Wraps the data keys of connector credentials (envelope encryption).',
       enableKeyRotation: true,
       alias: props.aliasName,
-      removalPolicy: (props.retainKey ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: (props.retainKey ?? true) ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
   }
 }

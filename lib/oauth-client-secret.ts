@@ -49,7 +49,7 @@ export class OAuthClientSecret extends Construct {
     this.secret = new Secret(this, 'Secret', {
       secretName: props.secretName,
       description: `Client secret of the ${props.provider} OAuth client (${clientApp}). Operators set the value; the stack only creates a placeholder.`,
-      removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions-SMG4',

@@ -122,7 +122,7 @@ export class SyncStateMachine extends Construct {
     this.logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
       retention: logRetention,
-      removalPolicy: retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: retainLogs ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {

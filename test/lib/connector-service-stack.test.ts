@@ -667,16 +667,18 @@ describe('ConnectorServiceStack', () => {
           for (const id of [secretId(), o365SecretId()]) expect(s().resources[id]!.DeletionPolicy, id).toBe('Delete');
         });
       } else {
-        it('protects the table from deletion and retains table, key, secrets and logs', () => {
-          const [, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
-          expect(table.DeletionPolicy).toBe('Retain');
+        it('protects the table from deletion and retains table, key, secrets and logs, except when their first create rolls back', () => {
+          // RETAIN_ON_UPDATE_OR_DELETE: a named resource a failed first deploy created is removed, so the deploy can be retried.
+          const retained = (resource: Resource, id: string) => {
+            expect(resource.DeletionPolicy, id).toBe('RetainExceptOnCreate');
+            expect(resource.UpdateReplacePolicy, id).toBe('Retain');
+          };
+          const [tableId, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
+          retained(table, tableId);
           expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
-          expect(only(s().resources, 'AWS::KMS::Key')[1].DeletionPolicy).toBe('Retain');
-          for (const id of [secretId(), o365SecretId()]) {
-            expect(s().resources[id]!.DeletionPolicy, id).toBe('Retain');
-            expect(s().resources[id]!.UpdateReplacePolicy, id).toBe('Retain');
-          }
-          for (const [, logGroup] of ofType(s().resources, 'AWS::Logs::LogGroup')) expect(logGroup.DeletionPolicy).toBe('Retain');
+          retained(...(only(s().resources, 'AWS::KMS::Key').reverse() as [Resource, string]));
+          for (const id of [secretId(), o365SecretId()]) retained(s().resources[id]!, id);
+          for (const [id, logGroup] of ofType(s().resources, 'AWS::Logs::LogGroup')) retained(logGroup, id);
         });
       }
     });
