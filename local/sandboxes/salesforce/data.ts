@@ -7,7 +7,7 @@
  * the snapshot they were opened on, as Salesforce's query locators do.
  */
 import { SeededRandom } from '../shared/random';
-import { keyPrefix, salesforceId } from './ids';
+import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
 import { type FieldValue, type SObjectType, sobjectTypes } from './schema';
 
 /** One version of one record. Datetimes are epoch milliseconds; they are formatted on the way out. */
@@ -29,6 +29,36 @@ export interface DataSetSizes {
   readonly people: number;
   /** Opportunity records, each referencing an account. */
   readonly opportunities: number;
+  /**
+   * More orgs on the same sandbox (see {@link SalesforceOrgOptions}). Part of the sizes so
+   * that the local stack's `salesforceSizes` option, which is spread into the sandbox's
+   * options, can carry them; the data store itself ignores it.
+   */
+  readonly orgs?: readonly SalesforceOrgOptions[];
+}
+
+/**
+ * An additional org of the Salesforce sandbox: its own data set (from its own seed, with
+ * ids of its own), instance URL, users, grants and tokens; the same login URL and connected
+ * app as the first org.
+ */
+export interface SalesforceOrgOptions {
+  /** The org's name in the sandbox's API (`sandbox.org(id)`, `sandbox.consentAs(id)`): letters, digits, "-", "_". */
+  readonly id: string;
+  /** Account records. @default 120 */
+  readonly accounts?: number;
+  /** Contacts plus leads. @default 450 */
+  readonly people?: number;
+  /** Opportunity records. @default 35 */
+  readonly opportunities?: number;
+  /** Seed of its data set. @default the first org's seed + the org's position (1, 2, ...) */
+  readonly seed?: number;
+  /**
+   * Port of its instance URL on 127.0.0.1. @default the one recorded in the state file,
+   * else a free one. Each org's instance URL is an origin of its own, as in Salesforce:
+   * clients resolve `/services/data/...` and `nextRecordsUrl` against it.
+   */
+  readonly port?: number;
 }
 
 /** The default data set of the local stack contract (DESIGN.md). */
@@ -76,6 +106,8 @@ export class SalesforceDataStore {
     sizes: DataSetSizes,
     seed: number,
     private readonly now: () => number,
+    /** The org's instance part of record ids (see ids.ts); the first org's by default. */
+    private readonly instance: string = DEFAULT_INSTANCE,
   ) {
     this.mutationRandom = new SeededRandom(seed, 'mutations');
     const { contacts, leads } = splitPeople(sizes.people);
@@ -121,7 +153,7 @@ export class SalesforceDataStore {
     const added: StoredRecord[] = [];
     for (let i = 0; i < count; i++) {
       const stamp = this.nextStamp();
-      const id = salesforceId(keyPrefix[type], table.nextSerial++);
+      const id = salesforceId(keyPrefix[type], table.nextSerial++, this.instance);
       added.push({
         id,
         type,
@@ -225,7 +257,7 @@ export class SalesforceDataStore {
       const created = modstamp - Math.floor(random.next() * random.next() * (modstamp - earliest));
       // Now and then a system process touched the record after the last user edit.
       const lastModified = random.chance(0.1) ? Math.max(created, modstamp - random.int(3_600_000)) : modstamp;
-      const id = salesforceId(keyPrefix[type], firstSerial + i);
+      const id = salesforceId(keyPrefix[type], firstSerial + i, this.instance);
       sorted[slot] = { id, type, modstamp, created, lastModified, deleted: false, values: this.values(type, random, id, modstamp) };
     }
     return sorted;

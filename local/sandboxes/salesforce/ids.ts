@@ -21,10 +21,23 @@ export const keyPrefix = {
 } as const;
 
 /** The sandbox's made-up instance part of every id (real ids carry a pod/instance code here). */
-const INSTANCE = 'Dn';
+export const DEFAULT_INSTANCE = 'Dn';
 
-/** Builds the 18-character id of serial number `serial` with key prefix `prefix`. */
-export function salesforceId(prefix: string, serial: number): string {
+/**
+ * The instance part of the ids of the sandbox's `index`-th additional org (1, 2, ...): two
+ * base-62 characters from `E0` on, never the first org's `Dn`. Real ids of two orgs cannot
+ * collide (each pod hands out its own serials); distinct instance parts give the sandbox's
+ * orgs the same property even when their seeds and serials happen to agree.
+ */
+export function orgInstance(index: number): string {
+  if (!Number.isSafeInteger(index) || index < 1 || index > 62 * 48) throw new RangeError(`org index ${index} out of range`);
+  const n = 14 * 62 + index; // 'E0' + index
+  return (BASE62[Math.floor(n / 62)] as string) + (BASE62[n % 62] as string);
+}
+
+/** Builds the 18-character id of serial number `serial` with key prefix `prefix` (and the org's instance part). */
+export function salesforceId(prefix: string, serial: number, instance: string = DEFAULT_INSTANCE): string {
+  if (!/^[0-9A-Za-z]{2}$/.test(instance)) throw new RangeError(`id instance part must be 2 base-62 characters, got ${instance}`);
   if (!Number.isSafeInteger(serial) || serial < 0 || serial >= 62 ** 9) {
     throw new RangeError(`id serial ${serial} does not fit in 9 base-62 digits`);
   }
@@ -34,7 +47,7 @@ export function salesforceId(prefix: string, serial: number): string {
     digits[i] = BASE62[rest % 62] as string;
     rest = Math.floor(rest / 62);
   }
-  const id15 = prefix + INSTANCE + '0' + digits.join('');
+  const id15 = prefix + instance + '0' + digits.join('');
   return id15 + checksumSuffix(id15);
 }
 

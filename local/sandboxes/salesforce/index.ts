@@ -13,6 +13,10 @@ import { type DataSetSizes, defaultDataSetSizes } from './data';
 
 export {
   startSalesforceSandbox,
+  DEFAULT_ORG,
+  defaultExtraOrgSizes,
+  type SalesforceOrgOptions,
+  type SalesforceSandboxOrg,
   type SalesforceObjectCounts,
   type SalesforceSandbox,
   type SalesforceSandboxData,
@@ -44,7 +48,7 @@ const MAX_SIZE = 5_000_000;
  * that names the variable and the value.
  */
 export function salesforceSandboxSizesFromEnv(env: Readonly<Record<string, string | undefined>>): DataSetSizes {
-  const read = (key: keyof DataSetSizes): number =>
+  const read = (key: keyof typeof salesforceSandboxSizeVariables): number =>
     positiveIntegerFromEnv(env, salesforceSandboxSizeVariables[key], defaultDataSetSizes[key], MAX_SIZE);
   return { accounts: read('accounts'), people: read('people'), opportunities: read('opportunities') };
 }

@@ -1,8 +1,9 @@
 /**
  * The sandbox's authorization server: the OAuth 2.0 web server flow with PKCE, refresh
- * (optionally rotating), revocation, and the bearer check of the REST API. One org, one
- * connected app; users are named by `login_hint`. Without one, each consent is a user of its
- * own: tenants of the service are separate customers, and must not share the 5-token cap.
+ * (optionally rotating), revocation, and the bearer check of the REST API. One OAuthServer
+ * per org (the sandbox keeps one for each of its orgs), one connected app; users are named by
+ * `login_hint`. Without one, each consent is a user of its own: tenants of the service are
+ * separate customers, and must not share the 5-token cap.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { acceptsRedirectUri, pkceChallenge, redirectLocation, sameSecret, type SandboxGrant, type SandboxIssuedCode } from '../shared/oauth';
@@ -22,8 +23,14 @@ const DEFAULT_SCOPES = ['api', 'refresh_token'];
 export interface OAuthConfig {
   readonly clientId: string;
   readonly clientSecret: string;
-  /** Both login URL and instance URL. */
+  /** The login URL (token, revoke and identity URLs live here); also the instance URL unless {@link instanceUrl} says otherwise. */
   readonly url: string;
+  /** Where the org's REST API answers (`instance_url` of token answers). @default url */
+  readonly instanceUrl?: string;
+  /** Serial of the org's 00D id. @default 9_000_001 (the first org's) */
+  readonly orgSerial?: number;
+  /** The org's instance part of ids (see ids.ts). @default DEFAULT_INSTANCE */
+  readonly instance?: string;
   /** Registered callback URLs; undefined = any absolute http(s) URL is accepted. */
   readonly redirectUris?: readonly string[];
 }
@@ -69,7 +76,7 @@ export class OAuthServer {
   /** When on, each refresh returns a new refresh token and the old one stops working. */
   rotateRefreshTokens = false;
   readonly counters: OAuthCounters = { codeExchanges: 0, tokenRefreshes: 0 };
-  readonly orgId = salesforceId(keyPrefix.Organization, 9_000_001);
+  readonly orgId: string;
   private readonly users = new Map<string, SandboxUser>();
   private readonly codes = new Map<string, IssuedCode>();
   private readonly refreshTokens = new Map<string, Grant>();
@@ -81,7 +88,29 @@ export class OAuthServer {
     private readonly config: OAuthConfig,
     private readonly now: () => number,
     private readonly onSecretIssued: (secret: string) => void,
-  ) {}
+  ) {
+    this.orgId = salesforceId(keyPrefix.Organization, config.orgSerial ?? 9_000_001, config.instance);
+  }
+
+  /** The org's instance URL. */
+  get instanceUrl(): string {
+    return this.config.instanceUrl ?? this.config.url;
+  }
+
+  /** Whether `code` is an auth code this org issued (and has not burnt yet). */
+  ownsCode(code: string): boolean {
+    return this.codes.has(code);
+  }
+
+  /** Whether `token` is a current refresh token of this org. */
+  ownsRefreshToken(token: string): boolean {
+    return this.refreshTokens.has(token);
+  }
+
+  /** Whether `token` is a current access or refresh token of this org. */
+  ownsToken(token: string): boolean {
+    return this.refreshTokens.has(token) || this.accessTokens.has(token);
+  }
 
   /** Grants, tokens and users as JSON (codes are left out: they live minutes and are single use). */
   snapshot(): OAuthSnapshot {
@@ -122,7 +151,7 @@ export class OAuthServer {
   user(username: string): SandboxUser {
     let user = this.users.get(username);
     if (!user) {
-      user = { username, userId: salesforceId(keyPrefix.User, 7_000_001 + this.users.size) };
+      user = { username, userId: salesforceId(keyPrefix.User, 7_000_001 + this.users.size, this.config.instance) };
       this.users.set(username, user);
     }
     return user;
@@ -329,7 +358,7 @@ export class OAuthServer {
       // Salesforce documents the signature as base64 HMAC-SHA256 of id + issued_at, keyed by the client secret.
       signature: createHmac('sha256', this.config.clientSecret).update(id + issuedAt).digest('base64'),
       scope: grant.scopes.join(' '),
-      instance_url: this.config.url,
+      instance_url: this.instanceUrl,
       id,
       token_type: 'Bearer',
       issued_at: issuedAt,

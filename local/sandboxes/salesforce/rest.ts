@@ -4,7 +4,7 @@
  * page; a later page costs the page only.
  */
 import type { SalesforceDataStore, StoredRecord } from './data';
-import { keyPrefix, salesforceId } from './ids';
+import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
 import { type FieldValue, formatDateTime, type SObjectType } from './schema';
 import { parseSoql } from './soql';
 
@@ -65,6 +65,8 @@ export class QueryService {
   constructor(
     private readonly store: SalesforceDataStore,
     private readonly now: () => number,
+    /** The org's instance part of locator ids (see ids.ts). */
+    private readonly instance: string = DEFAULT_INSTANCE,
   ) {}
 
   /** The open locators without their records (those come back from the data store). */
@@ -95,7 +97,7 @@ export class QueryService {
       return { totalSize: end - start, done: true, records: render(version, parsed.type, parsed.fields, records, start, end) };
     }
     const cursor: Cursor = {
-      locator: salesforceId(keyPrefix.QueryLocator, this.nextLocator++),
+      locator: salesforceId(keyPrefix.QueryLocator, this.nextLocator++, this.instance),
       grantId,
       type: parsed.type,
       fields: parsed.fields,

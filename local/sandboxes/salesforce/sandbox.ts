@@ -4,13 +4,14 @@
  * local stack be driven into failure modes.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
 import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, escapeHtml, isRecord, listen, readForm, requestListener, send } from '../shared/http';
 import { basicCredentials } from '../shared/oauth';
 import { increment } from '../shared/stats';
-import { defaultDataSetSizes, SalesforceDataStore } from './data';
+import { type DataSetSizes, defaultDataSetSizes, type SalesforceOrgOptions, SalesforceDataStore } from './data';
 import { type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
+import { orgInstance } from './ids';
 import { OAuthServer, type OAuthSnapshot } from './oauth';
 import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, type QuerySnapshot, RestError } from './rest';
 import { canonicalObject, type SObjectType, sobjectTypes } from './schema';
@@ -43,12 +44,45 @@ export interface SalesforceSandboxOptions {
    * keep working after it. Without it they live in memory only.
    */
   readonly stateFile?: string;
+  /**
+   * More orgs on the same sandbox, after the first one (which the options above describe).
+   * They share the login URL, the connected app and the failure modes; each has its own
+   * data set, instance URL, users, grants and tokens. See {@link SalesforceOrgOptions}.
+   */
+  readonly orgs?: readonly SalesforceOrgOptions[];
 }
 
-/** What {@link SalesforceSandboxOptions.stateFile} holds. */
+export type { SalesforceOrgOptions } from './data';
+
+/** The id of the sandbox's first org, for {@link SalesforceSandbox.org} and {@link SalesforceSandbox.consentAs}. */
+export const DEFAULT_ORG = 'default';
+
+/**
+ * Sizes of an additional org that names none: smaller than the first org's defaults, so a
+ * tenant that moves from one org to the other shows it in its counts.
+ */
+export const defaultExtraOrgSizes: DataSetSizes = { accounts: 120, people: 450, opportunities: 35 };
+
+/** One org of a running sandbox. */
+export interface SalesforceSandboxOrg {
+  /** {@link DEFAULT_ORG} for the first org, else the id given in {@link SalesforceSandboxOptions.orgs}. */
+  readonly id: string;
+  /** The org's Salesforce id (`00D...`, 18 characters), as in the token answer's identity URL. */
+  readonly organizationId: string;
+  /** Where the org's REST API answers: the token answer's `instance_url`. The first org's is the sandbox's `url`. */
+  readonly instanceUrl: string;
+  /** The org's data mutations and counts. */
+  readonly data: SalesforceSandboxData;
+}
+
+/** What {@link SalesforceSandboxOptions.stateFile} holds. The top-level `oauth` and `queries` are the first org's. */
 interface SandboxStateFile {
   readonly oauth: OAuthSnapshot;
   readonly queries: QuerySnapshot;
+  /** The additional orgs' grants, locators and instance ports, by org id. */
+  readonly orgs?: Readonly<Record<string, { readonly port: number; readonly oauth: OAuthSnapshot; readonly queries: QuerySnapshot }>>;
+  /** The org the next consent logs into. */
+  readonly consentOrg?: string;
 }
 
 /** Request counters since start or the last {@link SalesforceSandbox.resetStats}. */
@@ -91,7 +125,7 @@ export interface SalesforceSandboxData {
 
 /** A running Salesforce sandbox. */
 export interface SalesforceSandbox {
-  /** `http://127.0.0.1:PORT`: both the login URL and the instance URL. */
+  /** `http://127.0.0.1:PORT`: the login URL, and the first org's instance URL. */
   readonly url: string;
   /** The connected app's consumer key. */
   readonly clientId: string;
@@ -99,8 +133,20 @@ export interface SalesforceSandbox {
   readonly clientSecret: string;
   /** Switchable failure modes. */
   readonly failures: SalesforceSandboxFailures;
-  /** Data mutations and counts. */
+  /** Data mutations and counts of the first org (the same as `org(DEFAULT_ORG).data`). */
   readonly data: SalesforceSandboxData;
+  /** The org with this id ({@link DEFAULT_ORG}, or omitted, for the first); throws a RangeError for an unknown id. */
+  org(id?: string): SalesforceSandboxOrg;
+  /** Every org, the first one first. */
+  orgs(): SalesforceSandboxOrg[];
+  /**
+   * Which org the next consents log into (until changed): an org id, or {@link DEFAULT_ORG}
+   * / undefined for the first org. Also `POST /__sandbox/failures {"consentAs":"org-b"}`.
+   * Not a failure mode: `failures.reset()` leaves it alone.
+   */
+  consentAs(id?: string): void;
+  /** The id of the org the next consent logs into. */
+  consentOrg(): string;
   /** Request counters. */
   stats(): SalesforceSandboxStats;
   /** Zeroes the request counters (api usage included). */
@@ -136,25 +182,99 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
 
+  const extraOptions = checkOrgOptions(options.orgs ?? []);
+
   let clockOffset = 0;
   const now = (): number => Date.now() + clockOffset;
   const secrets: string[] = [clientSecret];
-  const store = new SalesforceDataStore(sizes, seed, now);
-  const queries = new QueryService(store, now);
   const modes = new FailureModes();
   const delays = new Delays();
   let counters = freshCounters();
+  const onSecretIssued = (secret: string): void => {
+    secrets.push(secret);
+  };
 
-  // The server binds first, so the OAuth server knows the URL its tokens point at.
+  // The servers bind first, so the OAuth servers know the URLs their tokens point at.
   const server = createServer();
   const url = await listen(server, options.port);
-  const oauth = new OAuthServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) =>
-    secrets.push(secret),
-  );
+  const servers: Server[] = [server];
   const saved = options.stateFile ? readStateFile(options.stateFile) : undefined;
+
+  const makeOrg = (id: string, orgServer: Server, instanceUrl: string, orgSizes: DataSetSizes, orgSeed: number, index: number): Org => {
+    // The first org keeps the ids it always had; each additional org has an instance part of its own.
+    const instance = index === 0 ? undefined : orgInstance(index);
+    const store = new SalesforceDataStore(orgSizes, orgSeed, now, instance);
+    const org: Org = {
+      id,
+      server: orgServer,
+      instanceUrl,
+      store,
+      queries: new QueryService(store, now, instance),
+      oauth: new OAuthServer(
+        {
+          clientId,
+          clientSecret,
+          url,
+          instanceUrl,
+          redirectUris: options.redirectUris,
+          ...(index > 0 && { orgSerial: 9_000_001 + index, instance }),
+        },
+        now,
+        onSecretIssued,
+      ),
+      data: dataOf(store),
+      apiUsage: 0,
+    };
+    return org;
+  };
+  const first = makeOrg(DEFAULT_ORG, server, url, sizes, seed, 0);
+  const orgs: Org[] = [first];
+  try {
+    for (const [i, extra] of extraOptions.entries()) {
+      const index = i + 1;
+      // An org's instance port is kept in the state file: connections store their instance URL.
+      const port = extra.port ?? saved?.orgs?.[extra.id]?.port;
+      const orgServer = createServer();
+      let instanceUrl: string;
+      try {
+        instanceUrl = await listen(orgServer, port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        throw new Error(
+          `the Salesforce sandbox's org ${extra.id} cannot have its instance port ${port} back (recorded in ${options.stateFile ?? 'its options'}): it is in use by another program`,
+          { cause: error },
+        );
+      }
+      servers.push(orgServer);
+      const orgSizes = {
+        accounts: size(`orgs[${i}].accounts`, extra.accounts, defaultExtraOrgSizes.accounts),
+        people: size(`orgs[${i}].people`, extra.people, defaultExtraOrgSizes.people),
+        opportunities: size(`orgs[${i}].opportunities`, extra.opportunities, defaultExtraOrgSizes.opportunities),
+      };
+      const orgSeed = extra.seed ?? seed + index;
+      if (!Number.isInteger(orgSeed)) throw new RangeError(`orgs[${i}].seed must be an integer, got ${orgSeed}`);
+      orgs.push(makeOrg(extra.id, orgServer, instanceUrl, orgSizes, orgSeed, index));
+    }
+  } catch (error) {
+    await Promise.all(servers.map((opened) => close(opened)));
+    throw error;
+  }
+  const orgById = (id: string = DEFAULT_ORG): Org => {
+    const org = orgs.find((candidate) => candidate.id === id);
+    if (!org) throw new RangeError(`unknown org ${id}; one of ${orgs.map((candidate) => candidate.id).join(', ')}`);
+    return org;
+  };
+  let consentOrg: Org = first;
   if (saved) {
-    oauth.restore(saved.oauth);
-    queries.restore(saved.queries);
+    first.oauth.restore(saved.oauth);
+    first.queries.restore(saved.queries);
+    for (const org of orgs.slice(1)) {
+      const state = saved.orgs?.[org.id];
+      if (!state) continue;
+      org.oauth.restore(state.oauth);
+      org.queries.restore(state.queries);
+    }
+    consentOrg = orgs.find((org) => org.id === saved.consentOrg) ?? first;
   }
   /**
    * Records grants and locators before an answer that depends on them goes out, so a
@@ -163,7 +283,16 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
    */
   const persist = (): void => {
     if (!options.stateFile) return;
-    const state: SandboxStateFile = { oauth: oauth.snapshot(), queries: queries.snapshot() };
+    const state: SandboxStateFile = {
+      oauth: first.oauth.snapshot(),
+      queries: first.queries.snapshot(),
+      ...(orgs.length > 1 && {
+        orgs: Object.fromEntries(
+          orgs.slice(1).map((org) => [org.id, { port: portOf(org.instanceUrl), oauth: org.oauth.snapshot(), queries: org.queries.snapshot() }]),
+        ),
+      }),
+      ...(consentOrg !== first && { consentOrg: consentOrg.id }),
+    };
     const temp = `${options.stateFile}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(state));
     renameSync(temp, options.stateFile);
@@ -171,7 +300,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
 
   const failures: SalesforceSandboxFailures = {
     expireSessions: () => {
-      oauth.expireSessions();
+      for (const org of orgs) org.oauth.expireSessions();
       persist();
     },
     requestLimitExceeded: (times) => modes.requestLimitExceeded.set(times),
@@ -186,10 +315,10 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       modes.slowMs = checkMs('slow', ms);
     },
     rotateRefreshTokens: (on) => {
-      oauth.rotateRefreshTokens = on;
+      for (const org of orgs) org.oauth.rotateRefreshTokens = on;
     },
     revokeGrant: () => {
-      oauth.revokeAll();
+      for (const org of orgs) org.oauth.revokeAll();
       persist();
     },
     consentDenied: (on) => {
@@ -197,42 +326,45 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     },
     reset: () => {
       modes.reset();
-      oauth.rotateRefreshTokens = false;
+      for (const org of orgs) org.oauth.rotateRefreshTokens = false;
     },
     state: (): SalesforceFailureState => ({
       requestLimitExceeded: modes.requestLimitExceeded.remaining(),
       serverError: modes.serverError.remaining(),
       malformedJson: modes.malformedJson.remaining(),
       slowMs: modes.slowMs,
-      rotateRefreshTokens: oauth.rotateRefreshTokens,
+      rotateRefreshTokens: first.oauth.rotateRefreshTokens,
       consentDenied: modes.consentDenied,
     }),
   };
 
-  const data: SalesforceSandboxData = {
-    add: (object, count) => store.add(checkObject(object), count),
-    modify: (object, count) => store.modify(checkObject(object), count),
-    remove: (object, count) => store.remove(checkObject(object), count),
-    counts: () => store.counts(),
-    deletedCounts: () => store.deletedCounts(),
-    entityCounts: () => {
-      const counts = store.counts();
-      return { accounts: counts.Account, people: counts.Contact + counts.Lead, opportunities: counts.Opportunity };
-    },
+  const data = first.data;
+  const consentAs = (id?: string): void => {
+    consentOrg = orgById(id ?? DEFAULT_ORG);
+    persist();
   };
+  const publicOrg = (org: Org): SalesforceSandboxOrg => ({
+    id: org.id,
+    organizationId: org.oauth.orgId,
+    instanceUrl: org.instanceUrl,
+    data: org.data,
+  });
 
   const stats = (): SalesforceSandboxStats => ({
     requests: counters.requests,
     byEndpoint: { ...counters.byEndpoint },
     apiUsage: counters.apiUsage,
-    tokenRefreshes: oauth.counters.tokenRefreshes,
-    codeExchanges: oauth.counters.codeExchanges,
+    tokenRefreshes: orgs.reduce((sum, org) => sum + org.oauth.counters.tokenRefreshes, 0),
+    codeExchanges: orgs.reduce((sum, org) => sum + org.oauth.counters.codeExchanges, 0),
     recordsReturned: counters.recordsReturned,
   });
   const resetStats = (): void => {
     counters = freshCounters();
-    oauth.counters.tokenRefreshes = 0;
-    oauth.counters.codeExchanges = 0;
+    for (const org of orgs) {
+      org.oauth.counters.tokenRefreshes = 0;
+      org.oauth.counters.codeExchanges = 0;
+      org.apiUsage = 0;
+    }
   };
 
   const count = (endpoint: string): void => {
@@ -240,7 +372,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     increment(counters.byEndpoint, endpoint);
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Answers a request to `org`'s instance URL. The login endpoints (authorize, token, revoke,
+   * identity) and the control endpoints answer on every instance URL too, as Salesforce's
+   * instances serve OAuth as well; the REST API answers only for the org whose URL it is.
+   */
+  async function handle(org: Org, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', url);
     const path = requestUrl.pathname;
     if (path.startsWith('/__sandbox/')) return answerControl(req, res, path, control, BODY_LIMITS, JSON_TYPE);
@@ -249,7 +386,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     if (path === '/services/oauth2/authorize') {
       count('authorize');
       if (req.method !== 'GET') return sendText(res, 405, 'Method Not Allowed');
-      const outcome = oauth.authorize(requestUrl.searchParams, modes.consentDenied);
+      // The user logs into the org chosen with consentAs; the code belongs to that org.
+      const outcome = consentOrg.oauth.authorize(requestUrl.searchParams, modes.consentDenied);
       if (outcome.kind === 'redirect') {
         res.writeHead(302, { Location: outcome.location, 'Cache-Control': 'no-store' }).end();
         return;
@@ -263,14 +401,23 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       if (req.method !== 'POST') return sendText(res, 405, 'Method Not Allowed');
       // Only the body counts: parameters in the URL (which Salesforce tolerates) would put
       // secrets into access logs, so the sandbox ignores them and the adapter must not use them.
-      const answer = oauth.token(await readForm(req, BODY_LIMITS), basicCredentials(req.headers.authorization));
+      const form = await readForm(req, BODY_LIMITS);
+      // One login URL for every org: a code or refresh token names its org.
+      const owner =
+        orgs.find((candidate) =>
+          form.get('grant_type') === 'refresh_token'
+            ? candidate.oauth.ownsRefreshToken(form.get('refresh_token') ?? '')
+            : candidate.oauth.ownsCode(form.get('code') ?? ''),
+        ) ?? org;
+      const answer = owner.oauth.token(form, basicCredentials(req.headers.authorization));
       persist();
       return sendJson(res, answer.status, answer.body ?? {}, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     }
     if (path === '/services/oauth2/revoke') {
       count('revoke');
       const token = req.method === 'POST' ? (await readForm(req, BODY_LIMITS)).get('token') : requestUrl.searchParams.get('token');
-      const answer = oauth.revoke(token);
+      const owner = (token && orgs.find((candidate) => candidate.oauth.ownsToken(token))) || org;
+      const answer = owner.oauth.revoke(token);
       persist();
       if (answer.body) return sendJson(res, answer.status, answer.body);
       res.writeHead(answer.status, { 'Content-Length': '0' }).end();
@@ -279,29 +426,30 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     const identity = /^\/id\/([A-Za-z0-9]{18})\/([A-Za-z0-9]{18})$/.exec(path);
     if (identity) {
       count('identity');
-      const grant = oauth.session(req.headers.authorization);
-      if (!grant || identity[1] !== oauth.orgId || identity[2] !== grant.user.userId) {
+      const owner = orgs.find((candidate) => candidate.oauth.orgId === identity[1]);
+      const grant = owner?.oauth.session(req.headers.authorization);
+      if (!owner || !grant || identity[2] !== grant.user.userId) {
         return sendText(res, 403, 'Bad_OAuth_Token');
       }
       return sendJson(res, 200, {
-        id: oauth.identityUrl(grant.user),
+        id: owner.oauth.identityUrl(grant.user),
         asserted_user: true,
         user_id: grant.user.userId,
-        organization_id: oauth.orgId,
+        organization_id: owner.oauth.orgId,
         username: grant.user.username,
         display_name: 'Sandbox User',
         email: grant.user.username,
         active: true,
         user_type: 'STANDARD',
-        urls: { query: `${url}/services/data/v{version}/query/` },
+        urls: { query: `${owner.instanceUrl}/services/data/v{version}/query/` },
       });
     }
-    if (path.startsWith('/services/data/')) return rest(req, res, requestUrl);
+    if (path.startsWith('/services/data/')) return rest(org, req, res, requestUrl);
     count('notFound');
     return sendText(res, 404, 'Not Found');
   }
 
-  async function rest(req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
+  async function rest(org: Org, req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
     const parts = requestUrl.pathname.split('/').slice(3); // ['v62.0', 'query', ...]
     const [version = '', resource = '', more] = parts;
     const endpoint =
@@ -312,7 +460,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
           : 'notFound';
     count(endpoint);
     counters.apiUsage++;
-    const headers = { 'Sforce-Limit-Info': `api-usage=${counters.apiUsage}/${DAILY_API_LIMIT}` };
+    // The allowance is the org's (shared by its integrations, not by other orgs).
+    org.apiUsage++;
+    const headers = { 'Sforce-Limit-Info': `api-usage=${org.apiUsage}/${DAILY_API_LIMIT}` };
 
     // Injected failures come before the session check, so "the next n calls" means exactly that.
     if (modes.requestLimitExceeded.take()) {
@@ -331,7 +481,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         headers,
       );
     }
-    const grant = oauth.session(req.headers.authorization);
+    // Tokens are bound to their org: another org's token is as bad a session here as a made-up one.
+    const grant = org.oauth.session(req.headers.authorization);
     if (!grant) {
       return sendRestError(res, 401, 'INVALID_SESSION_ID', 'Session expired or invalid', {
         ...headers,
@@ -353,11 +504,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       if (endpoint === 'queryMore') {
         const locator = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(more ?? '');
         if (!locator) throw new RestError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
-        page = queries.more(version, locator[1] as string, Number(locator[2]), batchHeader, grant.id);
+        page = org.queries.more(version, locator[1] as string, Number(locator[2]), batchHeader, grant.id);
       } else {
         const soql = requestUrl.searchParams.get('q');
         if (!soql) throw new RestError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
-        page = queries.query(version, soql, endpoint === 'queryAll', batchHeader ?? MAX_BATCH_SIZE, grant.id);
+        page = org.queries.query(version, soql, endpoint === 'queryAll', batchHeader ?? MAX_BATCH_SIZE, grant.id);
       }
     } catch (error) {
       if (error instanceof SoqlError) return sendRestError(res, 400, error.errorCode, error.message, headers);
@@ -379,15 +530,38 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       entityCounts: data.entityCounts(),
       failures: failures.state(),
       stats: stats(),
+      consentOrg: consentOrg.id,
+      orgs: orgs.map((org) => ({
+        id: org.id,
+        organizationId: org.oauth.orgId,
+        instanceUrl: org.instanceUrl,
+        counts: org.data.counts(),
+        deletedCounts: org.data.deletedCounts(),
+        entityCounts: org.data.entityCounts(),
+      })),
     }),
-    applyFailures: (body) => applyFailures(failures, body),
+    applyFailures: (body) => applyFailures(failures, body, consentAs),
     failureState: () => failures.state(),
-    data: (body) => ({ changed: applyData(data, body), counts: data.counts() }),
+    data: (body) => {
+      // `"org": "org-b"` picks the org; without it, the first.
+      const { org: id, ...changes } = isRecord(body) ? body : { org: undefined };
+      if (id !== undefined && typeof id !== 'string') throw new Error('org must be an org id');
+      const target = orgById(id);
+      return { changed: applyData(target.data, isRecord(body) ? changes : body), counts: target.data.counts() };
+    },
     resetStats,
     stats,
   };
 
-  server.on('request', requestListener(handle, (res, message) => sendJson(res, 500, { error: message })));
+  for (const org of orgs) {
+    org.server.on(
+      'request',
+      requestListener(
+        (req, res) => handle(org, req, res),
+        (res, message) => sendJson(res, 500, { error: message }),
+      ),
+    );
+  }
 
   return {
     url,
@@ -395,6 +569,10 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     clientSecret,
     failures,
     data,
+    org: (id) => publicOrg(orgById(id)),
+    orgs: () => orgs.map(publicOrg),
+    consentAs,
+    consentOrg: () => consentOrg.id,
     stats,
     resetStats,
     secretsIssued: () => [...secrets],
@@ -403,9 +581,56 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     },
     close: async () => {
       delays.cancelAll();
-      await close(server);
+      await Promise.all(servers.map((opened) => close(opened)));
     },
   };
+}
+
+/** One org of the sandbox and the server its instance URL names (the first org's is the login server). */
+interface Org {
+  readonly id: string;
+  readonly server: Server;
+  readonly instanceUrl: string;
+  readonly store: SalesforceDataStore;
+  readonly queries: QueryService;
+  readonly oauth: OAuthServer;
+  readonly data: SalesforceSandboxData;
+  /** REST calls since start or the last resetStats: the org's `Sforce-Limit-Info` usage. */
+  apiUsage: number;
+}
+
+/** The data API of one org's store. */
+function dataOf(store: SalesforceDataStore): SalesforceSandboxData {
+  return {
+    add: (object, count) => store.add(checkObject(object), count),
+    modify: (object, count) => store.modify(checkObject(object), count),
+    remove: (object, count) => store.remove(checkObject(object), count),
+    counts: () => store.counts(),
+    deletedCounts: () => store.deletedCounts(),
+    entityCounts: () => {
+      const counts = store.counts();
+      return { accounts: counts.Account, people: counts.Contact + counts.Lead, opportunities: counts.Opportunity };
+    },
+  };
+}
+
+/** Org ids are path- and JSON-safe names, distinct, and never {@link DEFAULT_ORG}. */
+function checkOrgOptions(orgs: readonly SalesforceOrgOptions[]): readonly SalesforceOrgOptions[] {
+  if (!Array.isArray(orgs)) throw new RangeError('orgs must be an array');
+  const seen = new Set<string>([DEFAULT_ORG]);
+  for (const org of orgs) {
+    if (typeof org?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(org.id)) {
+      throw new RangeError(`org id must be letters, digits, "-" and "_" (at most 63), got ${JSON.stringify(org?.id)}`);
+    }
+    if (seen.has(org.id)) throw new RangeError(`org id ${org.id} is taken (${DEFAULT_ORG} names the first org)`);
+    seen.add(org.id);
+  }
+  if (orgs.length > 100) throw new RangeError('at most 100 additional orgs');
+  return orgs;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 interface Counters {
@@ -446,7 +671,7 @@ function checkObject(object: string): SObjectType {
  * `{"reset":true,"requestLimitExceeded":3,"serverError":{"times":2,"status":503},"slow":200}`.
  * Counts are non-negative integers or `"always"`; `reset` applies first.
  */
-function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void {
+function applyFailures(failures: SalesforceSandboxFailures, body: unknown, consentAs: (id?: string) => void): void {
   const fields = parseFailureBody(body, [
     'reset',
     'expireSessions',
@@ -457,6 +682,7 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void
     'slow',
     'rotateRefreshTokens',
     'consentDenied',
+    'consentAs',
   ]);
   if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
   if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
@@ -478,6 +704,11 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown): void
   if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
   if (fields.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(parseFlag('rotateRefreshTokens', fields.rotateRefreshTokens));
   if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
+  // Not a failure mode, but a switch of the same kind: which org the next consent logs into (null: the first).
+  if (fields.consentAs !== undefined) {
+    if (fields.consentAs !== null && typeof fields.consentAs !== 'string') throw new Error('consentAs must be an org id or null');
+    consentAs(fields.consentAs ?? undefined);
+  }
 }
 
 /** Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`. */
