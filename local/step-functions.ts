@@ -48,6 +48,11 @@ export interface LocalStepFunctions {
    * @returns the execution, or undefined when no execution has that name
    */
   stopExecution(name: string): Promise<LocalExecution | undefined>;
+  /**
+   * Makes every Task of `stateName` wait before its handler runs, until the returned function
+   * is called: a test can act while a sync is between two pages, with no timing involved.
+   */
+  holdTask(stateName: string): () => void;
   /** Resolves once no execution is running (continuations included). */
   idle(): Promise<void>;
   /**
@@ -185,6 +190,9 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return execution.writes;
   };
 
+  /** Task states held by holdTask, each until its release. */
+  const held = new Map<string, Promise<void>>();
+
   /** Each run gets its own Task handlers, so the calls in flight are known per execution. */
   const handlersFor = (execution: Execution): Record<string, (input: JSONValue) => Promise<JSONValue>> =>
     Object.fromEntries(
@@ -197,6 +205,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
             await new Promise((next) => setImmediate(next));
             await execution.writes.catch(() => undefined);
             if (halt?.state === stateName && !halt.after) await holdForever(execution, stateName);
+            await held.get(stateName);
             const output = await handler(input);
             if (halt?.state === stateName && halt.after) await holdForever(execution, stateName);
             return output;
@@ -360,6 +369,14 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       return resumed;
     },
     stopExecution,
+    holdTask: (stateName) => {
+      let release: () => void = () => undefined;
+      held.set(stateName, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(stateName);
+        release();
+      };
+    },
     idle: async () => {
       while (running.size > 0) await Promise.all([...running]);
     },

@@ -38,7 +38,7 @@ const NOT_SYNCING: readonly ConnectorStatus[] = ['disconnected', 'pending_auth',
  */
 export const lifecycle = {
   /** An API key was checked and stored (a running sync is cancelled first). */
-  connect: { from: NOT_SYNCING, to: 'connected', guard: 'no active sync; clears the watermark: the next sync is full' },
+  connect: { from: NOT_SYNCING, to: 'connected', guard: 'no running sync (a purge may go on); clears the watermark: the next sync is full' },
   authorizationStarted: { from: NO_CREDENTIALS, to: 'pending_auth', guard: 'no credentials: wait for the callback' },
   reauthorizationStarted: { from: HOLDS_CREDENTIALS, to: 'unchanged', guard: 'credentials held: only the pending flow is recorded' },
   /** The callback exchanged the code (a running sync is cancelled first). */
@@ -46,13 +46,13 @@ export const lifecycle = {
     // A stored `disconnected` never has a pending flow: disconnect and failed flows remove it.
     from: ['pending_auth', 'connected', 'error'],
     to: 'connected',
-    guard: 'this flow is the pending one; clears the watermark: the next sync is full',
+    guard: 'this flow is the pending one, no running sync (a purge may go on); clears the watermark: the next sync is full',
   },
   authorizationFailed: { from: ['pending_auth'], to: 'disconnected', guard: 'this flow is the pending one, no credentials' },
   reauthorizationFailed: { from: HOLDS_CREDENTIALS, to: 'unchanged', guard: 'this flow is the pending one; the working connection stays' },
   /** Never written: a `pending_auth` connector whose flow is older than 10 minutes reads as `disconnected`. */
   authorizationExpired: { from: ['pending_auth'], to: 'disconnected', guard: 'evaluated when read' },
-  syncStarted: { from: ['connected', 'error'], to: 'syncing', guard: 'credentials held and no active sync' },
+  syncStarted: { from: ['connected', 'error'], to: 'syncing', guard: 'credentials held, and no sync or purge owns the connector' },
   syncFinished: { from: ['syncing'], to: 'connected', guard: 'activeSyncId names this sync' },
   syncFailed: { from: ['syncing'], to: 'error', guard: 'activeSyncId names this sync' },
   syncCancelled: { from: ['syncing'], to: 'connected', guard: 'activeSyncId names this sync' },

@@ -53,6 +53,11 @@ export class TestConnectorStore extends DynamoConnectorRepository {
     );
   }
 
+  /** Live entities stored, by type, counted item by item: what the counters must equal. */
+  async liveEntities(tenantId: string, providerId: ProviderId): Promise<EntityCounts> {
+    return await new DynamoEntityRepository(this.documentClient, this.table).countLiveEntities(tenantId, providerId);
+  }
+
   /** Writes entities whole, as a sync would, without counting them. */
   async writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void> {
     await new DynamoEntityRepository(this.documentClient, this.table).writeEntities(tenantId, providerId, entities);

@@ -20,6 +20,12 @@ interface Change {
 }
 
 const COUNTERS = entityTypes.map(counterAttribute);
+/**
+ * A connection may be made while no sync runs; a purge of the old connection's data may go on
+ * (the first sync then waits for it to end).
+ */
+const NO_RUNNING_SYNC = '(attribute_not_exists(activeSyncId) OR activeWork = :purging)';
+
 /** What a connector loses when it stops being connected to a source. */
 const CONNECTION_FIELDS = ['credentials', 'pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark', 'scheduleKey', 'nextSyncAt'];
 
@@ -66,7 +72,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   ) {
     return await this.write(tenantId, providerId, 'connect', {
       ...this.newConnection(tenantId, providerId, connection),
-      condition: 'attribute_not_exists(activeSyncId)',
+      condition: NO_RUNNING_SYNC,
       remove: ['pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark'],
     });
   }
@@ -105,7 +111,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   ) {
     const { set, values, names } = this.newConnection(tenantId, providerId, { ...flow, id: undefined });
     return await this.write(tenantId, providerId, 'authorizationCompleted', {
-      condition: 'pendingStateHash = :hash AND attribute_not_exists(activeSyncId)',
+      condition: `pendingStateHash = :hash AND ${NO_RUNNING_SYNC}`,
       set,
       names,
       values: { ...values, ':hash': flow.stateHash },
@@ -312,6 +318,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
         ':now': connection.now,
         ':scheduled': SCHEDULE_KEY,
         ':next': connection.nextSyncAt,
+        ':purging': 'purge',
       },
     };
   }

@@ -58,7 +58,6 @@ export class ApiKeyService {
     const sourceKey = sourceKeyOf(config);
     const store = async () => {
       const current = await this.deps.lifecycle.read(caller.tenantId, provider.id);
-      if (current.activeWork === 'purge') throw new ConflictError('The connector\'s synced data is still being deleted; connect it again in a moment.');
       const sweepUnseen = isAnotherSource(current.sourceKey, sourceKey);
       const connection = { id: databaseId, sealed, config, sourceKey, sweepUnseen, now: now.toISOString(), nextSyncAt: nextScheduledSync(now) };
       return await this.deps.lifecycle.connect(caller.tenantId, provider.id, connection);
