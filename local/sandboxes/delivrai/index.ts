@@ -21,6 +21,9 @@ export {
   type DelivrAiSandbox,
   type DelivrAiSandboxData,
   type DelivrAiSandboxOptions,
+  type DelivrAiOrganizationOptions,
+  type DelivrAiSandboxOrganization,
+  defaultExtraOrganizationSizes,
   type DelivrAiSandboxStats,
 } from './sandbox';
 export type { DelivrAiFailureState, DelivrAiSandboxFailures } from './failures';

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
 import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, isRecord, JSON_TYPE, listen, requestListener, send } from '../shared/http';
 import { increment } from '../shared/stats';
-import { defaultDataSetSizes, DelivrAiDataStore, type DelivrAiWireEvent, HOUR_MS } from './data';
+import { type DataSetSizes, defaultDataSetSizes, DelivrAiDataStore, type DelivrAiWireEvent, HOUR_MS } from './data';
 import { type DelivrAiSandboxFailures, FailureModes, RateLimiter, type RateDecision } from './failures';
 
 /** Options of {@link startDelivrAiSandbox}. */
@@ -31,6 +31,51 @@ export interface DelivrAiSandboxOptions {
    * @default { perSecond: 25, burst: 50 } (Delivr.ai's documented limit)
    */
   readonly rateLimit?: false | { readonly perSecond?: number; readonly burst?: number };
+  /**
+   * More organizations on the same sandbox, after the first one (which `organizationId`,
+   * `apiKey`, `visitors`, `companies` and `seed` describe). Each has its own data set and
+   * its own rate-limit bucket; failure modes and stats are the sandbox's.
+   */
+  readonly organizations?: readonly DelivrAiOrganizationOptions[];
+}
+
+/**
+ * An additional Delivr.ai organization. Delivr.ai's newer pages pick the organization with
+ * `x-organization-id` next to the bearer credential, so one credential may reach several
+ * organizations: without its own `apiKey`, an organization is reached with the sandbox's
+ * key (the reading that matches that header). With one, only that key reaches it (an
+ * account of its own), and it reaches nothing else.
+ */
+export interface DelivrAiOrganizationOptions {
+  /** The organization id (`config.organizationId`): letters, digits, "-" and "_", at most 128. */
+  readonly id: string;
+  /** The key that reaches it. @default the sandbox's `apiKey` */
+  readonly apiKey?: string;
+  /** Resolved visitors. @default 80 */
+  readonly visitors?: number;
+  /** Their companies. @default 25 */
+  readonly companies?: number;
+  /** Seed of its data. @default the sandbox's seed + the organization's position (1, 2, ...) */
+  readonly seed?: number;
+}
+
+/**
+ * Sizes of an additional organization that names none: smaller than the first
+ * organization's defaults, so a tenant that moves from one to the other shows it in its counts.
+ */
+export const defaultExtraOrganizationSizes: DataSetSizes = { visitors: 80, companies: 25 };
+
+/** One organization of a running sandbox. */
+export interface DelivrAiSandboxOrganization {
+  readonly organizationId: string;
+  /** The key that reaches it. */
+  readonly apiKey: string;
+  /** Its one project (`project_id` scope). */
+  readonly projectId: string;
+  /** Its project's one pixel (`pixel_id` scope). */
+  readonly pixelId: string;
+  /** Its data changes and counts. */
+  readonly data: DelivrAiSandboxData;
 }
 
 /** One events query the sandbox parsed (valid or not), for assertions about what a client asked. */
@@ -80,7 +125,12 @@ export interface DelivrAiSandbox {
   /** The project's one pixel (`pixel_id` scope). */
   readonly pixelId: string;
   readonly failures: DelivrAiSandboxFailures;
+  /** The first organization's data (the same as `organization().data`). */
   readonly data: DelivrAiSandboxData;
+  /** The organization with this id (omitted: the first); throws a RangeError for an unknown id. */
+  organization(id?: string): DelivrAiSandboxOrganization;
+  /** Every organization, the first one first. */
+  organizations(): DelivrAiSandboxOrganization[];
   stats(): DelivrAiSandboxStats;
   resetStats(): void;
   /** Stops the server and drops open connections. */
@@ -115,8 +165,46 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   const organizationId = options.organizationId ?? 'sandbox-org';
   if (apiKey === '' || organizationId === '') throw new RangeError('apiKey and organizationId must not be empty');
   const now = options.now ?? Date.now;
-  const scope = { organizationId, projectId: `${organizationId}-project`, pixelId: `${organizationId}-pixel` };
-  const store = new DelivrAiDataStore({ visitors, companies }, seed, now(), scope, now);
+  const startedAt = now();
+  const makeOrganization = (id: string, key: string, sizes: DataSetSizes, orgSeed: number): Organization => {
+    const scope = { organizationId: id, projectId: `${id}-project`, pixelId: `${id}-pixel` };
+    const store = new DelivrAiDataStore(sizes, orgSeed, startedAt, scope, now);
+    return { scope, apiKey: key, store, data: { addVisits: (n) => store.addVisits(n), count: () => store.counts() } };
+  };
+  const first = makeOrganization(organizationId, apiKey, { visitors, companies }, seed);
+  const organizations: Organization[] = [first];
+  for (const [i, extra] of (options.organizations ?? []).entries()) {
+    if (typeof extra?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(extra.id)) {
+      throw new RangeError(`organizations[${i}].id must be letters, digits, "-" and "_" (at most 128), got ${JSON.stringify(extra?.id)}`);
+    }
+    if (extra.apiKey !== undefined && (typeof extra.apiKey !== 'string' || extra.apiKey === '')) {
+      throw new RangeError(`organizations[${i}].apiKey must be a non-empty string`);
+    }
+    const orgSeed = extra.seed ?? seed + i + 1;
+    if (!Number.isInteger(orgSeed)) throw new RangeError(`organizations[${i}].seed must be an integer, got ${orgSeed}`);
+    const sizes = {
+      visitors: size(`organizations[${i}].visitors`, extra.visitors, defaultExtraOrganizationSizes.visitors),
+      companies: size(`organizations[${i}].companies`, extra.companies, defaultExtraOrganizationSizes.companies),
+    };
+    organizations.push(makeOrganization(extra.id, extra.apiKey ?? apiKey, sizes, orgSeed));
+  }
+  // Every scope id names one organization: no two organizations, projects or pixels share an id.
+  const scopeIds = organizations.flatMap((org) => [org.scope.organizationId, org.scope.projectId, org.scope.pixelId]);
+  const clash = scopeIds.find((id, index) => scopeIds.indexOf(id) !== index);
+  if (clash !== undefined) throw new RangeError(`organization, project and pixel ids must be distinct; ${clash} is used twice`);
+  const organizationById = (id: string = organizationId): Organization => {
+    const org = organizations.find((candidate) => candidate.scope.organizationId === id);
+    if (!org) throw new RangeError(`unknown organization ${id}; one of ${organizations.map((candidate) => candidate.scope.organizationId).join(', ')}`);
+    return org;
+  };
+  const publicOrganization = (org: Organization): DelivrAiSandboxOrganization => ({
+    organizationId: org.scope.organizationId,
+    apiKey: org.apiKey,
+    projectId: org.scope.projectId,
+    pixelId: org.scope.pixelId,
+    data: org.data,
+  });
+  const scope = first.scope;
   const limiter =
     options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit?.perSecond ?? 25, options.rateLimit?.burst ?? 50);
   const modes = new FailureModes();
@@ -141,10 +229,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     state: () => modes.state(),
   };
 
-  const data: DelivrAiSandboxData = {
-    addVisits: (n) => store.addVisits(n),
-    count: () => store.counts(),
-  };
+  const data = first.data;
 
   const stats = (): DelivrAiSandboxStats => ({
     requests: counters.requests,
@@ -191,17 +276,27 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     // bearer call without `x-organization-id` gets raw events without identity enrichment.
     const bearer = /^Bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
     const xApiKey = header(req, 'x-api-key');
-    if (bearer !== apiKey && xApiKey !== apiKey) {
+    // The organizations the credentials reach: a key may reach several (see DelivrAiOrganizationOptions).
+    const reachable = organizations.filter((org) => bearer === org.apiKey || xApiKey === org.apiKey);
+    if (reachable.length === 0) {
       return apiError(res, 401, 'unauthorized', 'Missing or invalid API key.', { 'WWW-Authenticate': 'Bearer' });
     }
     const organizationHeader = header(req, 'x-organization-id');
-    if (organizationHeader !== undefined && organizationHeader !== organizationId) {
+    // The organization asked for: the header's, else the one the query's scope id belongs to,
+    // else the first the key reaches (the scope check below then refuses the query).
+    const scopeValue = SCOPES.map((name) => requestUrl.searchParams.get(name)).find((value) => value);
+    const target =
+      organizationHeader !== undefined
+        ? reachable.find((org) => org.scope.organizationId === organizationHeader)
+        : (reachable.find((org) => [org.scope.organizationId, org.scope.projectId, org.scope.pixelId].includes(scopeValue ?? '')) ??
+          reachable[0]);
+    if (!target) {
       return apiError(res, 403, 'forbidden', 'The API key has no access to this organization.');
     }
-    const enriched = organizationHeader !== undefined || xApiKey === apiKey;
+    const enriched = organizationHeader !== undefined || (xApiKey !== undefined && reachable.some((org) => org.apiKey === xApiKey));
 
     if (limiter) {
-      const decision = limiter.take(organizationId);
+      const decision = limiter.take(target.scope.organizationId);
       if (!decision.allowed) {
         counters.rateLimited++;
         return tooManyRequests(res, decision.limit, decision.retryAfterSeconds, decision);
@@ -224,7 +319,8 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       return apiError(res, 400, 'bad_request', query.error);
     }
     const scopeId = query.scope!;
-    const owned = scopeId.name === 'organization_id' ? organizationId : scopeId.name === 'project_id' ? scope.projectId : scope.pixelId;
+    const owned =
+      scopeId.name === 'organization_id' ? target.scope.organizationId : scopeId.name === 'project_id' ? target.scope.projectId : target.scope.pixelId;
     if (scopeId.value !== owned) {
       record(403);
       return apiError(res, 403, 'forbidden', `The API key has no access to this ${scopeId.name.replace('_id', '')}.`);
@@ -233,9 +329,9 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     const { startMs, endMs } = query.window!;
     const limit = Math.min(query.limit!, MAX_LIMIT);
     const offset = query.offset!;
-    const page = store.window(startMs, endMs, offset, limit);
+    const page = target.store.window(startMs, endMs, offset, limit);
     counters.eventsReturned += page.events.length;
-    const body = JSON.stringify({ data: page.events.map((event) => store.render(event, enriched)), total: page.total, limit, offset });
+    const body = JSON.stringify({ data: page.events.map((event) => target.store.render(event, enriched)), total: page.total, limit, offset });
     if (modes.malformedJson.take()) return answer(res, 200, truncatedJson(body), JSON_TYPE);
     return answer(res, 200, body, JSON_TYPE);
   }
@@ -262,14 +358,19 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       counts: data.count(),
       failures: failures.state(),
       stats: stats(),
+      organizations: organizations.map((org) => ({ ...org.scope, counts: org.data.count() })),
     }),
     applyFailures: (body) => applyFailures(failures, body),
     failureState: () => failures.state(),
     data: (body) => {
-      if (!isRecord(body) || Object.keys(body).some((key) => key !== 'addVisits')) throw new Error('body must be {"addVisits": n}');
+      if (!isRecord(body) || Object.keys(body).some((key) => key !== 'addVisits' && key !== 'organization')) {
+        throw new Error('body must be {"addVisits": n} (with "organization": id for another organization than the first)');
+      }
       const n = body.addVisits ?? 0;
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('addVisits must be a non-negative integer');
-      return { added: data.addVisits(n), counts: data.count() };
+      if (body.organization !== undefined && typeof body.organization !== 'string') throw new Error('organization must be an organization id');
+      const target = organizationById(body.organization);
+      return { added: target.data.addVisits(n), counts: target.data.count() };
     },
     resetStats,
     stats,
@@ -285,6 +386,8 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     pixelId: scope.pixelId,
     failures,
     data,
+    organization: (id) => publicOrganization(organizationById(id)),
+    organizations: () => organizations.map(publicOrganization),
     stats,
     resetStats,
     close: async () => {
@@ -292,6 +395,14 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       await close(server);
     },
   };
+}
+
+/** One organization of the sandbox. */
+interface Organization {
+  readonly scope: { readonly organizationId: string; readonly projectId: string; readonly pixelId: string };
+  readonly apiKey: string;
+  readonly store: DelivrAiDataStore;
+  readonly data: DelivrAiSandboxData;
 }
 
 interface ParsedQuery {
