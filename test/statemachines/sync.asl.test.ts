@@ -9,7 +9,7 @@ import { TestConnectorStore } from '../support/connector-store';
 import { crashingStores, type CrashPoint } from '../support/crashing-stores';
 import { ENTITY_SHARDS, entityPk, entityShard } from '../../functions/core/repository/keys';
 import type { CredentialService } from '../../functions/core/services/credential-service';
-import { SyncEngine, type SyncStores } from '../../functions/core/services/sync-engine';
+import { PROVIDER_ATTEMPTS, SyncEngine, type SyncStores } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
 import type { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import type { SalesforceSandbox } from '../../local/sandboxes/salesforce';
@@ -30,6 +30,11 @@ describe('statemachines/sync.asl.json', () => {
     const result = validate(definition);
     expect(result.errorsText('\n')).toBe('');
     expect(result.isValid).toBe(true);
+  });
+
+  it('tries an unavailable provider as often as the final message says', () => {
+    const retry = (definition.States as Record<string, { Retry?: { ErrorEquals: string[]; MaxAttempts: number }[] }>).SyncPage!.Retry!;
+    expect(retry.find((r) => r.ErrorEquals.includes('ProviderUnavailable'))!.MaxAttempts + 1).toBe(PROVIDER_ATTEMPTS);
   });
 
   it('uses JSONPath only, and only Task resources CDK can substitute', () => {
@@ -164,6 +169,20 @@ describe('sync state machine under crashes', () => {
       expect(connector).toMatchObject({ status: 'connected', lastSyncError: null });
     });
   }
+
+  it('counts each update once when every page of an incremental sync crashes half written and is retried', async () => {
+    await connect('updates');
+    await syncWithCrashes('updates', null);
+    sandbox.data.modify('Account', 150);
+    sandbox.data.modify('Contact', 300);
+
+    const crashes = await syncWithCrashes('updates', 'afterPartialWrites');
+
+    expect(crashes).toBeGreaterThan(1);
+    const { latestSync, counts } = await stored('updates');
+    expect(latestSync).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 0, recordsUpdated: 450, recordsDeleted: 0 });
+    expect(counts).toEqual(sandbox.data.entityCounts());
+  });
 
   it('counts exactly when a full sync with removals crashes in its sweep', async () => {
     await connect('sweep');

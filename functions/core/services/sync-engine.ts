@@ -9,6 +9,11 @@ import type { Log } from './caller';
 import type { CredentialService } from './credential-service';
 import { PageReadAhead } from './page-read-ahead';
 
+/**
+ * How many times SyncPage tries a page whose provider is unavailable: the first attempt and
+ * the ProviderUnavailable Retry's MaxAttempts in statemachines/sync.asl.json (a test holds them equal).
+ */
+export const PROVIDER_ATTEMPTS = 6;
 /** Waits for a throttling provider before the sync gives up with its message. */
 export const MAX_THROTTLE_WAITS = 5;
 /** Entities a sweep page reads (DynamoDB answers at most 1 MB per query, whatever the limit). */
@@ -347,9 +352,11 @@ export function attributesHash(attributes: Record<string, unknown>): string {
 }
 
 /**
- * What one source record does to its stored entity, and how it counts. "Created, changed or
- * removed by this page" (firstSeen, updatedIn or deletedIn equal to the page key) covers an
- * earlier, crashed attempt of the same page: it counts again, exactly once, at the commit.
+ * What one source record does to its stored entity, and how it counts: each entity a sync
+ * touches counts once, as created, updated (only when its attributes change) or deleted.
+ * "Created, changed or removed by this page" (firstSeen, updatedIn or deletedIn equal to the
+ * page key) covers an earlier, crashed attempt of the same page: it counts again, exactly
+ * once, at the commit.
  */
 function decide(
   record: SourceRecord,
@@ -383,6 +390,12 @@ function decide(
     delta.updated += 1;
     return { ...base, firstSeen: stored.firstSeen, deleted: false, updatedIn: pageKey };
   }
+  // Created or updated on an earlier page of this very sync (an event stream repeats people):
+  // the sync already counted that entity once; a later change in the same sync does not count again.
+  const ofThisSync = (key: string | undefined) => key?.startsWith(`${state.syncId}#`) === true;
+  if (ofThisSync(stored.firstSeen) || ofThisSync(stored.updatedIn)) {
+    return { ...base, firstSeen: stored.firstSeen, deleted: false, updatedIn: stored.updatedIn };
+  }
   // Entities stored before updates were stamped have no hash: a changed modification time decides for them.
   const changed = stored.attributesHash !== undefined ? stored.attributesHash !== hash : stored.sourceModifiedAt === undefined || stored.sourceModifiedAt !== record.modifiedAt;
   if (changed) {
@@ -415,6 +428,10 @@ function userFacingFailure(failure: { error: string; cause: string }): string {
     if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
   } catch {
     // not JSON: the message itself
+  }
+  if (failure.error === 'ProviderUnavailable') {
+    // The state machine's retries are spent: say so now, and only now.
+    return `${message.replace(/\.?$/, '.')} It did not answer after ${PROVIDER_ATTEMPTS} attempts; check the connection or try again later. The sync will run again at the next schedule.`;
   }
   if (STEP_FAILURES.includes(failure.error)) return message;
   if (failure.error === 'States.Timeout' || failure.error.startsWith('Lambda.')) {

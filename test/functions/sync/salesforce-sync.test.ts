@@ -76,6 +76,15 @@ describe('Salesforce sync through the local stack', () => {
     expect(await counts(tenant)).toEqual(sourceCounts());
   });
 
+  it('a full sync repairs counters that drifted, whatever made them drift', async () => {
+    const tenant = await syncedTenant();
+    await stack.repository.adjustEntityCounts(tenant, 'salesforce', { accounts: 7, people: -3 });
+
+    await sync(tenant, true);
+
+    expect(await counts(tenant)).toEqual(sourceCounts());
+  });
+
   it('a full sync keeps the counts, and removes what the source no longer has', async () => {
     const tenant = await syncedTenant();
     // An entity we hold that Salesforce has never heard of (it was purged there, say).
@@ -145,6 +154,18 @@ describe('Salesforce sync through the local stack', () => {
     expect(await latest('limited')).toMatchObject({ status: 'failed', completedAt: expect.any(String) });
     // Only throttled: it stays on the schedule.
     expect(await scheduledAt('limited')).toEqual(expect.any(String));
+  });
+
+  it('says what failed and what to do once an unavailable Salesforce has used up every retry, and only then', async () => {
+    await stack.connectSalesforce('down');
+    stack.salesforce!.failures.serverError(Infinity, 503);
+
+    await sync('down');
+
+    const { lastSyncError } = await status('down');
+    expect(lastSyncError).toMatch(/^Salesforce .*127\.0\.0\.1.* It did not answer after 6 attempts; check the connection or try again later\. The sync will run again at the next schedule\.$/);
+    expect(lastSyncError).not.toMatch(/will be retried/);
+    expect(await latest('down')).toMatchObject({ status: 'failed', message: lastSyncError });
   });
 
   it('recovers from a few transient failures without the user noticing', async () => {
