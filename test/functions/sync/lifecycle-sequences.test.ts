@@ -30,7 +30,10 @@ describe('connector lifecycle sequences through the local stack', () => {
 
   beforeAll(async () => {
     // Small pages: a sync has many of them, so there is time to act between them.
-    stack = await startTestStack({ salesforceSizes: { accounts: 600, people: 2400, opportunities: 300 } });
+    stack = await startTestStack({
+      salesforceSizes: { accounts: 600, people: 2400, opportunities: 300, orgs: [{ id: 'org-b', accounts: 40, people: 300, opportunities: 11 }] },
+      delivrai: { organizations: [{ id: 'other-org' }] },
+    });
   });
   afterAll(() => stack.stop());
   beforeEach(() => stack.salesforce!.failures.reset());
@@ -132,6 +135,47 @@ describe('connector lifecycle sequences through the local stack', () => {
     await admin('purging').connector.triggerSync.mutate({ connectorId: 'salesforce' });
     await stack.stepFunctions.idle();
     expect(await counts('purging')).toEqual(source());
+  });
+
+  it('reconnecting to another Salesforce org ends with exactly the new org\'s counts', async () => {
+    await stack.connectSalesforce('two-orgs');
+    await admin('two-orgs').connector.triggerSync.mutate({ connectorId: 'salesforce' });
+    await stack.stepFunctions.idle();
+    expect(await counts('two-orgs')).toEqual(source());
+
+    stack.salesforce!.consentAs('org-b');
+    try {
+      await stack.connectSalesforce('two-orgs');
+    } finally {
+      stack.salesforce!.consentAs();
+    }
+    expect((await status('two-orgs')).config).toMatchObject({ instanceUrl: stack.salesforce!.org('org-b').instanceUrl });
+    await admin('two-orgs').connector.triggerSync.mutate({ connectorId: 'salesforce' });
+    await stack.stepFunctions.idle();
+
+    // The first sync after the reconnect is full and removes the old org's entities.
+    expect((await history('two-orgs'))[0]).toMatchObject({ status: 'completed', syncType: 'full', recordsDeleted: Object.values(source()).reduce((a, b) => a + b, 0) });
+    expect(await counts('two-orgs')).toEqual(stack.salesforce!.org('org-b').data.entityCounts());
+    expect(await live('two-orgs')).toEqual(stack.salesforce!.org('org-b').data.entityCounts());
+  });
+
+  it('reconnecting to another Delivr.ai organization ends with exactly the new organization\'s counts, though its full syncs read a window', async () => {
+    const delivrai = (tenant: string) => admin(tenant).connector;
+    const syncDelivrAi = async (tenant: string, organizationId: string) => {
+      await delivrai(tenant).connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', config: { organizationId } });
+      await delivrai(tenant).triggerSync.mutate({ connectorId: 'delivrai' });
+      await stack.stepFunctions.idle();
+      return await delivrai(tenant).getEntityCounts.query({ connectorId: 'delivrai' });
+    };
+    const onlyOther = await syncDelivrAi('other-only', 'other-org');
+    const first = await syncDelivrAi('moves', 'sandbox-org');
+    expect(first).not.toEqual(onlyOther);
+
+    const afterMove = await syncDelivrAi('moves', 'other-org');
+
+    expect(afterMove).toEqual(onlyOther);
+    expect(await stack.repository.liveEntities('moves', 'delivrai')).toEqual(onlyOther);
+    expect((await delivrai('moves').getSyncHistory.query({ connectorId: 'delivrai', limit: 1 }))[0]).toMatchObject({ status: 'completed', syncType: 'full' });
   });
 
   it('the scheduler never starves: 150 connectors that cannot start and 1 that can; the due one starts in the first run', async () => {
