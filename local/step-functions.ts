@@ -53,6 +53,12 @@ export interface LocalStepFunctions {
    * is called: a test can act while a sync is between two pages, with no timing involved.
    */
   holdTask(stateName: string): () => void;
+  /**
+   * From now on a Task runs only when `step` admits it, one at a time, in arrival order: a
+   * test decides exactly how executions interleave with its own calls (the model-based test
+   * replays a generated sequence this way). A stopped execution's waiting Tasks never run.
+   */
+  gateTasks(): TaskGate;
   /** Resolves once no execution is running (continuations included). */
   idle(): Promise<void>;
   /**
@@ -61,6 +67,18 @@ export interface LocalStepFunctions {
    */
   transitions(): { entered: number; retried: number; byState: Record<string, number> };
   stop(): Promise<void>;
+}
+
+/** Tasks held until admitted one at a time (see LocalStepFunctions.gateTasks). */
+export interface TaskGate {
+  /** Runs the oldest waiting Task (or fails it, `injectFault`) and waits until every execution waits again or ended; false when none waited. */
+  step(): Promise<boolean>;
+  /** The Tasks waiting: execution name and state name, oldest first. */
+  waiting(): { execution: string; state: string }[];
+  /** The next Task admitted of `state` dies as a Lambda dies: before its handler runs, or after it returned. */
+  injectFault(state: string, when: 'before' | 'after'): void;
+  /** Waits until every running execution waits at the gate or has ended. */
+  settled(): Promise<void>;
 }
 
 export interface LocalStepFunctionsOptions {
@@ -192,6 +210,17 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
 
   /** Task states held by holdTask, each until its release. */
   const held = new Map<string, Promise<void>>();
+  /** With gateTasks: the Tasks waiting to be admitted, and the faults to inject. */
+  let gate: { waiting: GateEntry[]; faults: { state: string; when: 'before' | 'after' }[] } | undefined;
+  interface GateEntry {
+    execution: Execution;
+    state: string;
+    admit: (fault: 'before' | 'after' | undefined) => void;
+    refuse: (error: Error) => void;
+    call?: Promise<unknown>;
+  }
+  /** What Step Functions reports when a Lambda dies mid-invocation (its Retry covers it). */
+  const lambdaDied = () => Object.assign(new Error('injected: the Lambda died'), { name: 'Lambda.Unknown' });
 
   /** Each run gets its own Task handlers, so the calls in flight are known per execution. */
   const handlersFor = (execution: Execution): Record<string, (input: JSONValue) => Promise<JSONValue>> =>
@@ -199,14 +228,26 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       Object.entries(baseHandlers).map(([stateName, handler]) => [
         stateName,
         (input: JSONValue) => {
-          const call = (async () => {
+          const call: Promise<JSONValue> = (async () => {
             // As in AWS, a Task never runs before its state is recorded: a restart re-runs at most this Task
             // (one macrotask lets the event log deliver this state's StateEntered; then its write must land).
             await new Promise((next) => setImmediate(next));
             await execution.writes.catch(() => undefined);
             if (halt?.state === stateName && !halt.after) await holdForever(execution, stateName);
             await held.get(stateName);
+            let fault: 'before' | 'after' | undefined;
+            if (gate) {
+              const waiting = gate.waiting;
+              // A Task the runner schedules after StopExecution began never starts.
+              if (execution.stopping) throw new Error('the execution was stopped');
+              fault = await new Promise<'before' | 'after' | undefined>((admit, refuse) => {
+                // Reached after the awaits above, so `call` is assigned by now.
+                waiting.push({ execution, state: stateName, admit, refuse, call });
+              });
+            }
+            if (fault === 'before') throw lambdaDied();
             const output = await handler(input);
+            if (fault === 'after') throw lambdaDied();
             if (halt?.state === stateName && halt.after) await holdForever(execution, stateName);
             return output;
           })();
@@ -310,6 +351,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return execution;
   }
 
+  /** Refuses the execution's Tasks waiting at the gate (they never run). */
+  function refuseGated(execution: Execution): void {
+    if (!gate) return;
+    for (const entry of gate.waiting.filter((waiting) => waiting.execution === execution)) entry.refuse(new Error('the execution was stopped'));
+    gate.waiting = gate.waiting.filter((waiting) => waiting.execution !== execution);
+  }
+
   async function stopExecution(name: string): Promise<Execution | undefined> {
     const execution = executions.get(name);
     if (!execution) return undefined;
@@ -317,7 +365,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     execution.stopping ??= (async () => {
       execution.abort?.();
       // The Lambda in flight is not interrupted in AWS either: what it writes must land before recovery looks.
-      while (execution.inFlight.size > 0) await Promise.allSettled([...execution.inFlight]);
+      // Tasks waiting at the gate never start, as no new Task starts after StopExecution in AWS.
+      while (execution.inFlight.size > 0) {
+        refuseGated(execution);
+        await Promise.race([Promise.allSettled([...execution.inFlight]), new Promise((next) => setTimeout(next, 10))]);
+      }
       execution.status = 'ABORTED';
       execution.stopDate = Date.now();
       await record(execution).catch(() => undefined);
@@ -369,6 +421,38 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       return resumed;
     },
     stopExecution,
+    gateTasks: () => {
+      gate ??= { waiting: [], faults: [] };
+      const open = gate;
+      const settled = async () => {
+        // Bounded: an execution between two Tasks reaches the gate (or its end) within a few turns.
+        for (let turn = 0; turn < 2000; turn++) {
+          const running = [...executions.values()].filter((execution) => execution.status === 'RUNNING');
+          const atGate = new Set(open.waiting.map((entry) => entry.execution));
+          if (running.every((execution) => atGate.has(execution))) return;
+          await new Promise((next) => setTimeout(next, turn < 50 ? 0 : 5));
+        }
+        throw new Error('executions neither reached the task gate nor ended');
+      };
+      return {
+        step: async () => {
+          await settled();
+          const entry = open.waiting.shift();
+          if (!entry) return false;
+          const at = open.faults.findIndex((fault) => fault.state === entry.state);
+          const fault = at >= 0 ? open.faults.splice(at, 1)[0]!.when : undefined;
+          entry.admit(fault);
+          // The entry's call is known once the wrapper ran; wait for the Task to return, then for the rest to settle.
+          await new Promise((next) => setImmediate(next));
+          await entry.call?.catch(() => undefined);
+          await settled();
+          return true;
+        },
+        waiting: () => open.waiting.map((entry) => ({ execution: entry.execution.name, state: entry.state })),
+        injectFault: (state, when) => void open.faults.push({ state, when }),
+        settled,
+      };
+    },
     holdTask: (stateName) => {
       let release: () => void = () => undefined;
       held.set(stateName, new Promise<void>((resolve) => (release = resolve)));

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requiredEnv } from './config';
 import { createEnvelopeCipher } from './crypto';
 import type { ProviderId } from './registry';
-import { createRepositories } from './repository';
+import { createRepositories, type Repositories } from './repository';
 import { ConfigurationError } from './errors';
 import { StepFunctionsSyncExecutions, type SyncExecutions } from './sync-executions';
 import { SyncEngine } from './services/sync-engine';
@@ -38,6 +38,17 @@ export interface Runtime {
 }
 
 let current: Runtime | undefined;
+let wrapRepositories: (repositories: Repositories) => Repositories = (repositories) => repositories;
+
+/**
+ * Wraps the repositories of the runtimes this process builds from now on. Only tests call it,
+ * to inject faults through the steps' dependencies (a Lambda dying half way through a page)
+ * while the local stack runs the real handlers; nothing in the service does.
+ */
+export function wrapRepositoriesForTests(wrap: (repositories: Repositories) => Repositories): void {
+  wrapRepositories = wrap;
+  current = undefined;
+}
 
 /** The process's runtime; created on first call. */
 export function runtime(): Runtime {
@@ -57,7 +68,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const oauthAdapter = (providerId: ProviderId) => adapters.oauth.get(providerId);
   const apiKeyAdapter = (providerId: ProviderId) => adapters.apiKey.get(providerId);
   const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
-  const stores = createRepositories(documentClient, tableName);
+  const stores = wrapRepositories(createRepositories(documentClient, tableName));
   const credentialService = new CredentialService({ repository: stores.credentials, lifecycle: stores.lifecycle, cipher, oauthAdapter });
   const syncEngine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter });
   const syncService = new SyncService({

@@ -54,9 +54,9 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
       const { authUrl } = await admin.connector.getAuthUrl.mutate();
       const consent = await fetch(authUrl, { redirect: 'manual' });
       const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
-      await callback.body?.cancel();
+      const page = callback.status === 302 ? callback.headers.get('location') : (await callback.text()).slice(0, 300);
       const { status } = await admin.connector.getStatus.query({ connectorId: 'salesforce' });
-      if (status !== 'connected') throw new Error(`Salesforce did not connect for ${tenantId}: ${status}`);
+      if (status !== 'connected') throw new Error(`Salesforce did not connect for ${tenantId}: ${status} (callback ${callback.status}: ${page})`);
     },
     stop: async () => {
       documentClient.destroy();

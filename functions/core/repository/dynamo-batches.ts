@@ -55,21 +55,29 @@ export async function batchWrite(client: DynamoDBDocumentClient, tableName: stri
   });
 }
 
+/** Attempts of a transaction that keeps meeting another transaction on the same items. */
+const TRANSACTION_ATTEMPTS = 5;
+
 /**
  * Which items of a transaction failed their condition, or null when it succeeded. Only a
- * condition failure is an expected answer; anything else (throttling, a conflict with
- * another transaction, a validation error) is thrown on.
+ * condition failure is an expected answer; a conflict with another transaction in flight on
+ * the same items is tried again (it says nothing about the items' state); anything else
+ * (throttling, a validation error) is thrown on.
  */
 export async function transactConditionally(send: () => Promise<unknown>): Promise<number[] | null> {
-  try {
-    await send();
-    return null;
-  } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const reasons = error.CancellationReasons ?? [];
-    const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
-    if (failed.length === 0) throw error;
-    return failed;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send();
+      return null;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
+      if (failed.length > 0) return failed;
+      const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
+      if (!conflict || attempt >= TRANSACTION_ATTEMPTS) throw error;
+      await new Promise((retry) => setTimeout(retry, 10 * 2 ** attempt * Math.random()));
+    }
   }
 }
 

@@ -145,10 +145,11 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   }
 
   async disconnect(tenantId: string, providerId: ProviderId, options: { now: string; purgeId?: string }) {
+    // A purge may go on (it deletes everything anyway); a new one starts only where none runs.
     return await this.write(tenantId, providerId, 'disconnect', {
-      condition: 'attribute_exists(pk) AND attribute_not_exists(activeSyncId)',
+      condition: options.purgeId ? 'attribute_exists(pk) AND attribute_not_exists(activeSyncId)' : `attribute_exists(pk) AND ${NO_RUNNING_SYNC}`,
       set: ['config = :empty', 'lastSyncError = :null', ...(options.purgeId ? ['activeSyncId = :purge', 'activeWork = :purging'] : [])],
-      values: { ':empty': {}, ':null': null, ':now': options.now, ...(options.purgeId && { ':purge': options.purgeId, ':purging': 'purge' }) },
+      values: { ':empty': {}, ':null': null, ':now': options.now, ':purging': 'purge', ...(options.purgeId && { ':purge': options.purgeId }) },
       // sourceKey stays: a reconnect compares it to tell another source from the same one.
       remove: CONNECTION_FIELDS,
     });

@@ -120,20 +120,19 @@ export class ConnectorService {
     const revoked = await this.deps.revoker.revoke(tenantId, provider.id, caller.log);
     for (let attempt = 0; attempt < DISCONNECT_ATTEMPTS; attempt++) {
       await this.deps.syncs.cancelRunningSync(tenantId, provider.id, this.deps.disconnectReason, caller.log);
-      const purgeId = options.purgeData ? `purge_${nextUlid()}` : undefined;
+      const before = await this.deps.lifecycle.read(tenantId, provider.id);
+      if (before.status === null) {
+        caller.log.info('connector had no record; nothing to disconnect', { connectorId: provider.id });
+        return { disconnected: true };
+      }
+      // A purge already running deletes everything: no second one.
+      const purgeId = options.purgeData && before.activeWork !== 'purge' ? `purge_${nextUlid()}` : undefined;
       if (await this.deps.lifecycle.disconnect(tenantId, provider.id, { now: this.clock().toISOString(), purgeId })) {
         if (purgeId) await this.deps.syncs.startPurge(tenantId, provider.id, purgeId, caller.log);
-        caller.log.info('connector disconnected', { connectorId: provider.id, revokedAtProvider: revoked, purge: purgeId ?? null });
+        caller.log.info('connector disconnected', { connectorId: provider.id, revokedAtProvider: revoked, purge: purgeId ?? before.activeWork === 'purge' });
         return { disconnected: true };
       }
-      const now = await this.deps.lifecycle.read(tenantId, provider.id);
-      if (now.status === null || now.activeWork === 'purge') {
-        caller.log.info(now.status === null ? 'connector had no record; nothing to disconnect' : 'connector already disconnected; its data is being deleted', {
-          connectorId: provider.id,
-        });
-        return { disconnected: true };
-      }
-      // A sync started between the cancel and the write (a scheduled one): cancel that too.
+      // A sync (a scheduled one) or a purge started between the read and the write: look again.
     }
     throw new ConflictError('Syncs kept starting while disconnecting; try again.');
   }
