@@ -35,29 +35,28 @@ export class DynamoScheduleRepository implements ScheduleRepository {
   }
 
   async postpone(tenantId: string, providerId: ProviderId, from: string, to: string): Promise<boolean> {
-    // Only the run we saw: a connector that was rescheduled meanwhile keeps its new time.
-    return await writeConditionally(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
-          ConditionExpression: 'nextSyncAt = :from',
-          UpdateExpression: 'SET nextSyncAt = :to',
-          ExpressionAttributeValues: { ':from': from, ':to': to },
-        }),
-      ),
-    );
+    return await this.ifStillAt(tenantId, providerId, from, { UpdateExpression: 'SET nextSyncAt = :to', ExpressionAttributeValues: { ':to': to } });
   }
 
   async unschedule(tenantId: string, providerId: ProviderId, from: string): Promise<boolean> {
+    return await this.ifStillAt(tenantId, providerId, from, { UpdateExpression: 'REMOVE scheduleKey, nextSyncAt' });
+  }
+
+  /** Changes the connector's schedule only if its next run is still the one seen: one rescheduled meanwhile keeps its new time. */
+  private async ifStillAt(
+    tenantId: string,
+    providerId: ProviderId,
+    from: string,
+    change: { UpdateExpression: string; ExpressionAttributeValues?: Record<string, unknown> },
+  ): Promise<boolean> {
     return await writeConditionally(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
           ConditionExpression: 'nextSyncAt = :from',
-          UpdateExpression: 'REMOVE scheduleKey, nextSyncAt',
-          ExpressionAttributeValues: { ':from': from },
+          UpdateExpression: change.UpdateExpression,
+          ExpressionAttributeValues: { ':from': from, ...change.ExpressionAttributeValues },
         }),
       ),
     );

@@ -33,18 +33,10 @@ export class DynamoSyncRunRepository implements SyncRunRepository {
   }
 
   async requestCancel(tenantId: string, providerId: ProviderId, syncId: string, reason: string): Promise<boolean> {
-    return await writeConditionally(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
-          ConditionExpression: '#status = :running',
-          UpdateExpression: 'SET cancelReason = if_not_exists(cancelReason, :reason)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':reason': reason },
-        }),
-      ),
-    );
+    return await this.whileRunning(tenantId, providerId, syncId, {
+      UpdateExpression: 'SET cancelReason = if_not_exists(cancelReason, :reason)',
+      ExpressionAttributeValues: { ':reason': reason },
+    });
   }
 
   async closeOrphanRun(
@@ -53,15 +45,28 @@ export class DynamoSyncRunRepository implements SyncRunRepository {
     syncId: string,
     end: { status: 'failed' | 'cancelled'; message: string; completedAt: string },
   ): Promise<boolean> {
+    return await this.whileRunning(tenantId, providerId, syncId, {
+      UpdateExpression: 'SET #status = :status, message = :message, completedAt = :at',
+      ExpressionAttributeValues: { ':status': end.status, ':message': end.message, ':at': end.completedAt },
+    });
+  }
+
+  /** Updates the sync's log only while it still says `running`. */
+  private async whileRunning(
+    tenantId: string,
+    providerId: ProviderId,
+    syncId: string,
+    change: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+  ): Promise<boolean> {
     return await writeConditionally(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: connectorPk(tenantId, providerId), sk: syncLogSk(syncId) },
           ConditionExpression: '#status = :running',
-          UpdateExpression: 'SET #status = :status, message = :message, completedAt = :at',
+          UpdateExpression: change.UpdateExpression,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':status': end.status, ':message': end.message, ':at': end.completedAt },
+          ExpressionAttributeValues: { ':running': 'running', ...change.ExpressionAttributeValues },
         }),
       ),
     );
