@@ -3,7 +3,8 @@ import { issueLocalToken } from '../local/jwt-issuer';
 
 /**
  * `npm run --silent token -- --tenant <tenantId> --role <admin|member>`: prints a JWT the
- * local stack accepts (same LOCAL_STATE_DIR), and nothing else.
+ * local stack accepts (same LOCAL_STATE_DIR), and nothing else. It is signed RS256, the
+ * only kind the HTTP API JWT authorizer verifies.
  */
 const { values } = parseArgs({
   options: { tenant: { type: 'string' }, role: { type: 'string', default: 'member' }, expires: { type: 'string' } },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTRPCClient, httpLink } from '@trpc/client';
+import { decodeProtectedHeader } from 'jose';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AppRouter } from '../../functions/api/router';
 import { TestConnectorStore } from '../support/connector-store';
@@ -78,6 +79,10 @@ describe('npm start (the local stack contract)', () => {
   it('npm run --silent token prints a JWT and nothing else, which the stack accepts', async () => {
     const printed = await token(stateDir, 'acme', 'admin');
     expect(printed).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    // RS256 by the key the stack publishes: the only kind of token the HTTP API JWT authorizer verifies.
+    const { keys } = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as { keys: { kty: string; kid: string }[] };
+    expect(decodeProtectedHeader(printed.trim())).toMatchObject({ alg: 'RS256', kid: keys[0]!.kid });
+    expect(keys).toEqual([expect.objectContaining({ kty: 'RSA' })]);
 
     const client = createTRPCClient<AppRouter>({
       links: [httpLink({ url: `http://127.0.0.1:${port}/trpc`, headers: { authorization: `Bearer ${printed.trim()}` } })],

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError, createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
-import { SignJWT, importJWK } from 'jose';
+import { SignJWT, decodeProtectedHeader, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import type { AppRouter } from '../../functions/api/router';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../local/jwt-issuer';
 import { startTestStack, type TestStack } from '../support/local-stack';
@@ -31,10 +31,10 @@ describe('local gateway', () => {
     const { privateJwk } = JSON.parse(await readFile(join(stack.stateDir, 'signing-key.json'), 'utf8'));
     const claims = Object.fromEntries(Object.entries(times).filter(([, value]) => value !== undefined));
     return await new SignJWT({ tenant_id: 'acme', role: 'admin', ...claims })
-      .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid })
+      .setProtectedHeader({ alg: 'RS256', kid: privateJwk.kid })
       .setIssuer(LOCAL_ISSUER)
       .setAudience(LOCAL_AUDIENCE)
-      .sign(await importJWK(privateJwk, 'ES256'));
+      .sign(await importJWK(privateJwk, 'RS256'));
   }
 
   const list = (token?: string) =>
@@ -50,6 +50,60 @@ describe('local gateway', () => {
       expect((await list(await tokenWith({ exp: now() + 600, iat: now(), nbf: now() }))).status).toBe(200);
       expect((await list(await tokenWith({ exp: now() + 600, iat: now() - 60, nbf: now() - 60 }))).status).toBe(200);
       expect((await list(await tokenWith({ exp: now() + 600 }))).status).toBe(200);
+    });
+
+    /** A token the stack would take but for its algorithm (and key): same kid, issuer, audience and claims. */
+    async function signedWith(alg: string, key: CryptoKey | Uint8Array) {
+      const { privateJwk } = JSON.parse(await readFile(join(stack.stateDir, 'signing-key.json'), 'utf8'));
+      return await new SignJWT({ tenant_id: 'acme', role: 'admin' })
+        .setProtectedHeader({ alg, kid: privateJwk.kid })
+        .setIssuer(LOCAL_ISSUER)
+        .setAudience(LOCAL_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(key);
+    }
+
+    async function expectAlgorithmRefused(token: string) {
+      const response = await list(token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+      const { error } = await envelopeOf(response);
+      expect(error).toEqual({
+        message: "The bearer token is not valid: the token's algorithm is not one of RS256, RS384, RS512.",
+        code: -32001,
+        data: { code: 'UNAUTHORIZED', httpStatus: 401, path: 'connector.list' },
+      });
+    }
+
+    it('signs RS256 with an RSA 2048 key whose public half, and only that, is at /.well-known/jwks.json', async () => {
+      const token = await stack.token('acme', 'admin');
+      const header = decodeProtectedHeader(token);
+      expect(header.alg).toBe('RS256');
+      const { keys } = (await (await fetch(`${stack.url}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] };
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: header.kid, e: 'AQAB' });
+      expect(keys[0]).not.toHaveProperty('d');
+      expect(Buffer.from(keys[0]!.n!, 'base64url').length * 8).toBe(2048);
+      expect((await list(token)).status).toBe(200);
+    });
+
+    it('answers 401 to an ES256 token from an EC key with the same kid, issuer and audience', async () => {
+      const { privateKey } = await generateKeyPair('ES256');
+      await expectAlgorithmRefused(await signedWith('ES256', privateKey));
+    });
+
+    it('answers 401 to an HS256 token, even one keyed with the public key (algorithm confusion)', async () => {
+      const { publicJwk } = JSON.parse(await readFile(join(stack.stateDir, 'signing-key.json'), 'utf8'));
+      await expectAlgorithmRefused(await signedWith('HS256', new TextEncoder().encode(JSON.stringify(publicJwk))));
+      await expectAlgorithmRefused(await signedWith('HS256', crypto.getRandomValues(new Uint8Array(32))));
+    });
+
+    it('answers 401 to an unsigned token (alg none)', async () => {
+      const { privateJwk } = JSON.parse(await readFile(join(stack.stateDir, 'signing-key.json'), 'utf8'));
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const claims = { tenant_id: 'acme', role: 'admin', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 };
+      await expectAlgorithmRefused(`${part({ alg: 'none', kid: privateJwk.kid })}.${part(claims)}.`);
     });
 
     for (const [name, times, reason] of [

@@ -32,12 +32,12 @@ describe('authentication and authorization', () => {
   async function tokenWith(claims: Record<string, unknown>, mutate: (jwt: SignJWT) => SignJWT = (jwt) => jwt) {
     const { privateJwk } = JSON.parse(await readFile(join(stack.stateDir, 'signing-key.json'), 'utf8'));
     const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid })
+      .setProtectedHeader({ alg: 'RS256', kid: privateJwk.kid })
       .setIssuer(LOCAL_ISSUER)
       .setAudience(LOCAL_AUDIENCE)
       .setIssuedAt()
       .setExpirationTime('1h');
-    return await mutate(jwt).sign(await importJWK(privateJwk, 'ES256'));
+    return await mutate(jwt).sign(await importJWK(privateJwk, 'RS256'));
   }
 
   it('answers 401 to a request without a token, before any handler runs', async () => {
