@@ -84,6 +84,8 @@ export interface SyncState {
    * not see, even from a provider whose full syncs read only a window.
    */
   sweepUnseen?: boolean;
+  /** A full sync found every live entity seen, type by type: its counters are right as they are (no reconciling count). */
+  countsConfirmed?: boolean;
   /** Not a sync: deleting the entities of a connector disconnected with `purgeData`. */
   purge?: boolean;
   /** Set when the provider asked us to wait before the next page. */
@@ -127,11 +129,14 @@ export interface PageDelta {
   updated: number;
   deleted: number;
   failed: number;
-  /** Entities this page marked seen for the first time in this sync (a full sync skips its sweep when all live ones were). */
-  seen: number;
+  /**
+   * Entities this page marked seen for the first time in this sync, by type: a full sync whose
+   * seen entities equal its counters, type by type, has nothing to sweep and nothing to reconcile.
+   */
+  seen: Partial<EntityCounts>;
 }
 
 /** A page delta with nothing in it yet. */
 export function emptyDelta(): PageDelta {
-  return { counts: {}, created: 0, updated: 0, deleted: 0, failed: 0, seen: 0 };
+  return { counts: {}, created: 0, updated: 0, deleted: 0, failed: 0, seen: {} };
 }

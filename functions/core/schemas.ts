@@ -82,6 +82,7 @@ export const syncStateSchema: z.ZodMiniType<SyncState> = z.lazy(() =>
     startedAt: z.string(),
     firstLoad: z.boolean(),
     sweepUnseen: z.optional(z.boolean()),
+    countsConfirmed: z.optional(z.boolean()),
     purge: z.optional(z.boolean()),
     waitSeconds: z.optional(count()),
     continuation: z.optional(syncStateSchema),

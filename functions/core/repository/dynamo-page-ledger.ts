@@ -1,7 +1,7 @@
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ProviderId } from '../registry';
 import { batchGet, transactConditionally } from './dynamo-batches';
-import { CONNECTOR_SK, connectorPk, counterAttribute, pageMarkerPk, syncLogSk } from './keys';
+import { CONNECTOR_SK, connectorPk, counterAttribute, pageMarkerPk, seenAttribute, syncLogSk } from './keys';
 import type { PageCommit, PageLedger } from './types';
 
 /** How long a page marker is kept: longer than any sync can run. */
@@ -45,19 +45,21 @@ export class DynamoPageLedger implements PageLedger {
     if (commit.syncLog) {
       const { delta } = commit;
       const { execution } = commit.syncLog;
+      const seen = Object.entries(delta.seen).filter(([, n]) => n);
       items.push({
         Update: {
           TableName: this.tableName,
           Key: { pk, sk: syncLogSk(commit.syncLog.syncId) },
           // The execution lets a canceller stop the one running now (long syncs continue as new executions).
-          UpdateExpression: `${execution === undefined ? '' : 'SET execution = :execution '}ADD recordsCreated :created, recordsUpdated :updated, recordsDeleted :deleted, recordsFailed :failed, recordsSeen :seen`,
+          UpdateExpression: `${execution === undefined ? '' : 'SET execution = :execution '}ADD recordsCreated :created, recordsUpdated :updated, recordsDeleted :deleted, recordsFailed :failed${seen.map((_, i) => `, #s${i} :s${i}`).join('')}`,
+          ...(seen.length > 0 && { ExpressionAttributeNames: Object.fromEntries(seen.map(([type], i) => [`#s${i}`, seenAttribute(type)])) }),
           ExpressionAttributeValues: {
+            ...Object.fromEntries(seen.map(([, n], i) => [`:s${i}`, n])),
             ...(execution !== undefined && { ':execution': execution }),
             ':created': delta.created,
             ':updated': delta.updated,
             ':deleted': delta.deleted,
             ':failed': delta.failed,
-            ':seen': delta.seen,
           },
         },
       });

@@ -1,11 +1,12 @@
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { entityTypes, type SyncLog } from '../model';
+import { entityTypes, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { writeConditionally } from './dynamo-batches';
-import { CONNECTOR_SK, connectorPk, counterAttribute, syncLogSk } from './keys';
+import { CONNECTOR_SK, connectorPk, counterAttribute, seenAttribute, syncLogSk } from './keys';
 import type { SyncRun, SyncRunRepository } from './types';
 
 const COUNTERS = entityTypes.map(counterAttribute);
+const SEEN = entityTypes.map(seenAttribute);
 
 /** `SyncRunRepository` over the single table: a sync run is its log item, beside the connector item. */
 export class DynamoSyncRunRepository implements SyncRunRepository {
@@ -83,25 +84,26 @@ export class DynamoSyncRunRepository implements SyncRunRepository {
     );
   }
 
-  async countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }> {
+  async countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: EntityCounts; seen: EntityCounts } | null> {
     const pk = connectorPk(tenantId, providerId);
     const answer = await this.client.send(
       new BatchGetCommand({
         RequestItems: {
           [this.tableName]: {
             Keys: [{ pk, sk: CONNECTOR_SK }, { pk, sk: syncLogSk(syncId) }],
-            ProjectionExpression: `sk, recordsSeen, ${COUNTERS.join(', ')}`,
+            ProjectionExpression: ['sk', ...COUNTERS, ...SEEN].join(', '),
             ConsistentRead: true,
           },
         },
       }),
     );
     // Unprocessed keys (throttling): answer "unknown", and the engine sweeps, which is always correct.
-    if (Object.keys(answer.UnprocessedKeys ?? {}).length > 0) return { live: 0, seen: -1 };
+    if (Object.keys(answer.UnprocessedKeys ?? {}).length > 0) return null;
     const items = answer.Responses?.[this.tableName] ?? [];
     const connector = items.find((item) => item.sk === CONNECTOR_SK);
     const log = items.find((item) => item.sk !== CONNECTOR_SK);
-    const live = COUNTERS.reduce((sum, counter) => sum + Number(connector?.[counter] ?? 0), 0);
-    return { live, seen: Number(log?.recordsSeen ?? 0) };
+    const byType = (item: Record<string, unknown> | undefined, attribute: (type: string) => string) =>
+      Object.fromEntries(entityTypes.map((type) => [type, Number(item?.[attribute(type)] ?? 0)])) as EntityCounts;
+    return { live: byType(connector, counterAttribute), seen: byType(log, seenAttribute) };
   }
 }

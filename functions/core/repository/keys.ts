@@ -67,6 +67,11 @@ export function counterAttribute(type: string): string {
   return `count_${type}`;
 }
 
+/** The sync log's tally of one entity type's entities the sync saw (the per-type counterpart of the counters). */
+export function seenAttribute(type: string): string {
+  return `seen_${type}`;
+}
+
 /** The sparse index of connectors with a next scheduled sync: `scheduleKey` = SCHEDULED, sorted by `nextSyncAt`. */
 export const SCHEDULE_INDEX = 'bySchedule';
 export const SCHEDULE_KEY = 'SCHEDULED';

@@ -170,8 +170,11 @@ export interface SyncRunRepository {
   closeOrphanRun(tenantId: string, providerId: ProviderId, syncId: string, end: { status: 'failed' | 'cancelled'; message: string; completedAt: string }): Promise<boolean>;
   /** Records that a running sync changed type (an expired watermark made it full). */
   recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void>;
-  /** After a full read: live entities now, and how many this sync saw (one request). Equal means nothing is left to sweep. */
-  countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: number; seen: number }>;
+  /**
+   * After a full read: the counters now, and the entities this sync saw, by type (one request;
+   * null when DynamoDB did not answer both). Equal means nothing is left to sweep or reconcile.
+   */
+  countSeen(tenantId: string, providerId: ProviderId, syncId: string): Promise<{ live: EntityCounts; seen: EntityCounts } | null>;
 }
 
 /** An entity as a sync left it: which of the sync's pages created, changed or removed it. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CredentialDecryptionError, ProviderError } from '../errors';
-import { emptyDelta, type EntityWrite, type PageDelta, type StoredEntityState, type SyncState } from '../model';
+import { emptyDelta, entityTypes, type EntityWrite, type PageDelta, type StoredEntityState, type SyncState } from '../model';
 import type { ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository, EntityRepository, PageLedger, SyncRunRepository } from '../repository/types';
 import { executionName } from '../sync-executions';
@@ -126,7 +126,9 @@ export class SyncEngine {
     if (committed === 'lost') return abandon(state, log);
     log.debug('sync page stored', { syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
 
-    return advance(state, { cursor: page.nextCursor, nextWatermark: page.watermark, phase: page.nextCursor ? 'read' : await this.afterRead(state, adapter) });
+    if (page.nextCursor) return advance(state, { cursor: page.nextCursor, nextWatermark: page.watermark, phase: 'read' });
+    const { phase, countsConfirmed } = await this.afterRead(state, adapter);
+    return advance({ ...state, ...(countsConfirmed && { countsConfirmed }) }, { cursor: null, nextWatermark: page.watermark, phase });
   }
 
   private commit(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'execution' | 'purge'>, pageKey: string, delta: PageDelta) {
@@ -142,10 +144,12 @@ export class SyncEngine {
    * Where a sync goes once the provider has nothing more: a full sync that read everything
    * sweeps what it did not see, unless it saw every live entity (then nothing can be left).
    */
-  private async afterRead(state: SyncState, adapter: SyncAdapter): Promise<SyncState['phase']> {
-    if (state.syncType !== 'full' || !(adapter.fullSyncSeesEverything || state.sweepUnseen)) return 'done';
-    const { live, seen } = await this.deps.runs.countSeen(state.tenantId, state.providerId, state.syncId);
-    return live === seen ? 'done' : 'sweep';
+  private async afterRead(state: SyncState, adapter: SyncAdapter): Promise<{ phase: SyncState['phase']; countsConfirmed?: boolean }> {
+    if (state.syncType !== 'full' || !(adapter.fullSyncSeesEverything || state.sweepUnseen)) return { phase: 'done' };
+    const tally = await this.deps.runs.countSeen(state.tenantId, state.providerId, state.syncId);
+    // Every counted entity seen, type by type: nothing to sweep, and the counters are right.
+    const equal = tally !== null && entityTypes.every((type) => tally.live[type] === tally.seen[type]);
+    return equal ? { phase: 'done', countsConfirmed: true } : { phase: 'sweep' };
   }
 
   /** Full syncs end here: entities the source no longer has are removed, one stored page at a time. */
@@ -202,7 +206,8 @@ export class SyncEngine {
       await this.deps.lifecycle.finishPurge(tenantId, providerId, syncId, now.toISOString());
       return;
     }
-    const counts = state.syncType === 'full' ? await this.deps.entities.countLiveEntities(tenantId, providerId) : null;
+    // A full sync reconciles, unless its read already confirmed the counters type by type.
+    const counts = state.syncType === 'full' && !state.countsConfirmed ? await this.deps.entities.countLiveEntities(tenantId, providerId) : null;
     const finished = await this.deps.lifecycle.finishSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
       watermark: state.nextWatermark,
@@ -368,7 +373,7 @@ function decide(
   const alive = stored !== undefined && !stored.deleted;
   const count = (n: number) => (delta.counts[record.type] = (delta.counts[record.type] ?? 0) + n);
   // Seen for the first time in this sync and live afterwards: what lets a full sync skip its sweep.
-  if (!record.deleted && stored?.lastSeenSync !== state.syncId) delta.seen += 1;
+  if (!record.deleted && stored?.lastSeenSync !== state.syncId) delta.seen[record.type] = (delta.seen[record.type] ?? 0) + 1;
   const hash = attributesHash(record.attributes);
   const base = { type: record.type, sourceId: record.sourceId, attributes: record.attributes, attributesHash: hash, sourceModifiedAt: record.modifiedAt, lastSeenSync: state.syncId };
 

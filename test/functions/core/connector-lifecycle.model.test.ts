@@ -19,7 +19,7 @@ import { startTestStack, type TestStack } from '../../support/local-stack';
  * `FC_RUNS=N` runs more sequences (CI runs a bounded number); `FC_SEED` replays one.
  */
 
-const RUNS = Number(process.env.FC_RUNS ?? 12);
+const RUNS = Number(process.env.FC_RUNS ?? 30);
 const ORGS = ['default', 'org-b'] as const;
 type Org = (typeof ORGS)[number];
 
