@@ -77,6 +77,8 @@ export interface TaskGate {
   waiting(): { execution: string; state: string }[];
   /** The next Task admitted of `state` dies as a Lambda dies: before its handler runs, or after it returned. */
   injectFault(state: string, when: 'before' | 'after'): void;
+  /** Drops the faults injected that no Task has met yet. */
+  clearFaults(): void;
   /** Waits until every running execution waits at the gate or has ended. */
   settled(): Promise<void>;
 }
@@ -450,6 +452,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         },
         waiting: () => open.waiting.map((entry) => ({ execution: entry.execution.name, state: entry.state })),
         injectFault: (state, when) => void open.faults.push({ state, when }),
+        clearFaults: () => void open.faults.splice(0),
         settled,
       };
     },
