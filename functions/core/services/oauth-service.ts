@@ -9,9 +9,6 @@ import type { Caller, Log } from './caller';
 import type { CredentialService } from './credential-service';
 import { nextScheduledSync } from './sync-engine';
 
-/** How long a user has between asking for the URL and coming back from consent. */
-export const OAUTH_STATE_TTL_MS = AUTHORIZATION_TTL_MS;
-
 /** Cancels a connector's running sync (SyncService does): a reconnect replaces what it reads. */
 export interface SyncCanceller {
   cancelRunningSync(tenantId: string, providerId: ProviderId, reason: string, log: Log): Promise<string | null>;
@@ -75,7 +72,7 @@ export class OAuthService {
     const stateHash = hash(state);
     const redirectUri = this.deps.redirectUri(provider.id);
     const now = this.clock();
-    const flow = { id: databaseIdFor(caller.tenantId, provider.id), stateHash, now: now.toISOString(), expiresAt: new Date(now.getTime() + OAUTH_STATE_TTL_MS).toISOString() };
+    const flow = { id: databaseIdFor(caller.tenantId, provider.id), stateHash, now: now.toISOString(), expiresAt: new Date(now.getTime() + AUTHORIZATION_TTL_MS).toISOString() };
     const { holdsCredentials } = await this.deps.lifecycle.read(caller.tenantId, provider.id);
     if (!(await this.deps.lifecycle.startAuthorization(caller.tenantId, provider.id, flow, holdsCredentials))) {
       // Connected or disconnected between the read and the write: the caller may simply ask again.
@@ -86,7 +83,7 @@ export class OAuthService {
       providerId: provider.id,
       codeVerifier,
       redirectUri,
-      expiresAtMs: now.getTime() + OAUTH_STATE_TTL_MS,
+      expiresAtMs: now.getTime() + AUTHORIZATION_TTL_MS,
     });
     caller.log.info('authorization started', { connectorId: provider.id });
     return { authUrl: adapter.authorizationUrl({ state, codeChallenge: base64url(createHash('sha256').update(codeVerifier).digest()), redirectUri }) };

@@ -346,7 +346,7 @@ function latestPerSource(records: SourceRecord[], entities: Pick<EntityRepositor
 }
 
 /** A stable digest of a record's attributes (keys sorted at every depth): equal attributes, equal digest. */
-export function attributesHash(attributes: Record<string, unknown>): string {
+function attributesHash(attributes: Record<string, unknown>): string {
   const stable = (value: unknown): unknown =>
     Array.isArray(value)
       ? value.map(stable)
