@@ -25,6 +25,12 @@ describe('connector lifecycle sequences through the local stack', () => {
     await expect.poll(async () => (await status(tenant)).latestSync?.recordsCreated ?? 0, { timeout: 15_000, interval: 25 }).toBeGreaterThan(0);
     return syncId;
   }
+  /** Triggers a sync and waits for the state machine to finish it (and anything it started). */
+  async function syncToEnd(tenant: string) {
+    const answer = await admin(tenant).connector.triggerSync.mutate({ connectorId: 'salesforce' });
+    await stack.stepFunctions.idle();
+    return answer;
+  }
   /** Executions of a sync (its continuations included) that are still running. */
   const runningExecutions = (syncId: string) => [...stack.stepFunctions.executions.values()].filter((e) => e.name.startsWith(syncId) && e.status === 'RUNNING');
 
@@ -52,8 +58,7 @@ describe('connector lifecycle sequences through the local stack', () => {
     expect(await counts('cancel')).toEqual(await live('cancel'));
 
     stack.salesforce!.failures.reset();
-    await admin('cancel').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('cancel');
     // Nothing completed since the connect: the next sync is full, and ends with exactly the source.
     expect((await history('cancel'))[0]).toMatchObject({ status: 'completed', syncType: 'full' });
     expect(await counts('cancel')).toEqual(source());
@@ -81,8 +86,7 @@ describe('connector lifecycle sequences through the local stack', () => {
 
     stack.salesforce!.failures.reset();
     await stack.connectSalesforce('flip');
-    const { syncId: second } = await admin('flip').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    const { syncId: second } = await syncToEnd('flip');
 
     const [latest, earlier] = await history('flip');
     expect(earlier).toMatchObject({ id: first, status: 'cancelled' });
@@ -93,8 +97,7 @@ describe('connector lifecycle sequences through the local stack', () => {
 
   it('disconnect with purgeData deletes the entities and counters in pages, and a reconnect starts clean', async () => {
     await stack.connectSalesforce('purge');
-    await admin('purge').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('purge');
     expect(await counts('purge')).toEqual(source());
 
     expect(await admin('purge').connector.disconnect.mutate({ connectorId: 'salesforce', purgeData: true })).toEqual({ disconnected: true });
@@ -105,15 +108,13 @@ describe('connector lifecycle sequences through the local stack', () => {
     expect((await status('purge')).status).toBe('disconnected');
 
     await stack.connectSalesforce('purge');
-    await admin('purge').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('purge');
     expect(await counts('purge')).toEqual(source());
   });
 
   it('a purge that is still deleting holds off a new sync with CONFLICT', async () => {
     await stack.connectSalesforce('purging');
-    await admin('purging').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('purging');
     // Hold the purge before its first page, as a slow table would.
     const release = stack.stepFunctions.holdTask('PurgePage');
     try {
@@ -132,15 +133,13 @@ describe('connector lifecycle sequences through the local stack', () => {
     await stack.stepFunctions.idle();
     expect(await counts('purging')).toEqual({ accounts: 0, people: 0, opportunities: 0 });
     // Deleted and connected again: the next sync brings the source back, exactly.
-    await admin('purging').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('purging');
     expect(await counts('purging')).toEqual(source());
   });
 
   it('reconnecting to another Salesforce org ends with exactly the new org\'s counts', async () => {
     await stack.connectSalesforce('two-orgs');
-    await admin('two-orgs').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('two-orgs');
     expect(await counts('two-orgs')).toEqual(source());
 
     stack.salesforce!.consentAs('org-b');
@@ -150,8 +149,7 @@ describe('connector lifecycle sequences through the local stack', () => {
       stack.salesforce!.consentAs();
     }
     expect((await status('two-orgs')).config).toMatchObject({ instanceUrl: stack.salesforce!.org('org-b').instanceUrl });
-    await admin('two-orgs').connector.triggerSync.mutate({ connectorId: 'salesforce' });
-    await stack.stepFunctions.idle();
+    await syncToEnd('two-orgs');
 
     // The first sync after the reconnect is full and removes the old org's entities.
     expect((await history('two-orgs'))[0]).toMatchObject({ status: 'completed', syncType: 'full', recordsDeleted: Object.values(source()).reduce((a, b) => a + b, 0) });

@@ -60,6 +60,21 @@ describe('CredentialService with the Salesforce sandbox', () => {
     });
   }
 
+  /** A container whose refresh waits at the provider's door until `release`; `held` says it got there. */
+  function heldBeforeRefresh() {
+    const held = gate();
+    const release = gate();
+    const first = containerWith({
+      refreshThrough: async (refresh) => {
+        held.resolve();
+        await release.promise;
+        return await refresh();
+      },
+    });
+    return { first, held, release };
+  }
+
+
   /** A second process that sees the first one's lease as lapsed. */
   const pastTheLease = () => containerWith({ aheadMs: TOKEN_REFRESH_LEASE_MS + 1_000 });
 
@@ -243,15 +258,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
       await connect('lapse-before-rotation');
       sandbox.failures.rotateRefreshTokens(true);
       sandbox.failures.expireSessions();
-      const held = gate();
-      const release = gate();
-      const first = containerWith({
-        refreshThrough: async (refresh) => {
-          held.resolve();
-          await release.promise;
-          return await refresh();
-        },
-      });
+      const { first, held, release } = heldBeforeRefresh();
 
       const firstCall = first.withOAuthCredentials('lapse-before-rotation', 'salesforce', query);
       await held.promise;
@@ -268,15 +275,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
     it('uses the new credentials when the connector was reconnected during the refresh', async () => {
       await connect('reconnected');
       sandbox.failures.expireSessions();
-      const held = gate();
-      const release = gate();
-      const first = containerWith({
-        refreshThrough: async (refresh) => {
-          held.resolve();
-          await release.promise;
-          return await refresh();
-        },
-      });
+      const { first, held, release } = heldBeforeRefresh();
 
       const firstCall = first.withOAuthCredentials('reconnected', 'salesforce', query);
       await held.promise;
@@ -292,15 +291,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
     it('fails with re-authorization required, and leaves the status alone, when the credentials were removed during the refresh', async () => {
       await connect('removed');
       sandbox.failures.expireSessions();
-      const held = gate();
-      const release = gate();
-      const first = containerWith({
-        refreshThrough: async (refresh) => {
-          held.resolve();
-          await release.promise;
-          return await refresh();
-        },
-      });
+      const { first, held, release } = heldBeforeRefresh();
 
       const firstCall = first.withOAuthCredentials('removed', 'salesforce', query).catch((error: unknown) => error);
       await held.promise;
