@@ -1,10 +1,10 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SealedSecret } from '../crypto';
 import { lifecycle, type LifecycleRow } from '../connector-lifecycle';
-import { entityTypes, type ConnectorStatus, type EntityCounts, type SyncLog } from '../model';
+import type { ConnectorStatus, EntityCounts, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { transactConditionally, writeConditionally, type Item } from './dynamo-batches';
-import { CONNECTOR_SK, SCHEDULE_KEY, connectorPk, counterAttribute, syncLogSk } from './keys';
+import { CONNECTOR_SK, SCHEDULE_KEY, connectorPk, COUNTER_ATTRIBUTES, counterAttribute, syncLogSk } from './keys';
 import type { ConnectorLifecycleRepository, ConnectorLifecycleState } from './types';
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
@@ -19,7 +19,6 @@ interface Change {
   condition?: string;
 }
 
-const COUNTERS = entityTypes.map(counterAttribute);
 /**
  * A connection may be made while no sync runs; a purge of the old connection's data may go on
  * (the first sync then waits for it to end).
@@ -46,7 +45,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       new GetCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),
-        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, ${COUNTERS.join(', ')}`,
+        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, ${COUNTER_ATTRIBUTES.join(', ')}`,
         ExpressionAttributeNames: { '#status': 'status', '#credentials': 'credentials' },
         ConsistentRead: true,
       }),
@@ -61,7 +60,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       sourceKey: (item?.sourceKey as string | undefined) ?? null,
       sweepUnseen: item?.sweepUnseen === true,
       pendingAuthExpiresAt: (item?.pendingAuthExpiresAt as string | undefined) ?? null,
-      liveEntities: COUNTERS.reduce((sum, counter) => sum + Number(item?.[counter] ?? 0), 0),
+      liveEntities: COUNTER_ATTRIBUTES.reduce((sum, counter) => sum + Number(item?.[counter] ?? 0), 0),
     };
   }
 
@@ -163,8 +162,8 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
           TableName: this.tableName,
           Key: this.key(tenantId, providerId),
           ConditionExpression: 'activeSyncId = :purge',
-          UpdateExpression: `SET updatedAt = :now, ${COUNTERS.map((_, i) => `#c${i} = :zero`).join(', ')} REMOVE activeSyncId, activeWork`,
-          ExpressionAttributeNames: Object.fromEntries(COUNTERS.map((counter, i) => [`#c${i}`, counter])),
+          UpdateExpression: `SET updatedAt = :now, ${COUNTER_ATTRIBUTES.map((_, i) => `#c${i} = :zero`).join(', ')} REMOVE activeSyncId, activeWork`,
+          ExpressionAttributeNames: Object.fromEntries(COUNTER_ATTRIBUTES.map((counter, i) => [`#c${i}`, counter])),
           ExpressionAttributeValues: { ':purge': purgeId, ':now': now, ':zero': 0 },
         }),
       ),

@@ -2,10 +2,9 @@ import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient
 import { entityTypes, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { writeConditionally } from './dynamo-batches';
-import { CONNECTOR_SK, connectorPk, counterAttribute, seenAttribute, syncLogSk } from './keys';
+import { CONNECTOR_SK, connectorPk, COUNTER_ATTRIBUTES, counterAttribute, seenAttribute, syncLogSk } from './keys';
 import type { SyncRun, SyncRunRepository } from './types';
 
-const COUNTERS = entityTypes.map(counterAttribute);
 const SEEN = entityTypes.map(seenAttribute);
 
 /** `SyncRunRepository` over the single table: a sync run is its log item, beside the connector item. */
@@ -91,7 +90,7 @@ export class DynamoSyncRunRepository implements SyncRunRepository {
         RequestItems: {
           [this.tableName]: {
             Keys: [{ pk, sk: CONNECTOR_SK }, { pk, sk: syncLogSk(syncId) }],
-            ProjectionExpression: ['sk', ...COUNTERS, ...SEEN].join(', '),
+            ProjectionExpression: ['sk', ...COUNTER_ATTRIBUTES, ...SEEN].join(', '),
             ConsistentRead: true,
           },
         },

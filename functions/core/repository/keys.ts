@@ -1,3 +1,4 @@
+import { entityTypes } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -66,6 +67,9 @@ export function pageMarkerPk(tenantId: string, providerId: ProviderId): string {
 export function counterAttribute(type: string): string {
   return `count_${type}`;
 }
+
+/** Every counter attribute of the connector item. */
+export const COUNTER_ATTRIBUTES = entityTypes.map(counterAttribute);
 
 /** The sync log's tally of one entity type's entities the sync saw (the per-type counterpart of the counters). */
 export function seenAttribute(type: string): string {

@@ -235,8 +235,8 @@ export class SyncEngine {
     const { tenantId, providerId, syncId } = state;
     const now = this.clock();
     if (state.purge) {
-      // A purge that keeps failing gives the connector back; its counters say what is left.
-      await this.deps.lifecycle.finishPurge(tenantId, providerId, syncId, now.toISOString()).catch(() => undefined);
+      // A purge that keeps failing gives the connector back (FailSync retries this write); a later purge finishes the job.
+      await this.deps.lifecycle.finishPurge(tenantId, providerId, syncId, now.toISOString());
       return;
     }
     const run = await this.deps.runs.getRun(tenantId, providerId, syncId);

@@ -94,19 +94,22 @@ export class SyncService {
       const now = this.clock();
       const due = await this.deps.schedule.findDueConnectors(now.toISOString(), SCHEDULE_BATCH);
       for (const { tenantId, providerId, nextSyncAt } of due) {
+        let cannotStart: Error | undefined;
         try {
           await this.start(tenantId, providerId, 'incremental', log);
           started += 1;
-          // The finished sync sets the next run; until then it is not due again.
-          await this.deps.schedule.postpone(tenantId, providerId, nextSyncAt, nextScheduledSync(now));
         } catch (error) {
-          const busy = error instanceof ConflictError;
-          if (busy) await this.deps.schedule.postpone(tenantId, providerId, nextSyncAt, nextScheduledSync(now));
-          else await this.deps.schedule.unschedule(tenantId, providerId, nextSyncAt);
-          log.info(busy ? 'scheduled sync postponed' : 'scheduled sync cannot start; taken off the schedule', {
+          cannotStart = error as Error;
+        }
+        // Only a connector that cannot start on its own leaves the schedule; a started, busy or
+        // transiently failing one is due again an interval later (a finished sync sets its own next run).
+        if (cannotStart instanceof InvalidInputError) await this.deps.schedule.unschedule(tenantId, providerId, nextSyncAt);
+        else await this.deps.schedule.postpone(tenantId, providerId, nextSyncAt, nextScheduledSync(now));
+        if (cannotStart) {
+          log.info(cannotStart instanceof InvalidInputError ? 'scheduled sync cannot start; taken off the schedule' : 'scheduled sync postponed', {
             tenantId,
             connectorId: providerId,
-            reason: (error as Error).message,
+            reason: cannotStart.message,
           });
         }
       }
