@@ -4,12 +4,17 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+
+/** The table's stream: the domain events are derived from its records (functions/events). */
+const STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
 
 /** A running DynamoDB Local (AWS's own emulator), started from the jar in amplify-dynamodb-simulator. */
 export interface DynamoDbLocal {
@@ -104,8 +109,9 @@ export function localDynamoDbClient(endpoint: string): DynamoDBClient {
 }
 
 /**
- * Creates the service's single table with the same key schema, schedule index and TTL attribute
- * that lib/connector-table.ts deploys (a test pins the two together). Idempotent.
+ * Creates the service's single table with the same key schema, schedule index, stream and TTL
+ * attribute that lib/connector-table.ts deploys (a test pins the two together). Idempotent; a
+ * table made before it had a stream gets one.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
@@ -123,6 +129,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
+        StreamSpecification: STREAM,
         // Sparse: only connectors with a next scheduled sync are in it.
         GlobalSecondaryIndexes: [
           {
@@ -138,6 +145,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: STREAM }));
+    }
   }
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {

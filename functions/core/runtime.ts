@@ -6,6 +6,7 @@ import { createEnvelopeCipher } from './crypto';
 import type { ProviderId } from './registry';
 import { createRepositories, type Repositories } from './repository';
 import { ConfigurationError } from './errors';
+import { emfMetrics, type MetricsRecorder } from './metrics';
 import { StepFunctionsSyncExecutions, type SyncExecutions } from './sync-executions';
 import { SyncEngine } from './services/sync-engine';
 import { CANCEL_REASONS, SyncService } from './services/sync-service';
@@ -33,6 +34,8 @@ export interface Runtime {
   readonly syncEngine: SyncEngine;
   readonly syncService: SyncService;
   readonly apiKeyService: ApiKeyService;
+  /** Where handlers and services record metrics (CloudWatch EMF on stdout). */
+  readonly metrics: MetricsRecorder;
   /** The app page the OAuth callback sends the user back to, if one is configured. */
   readonly appUrl: string | undefined;
 }
@@ -69,13 +72,15 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const apiKeyAdapter = (providerId: ProviderId) => adapters.apiKey.get(providerId);
   const syncAdapter = (providerId: ProviderId) => adapters.sync.get(providerId);
   const stores = wrapRepositories(createRepositories(documentClient, tableName));
-  const credentialService = new CredentialService({ repository: stores.credentials, lifecycle: stores.lifecycle, cipher, oauthAdapter });
+  const metrics = emfMetrics(env);
+  const credentialService = new CredentialService({ repository: stores.credentials, lifecycle: stores.lifecycle, cipher, oauthAdapter, metrics });
   const syncEngine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter });
   const syncService = new SyncService({
     ...stores,
     executions: syncExecutionsFromEnv(env),
     engine: syncEngine,
     syncAdapter,
+    metrics,
     pagesPerExecution: env.SYNC_PAGES_PER_EXECUTION ? Number(env.SYNC_PAGES_PER_EXECUTION) : undefined,
   });
   const redirectBase = env.OAUTH_REDIRECT_BASE_URL ?? '';
@@ -89,6 +94,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
     }),
     syncEngine,
     syncService,
+    metrics,
     connectorService: new ConnectorService({
       repository: stores.connectors,
       lifecycle: stores.lifecycle,

@@ -236,14 +236,25 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     });
   }
 
-  async failSync(tenantId: string, providerId: ProviderId, syncId: string, failure: { completedAt: string; message: string; nextSyncAt: string | null }) {
+  async failSync(
+    tenantId: string,
+    providerId: ProviderId,
+    syncId: string,
+    failure: { completedAt: string; message: string; nextSyncAt: string | null; reauthorizationRequired?: boolean },
+  ) {
     return await this.endSync(tenantId, providerId, syncId, 'syncFailed', {
       connector: {
         set: ['lastSyncError = :message', ...(failure.nextSyncAt ? ['scheduleKey = :scheduled', 'nextSyncAt = :next'] : [])],
         remove: failure.nextSyncAt ? [] : ['scheduleKey', 'nextSyncAt'],
         values: { ':message': failure.message, ...(failure.nextSyncAt && { ':scheduled': SCHEDULE_KEY, ':next': failure.nextSyncAt }) },
       },
-      log: { status: 'failed', completedAt: failure.completedAt, message: failure.message },
+      log: {
+        status: 'failed',
+        completedAt: failure.completedAt,
+        message: failure.message,
+        // The log says why, so the event derived from it can tell the platform a person must reconnect.
+        ...(failure.reauthorizationRequired && { reauthorizationRequired: true }),
+      },
     });
   }
 
@@ -335,7 +346,10 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     let fromCondition = `#status IN (${Object.keys(fromValues).join(', ')})`;
     // A connector never set up has no item yet: it is `disconnected`.
     if ((from as readonly ConnectorStatus[]).includes('disconnected')) fromCondition = `(attribute_not_exists(#status) OR ${fromCondition})`;
-    const set = [...(to === 'unchanged' ? [] : ['#status = :to']), 'updatedAt = :now', ...(change.set ?? [])];
+    // Every write names its row and counts it: the table's stream derives the domain events
+    // from these (functions/events), so a transition is published even if its writer dies next.
+    const transition = ['lastTransition = :transition', 'transitionSeq = if_not_exists(transitionSeq, :transitionZero) + :transitionOne'];
+    const set = [...(to === 'unchanged' ? [] : ['#status = :to']), 'updatedAt = :now', ...transition, ...(change.set ?? [])];
     const remove = change.remove ?? [];
     return {
       TableName: this.tableName,
@@ -343,7 +357,14 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       ConditionExpression: change.condition ? `${fromCondition} AND ${change.condition}` : fromCondition,
       UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
       ExpressionAttributeNames: { '#status': 'status', ...change.names },
-      ExpressionAttributeValues: { ...fromValues, ...(to === 'unchanged' ? {} : { ':to': to }), ...change.values },
+      ExpressionAttributeValues: {
+        ...fromValues,
+        ...(to === 'unchanged' ? {} : { ':to': to }),
+        ':transition': row,
+        ':transitionZero': 0,
+        ':transitionOne': 1,
+        ...change.values,
+      },
     };
   }
 

@@ -147,7 +147,12 @@ export interface ConnectorLifecycleRepository {
     result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; counts: EntityCounts | null },
   ): Promise<boolean>;
   /** `syncFailed`: log failed with the message; the connector `error` (off the schedule when `nextSyncAt` is null). */
-  failSync(tenantId: string, providerId: ProviderId, syncId: string, failure: { completedAt: string; message: string; nextSyncAt: string | null }): Promise<boolean>;
+  failSync(
+    tenantId: string,
+    providerId: ProviderId,
+    syncId: string,
+    failure: { completedAt: string; message: string; nextSyncAt: string | null; reauthorizationRequired?: boolean },
+  ): Promise<boolean>;
   /** `syncCancelled`: log cancelled with the reason; the connector `connected`. */
   cancelSync(tenantId: string, providerId: ProviderId, syncId: string, cancellation: { completedAt: string; reason: string }): Promise<boolean>;
 }

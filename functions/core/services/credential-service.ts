@@ -6,6 +6,7 @@ import { findProvider, type ProviderId } from '../registry';
 import { TOKEN_REFRESH_LEASE_MS } from '../timeouts';
 import type { ConnectorLifecycleRepository, CredentialRepository } from '../repository/types';
 import type { Credentials, OAuthAdapter, OAuthCredentials } from '../../providers/types';
+import type { MetricsRecorder } from '../metrics';
 import type { Log } from './caller';
 
 /** How often a process that lost the lease looks for the winner's new token. */
@@ -19,6 +20,8 @@ export interface CredentialServiceDeps {
   lifecycle: Pick<ConnectorLifecycleRepository, 'markReauthorizationRequired'>;
   cipher: EnvelopeCipher;
   oauthAdapter: (providerId: ProviderId) => OAuthAdapter | undefined;
+  /** Where token refreshes and refresh failures are counted. */
+  metrics?: MetricsRecorder;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
 }

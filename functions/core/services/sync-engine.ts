@@ -261,6 +261,7 @@ export class SyncEngine {
       completedAt: now.toISOString(),
       message,
       nextSyncAt: reauthorize ? null : nextScheduledSync(now),
+      reauthorizationRequired: reauthorize,
     });
     // The connector no longer names this sync; its log still must not stay `running`.
     if (!failed) await this.deps.runs.closeOrphanRun(tenantId, providerId, syncId, { status: 'failed', message, completedAt: now.toISOString() });

@@ -6,6 +6,7 @@ import type { ProviderId } from '../registry';
 import type { ScheduleRepository } from '../repository/types';
 import { executionName, type SyncExecutions } from '../sync-executions';
 import type { SyncAdapter } from '../../providers/types';
+import type { MetricsRecorder } from '../metrics';
 import type { Caller, Log } from './caller';
 import { nextScheduledSync, type SyncEngine, type SyncStores } from './sync-engine';
 
@@ -22,6 +23,8 @@ export interface SyncServiceDeps extends Pick<SyncStores, 'lifecycle' | 'runs'> 
   executions: SyncExecutions;
   engine: SyncEngine;
   syncAdapter: (providerId: ProviderId) => SyncAdapter | undefined;
+  /** Where the scheduler's runs are counted. */
+  metrics?: MetricsRecorder;
   pagesPerExecution?: number;
   clock?: () => Date;
 }
