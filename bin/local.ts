@@ -22,9 +22,12 @@ const stack = await startLocalStack({
   inMemoryDynamoDb: process.env.LOCAL_DYNAMODB_IN_MEMORY === '1',
   // A test switch: freeze the first execution that reaches this Task state ('State' or 'State:after'), to kill the stack there.
   ...(process.env.LOCAL_STEP_FUNCTIONS_HALT_AT && { stepFunctions: { haltAt: process.env.LOCAL_STEP_FUNCTIONS_HALT_AT } }),
+  // A test switch: read the first domain events from the table's stream, then stop before publishing them.
+  events: { haltBeforePublish: process.env.LOCAL_EVENTS_HALT_BEFORE_PUBLISH === '1' },
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
+console.log(`  events: ${stack.events.file} (one EventBridge event a line)`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
 if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url} (API key: sandbox-key)`);
 if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);

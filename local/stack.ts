@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { answerClientError, createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
+import { startLocalEventStream, type LocalEventStream, type StreamHandler } from './event-stream';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
 import { startCustomerIoSandbox, type CustomerIoSandbox, type CustomerIoSandboxOptions } from './sandboxes/customerio';
 import { startDelivrAiSandbox, type DelivrAiSandbox } from './sandboxes/delivrai';
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   scheduleEveryMs?: number;
   /** Retry and Wait timing of the local state machine runner (tests make them instant). */
   stepFunctions?: LocalStepFunctionsOptions;
+  /** Test switches of the local stream consumer that publishes the domain events. */
+  events?: { haltBeforePublish?: boolean };
 }
 
 export interface LocalStack {
@@ -57,6 +60,8 @@ export interface LocalStack {
   readonly delivrai: DelivrAiSandbox | undefined;
   /** The Office 365 sandbox (identity platform and Graph), unless O365_CLIENT_ID points at a real app. */
   readonly o365: O365Sandbox | undefined;
+  /** The local bus: the domain events, one EventBridge-shaped JSON object a line, in `events.jsonl` of the state dir. */
+  readonly events: { readonly file: string; caughtUp(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -151,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : options.port}`;
 
+  const eventsFile = join(stateDir, 'events.jsonl');
   Object.assign(process.env, {
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: endpoint,
@@ -161,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'connector',
     OAUTH_REDIRECT_BASE_URL: process.env.OAUTH_REDIRECT_BASE_URL || url,
     STATE_MACHINE_ARN: stepFunctions.stateMachineArn,
+    EVENTS_FILE: eventsFile,
     SFN_ENDPOINT: stepFunctions.endpoint,
     ...(customerio && { CUSTOMERIO_US_BASE_URL: customerio.url, CUSTOMERIO_EU_BASE_URL: customerio.url }),
     ...(fathom && { FATHOM_BASE_URL: fathom.url }),
@@ -179,6 +186,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   // Load every handler now: a broken or misconfigured one fails the start, not the first request.
   await Promise.all(routes.map((route) => loadHandler(route.handler)));
+  // The table's stream feeds the domain events, as the event source mapping does in AWS.
+  const events = await startLocalEventStream({
+    endpoint,
+    tableName,
+    stateDir,
+    handler: await loadModuleHandler<StreamHandler>('functions/events/publishEvents.ts'),
+    haltBeforePublish: options.events?.haltBeforePublish,
+  });
   // Executions that were running when the stack last stopped carry on, as in AWS.
   await stepFunctions.resumeExecutions();
   const scheduler = await startLocalScheduler(options.scheduleEveryMs ?? 0);
@@ -195,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fathom,
     delivrai,
     o365,
+    events: { file: eventsFile, caughtUp: () => events.caughtUp() },
     stop: async () => {
       scheduler.stop();
       server.closeAllConnections();
@@ -206,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await fathom?.close();
       await o365?.close();
       await delivrai?.close();
+      await events.stop();
       await dynamo?.stop();
     },
   };
@@ -214,14 +231,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 /** EventBridge Scheduler's stand-in: runs the scheduled-sync handler on a timer. */
 async function startLocalScheduler(everyMs: number): Promise<{ stop(): void }> {
   if (everyMs <= 0) return { stop: () => undefined };
-  const { handler } = (await import(pathToFileURL(join(ROOT, 'functions/sync/scheduledSync.ts')).href)) as {
-    handler: (event: unknown, context: unknown) => Promise<unknown>;
-  };
+  const handler = await loadModuleHandler<(event: unknown, context: unknown) => Promise<unknown>>('functions/sync/scheduledSync.ts');
   const timer = setInterval(() => {
     handler({}, { awsRequestId: crypto.randomUUID(), functionName: 'connector-local-scheduledSync' }).catch(() => undefined);
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** The `handler` export of one of the service's function modules. */
+async function loadModuleHandler<T>(file: string): Promise<T> {
+  return ((await import(pathToFileURL(join(ROOT, file)).href)) as { handler: T }).handler;
 }
 
 let claimedStateDir: string | undefined;
