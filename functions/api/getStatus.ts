@@ -3,7 +3,7 @@ import { getStatusInput } from '../core/schemas';
 import { connectorRouter, tenantProcedure } from './trpc/init';
 import { createApiHandler } from './trpc/lambda';
 
-/** `connector.getStatus`: one connector's status, config and newest sync figures. */
+/** `connector.getStatus`: one connector's status, config, schedule and newest sync figures. */
 export const getStatus = tenantProcedure
   .input(getStatusInput)
   .query(({ ctx, input }) => runtime().connectorService.getStatus(ctx.caller, input.connectorId));

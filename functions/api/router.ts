@@ -6,10 +6,11 @@ import { getEntityCounts } from './getEntityCounts';
 import { getStatus } from './getStatus';
 import { getSyncHistory } from './getSyncHistory';
 import { list } from './list';
+import { setSchedule } from './setSchedule';
 import { triggerSync } from './triggerSync';
 import { connectorRouter } from './trpc/init';
 
 /** The whole `connector` API; its type is what a front end's tRPC client is typed with. */
-export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync, connect, cancelSync });
+export const appRouter = connectorRouter({ list, getStatus, getSyncHistory, getEntityCounts, disconnect, getAuthUrl, triggerSync, connect, cancelSync, setSchedule });
 
 export type AppRouter = typeof appRouter;

@@ -23,8 +23,43 @@ export interface ConnectorRecord {
   lastSyncError: string | null;
   /** When the pending OAuth flow expires (a `pending_auth` connector reads as `disconnected` after it). */
   pendingAuthExpiresAt?: string | null;
+  /** Minutes between scheduled syncs an admin chose (`setSchedule`); absent: the default. */
+  scheduleIntervalMinutes?: number;
+  /** An admin paused the scheduled syncs (`setSchedule` with a null interval). */
+  schedulePaused?: boolean;
+  /** When the next scheduled sync is due; only while the connector is on the schedule. */
+  nextSyncAt?: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Minutes between a connector's scheduled syncs: what `setSchedule` accepts, and the default. */
+export const SYNC_INTERVAL_MINUTES = { min: 15, max: 1440, default: 60 } as const;
+
+/** An admin's choice of schedule, as stored on the connector (and kept across disconnects). */
+export interface SchedulePreference {
+  /** Null: never chosen, the default applies. */
+  intervalMinutes: number | null;
+  paused: boolean;
+}
+
+/** A connector's schedule as `getStatus` and `setSchedule` show it. */
+export interface ConnectorSchedule {
+  /** The interval in force, or, while paused, the one that applies once resumed (the default unless chosen). */
+  intervalMinutes: number;
+  paused: boolean;
+  /** When the next scheduled sync is due; null while paused or when nothing is scheduled (not connected, waiting for a person to reconnect). */
+  nextSyncAt: string | null;
+}
+
+/** The schedule view of a stored connector (none stored: the default, nothing scheduled). */
+export function scheduleOf(record: Pick<ConnectorRecord, 'scheduleIntervalMinutes' | 'schedulePaused' | 'nextSyncAt'> | null | undefined): ConnectorSchedule {
+  const paused = record?.schedulePaused === true;
+  return {
+    intervalMinutes: record?.scheduleIntervalMinutes ?? SYNC_INTERVAL_MINUTES.default,
+    paused,
+    nextSyncAt: paused ? null : (record?.nextSyncAt ?? null),
+  };
 }
 
 /** One sync run of one connector. */

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { SyncState } from './model';
+import { SYNC_INTERVAL_MINUTES, type SyncState } from './model';
 import { providerIds } from './registry';
 
 /**
@@ -60,6 +60,30 @@ export const connectInput = inputObject({
   config: z.optional(z.record(z.string(), z.unknown(), { error: 'config must be an object of provider settings' })),
 });
 
+const { min: MIN_INTERVAL, max: MAX_INTERVAL } = SYNC_INTERVAL_MINUTES;
+const INTERVAL_RANGE = `intervalMinutes must be between ${MIN_INTERVAL} and ${MAX_INTERVAL}`;
+
+/**
+ * A connector's schedule: `intervalMinutes` is the whole number of minutes between scheduled
+ * syncs (15 to 1440, a day), or null to pause them; `triggerSync` works either way.
+ */
+export const setScheduleInput = inputObject({
+  connectorId: connectorRef,
+  intervalMinutes: z.nullable(
+    z
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? `intervalMinutes is required: minutes between scheduled syncs (${MIN_INTERVAL} to ${MAX_INTERVAL}), or null to pause them`
+            : `intervalMinutes must be a number of minutes (${MIN_INTERVAL} to ${MAX_INTERVAL}), or null to pause scheduled syncs`,
+      })
+      .check(
+        z.int({ error: 'intervalMinutes must be a whole number of minutes' }),
+        z.minimum(MIN_INTERVAL, INTERVAL_RANGE),
+        z.maximum(MAX_INTERVAL, INTERVAL_RANGE),
+      ),
+  ),
+});
 
 const count = () => z.number().check(z.int(), z.minimum(0));
 

@@ -2,6 +2,7 @@ import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient 
 import { entityTypes, type ConnectorRecord, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import type { Item } from './dynamo-batches';
+import { schedulePreferenceOf } from './dynamo-schedule-repository';
 import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX, connectorPk, counterAttribute } from './keys';
 import type { ConnectorRepository } from './types';
 
@@ -93,8 +94,19 @@ function toConnector(item: Item): ConnectorRecord {
     lastSyncAt: (item.lastSyncAt as string | null | undefined) ?? null,
     lastSyncError: (item.lastSyncError as string | null | undefined) ?? null,
     pendingAuthExpiresAt: (item.pendingAuthExpiresAt as string | undefined) ?? null,
+    ...schedule(item),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
+  };
+}
+
+/** The schedule fields of a connector item, only those it has; `nextSyncAt` only while it is on the schedule (in the index). */
+function schedule(item: Item): Pick<ConnectorRecord, 'scheduleIntervalMinutes' | 'schedulePaused' | 'nextSyncAt'> {
+  const { intervalMinutes, paused } = schedulePreferenceOf(item);
+  return {
+    ...(intervalMinutes !== null && { scheduleIntervalMinutes: intervalMinutes }),
+    ...(item.schedulePaused !== undefined && { schedulePaused: paused }),
+    ...(item.scheduleKey !== undefined && typeof item.nextSyncAt === 'string' && { nextSyncAt: item.nextSyncAt }),
   };
 }
 

@@ -4,6 +4,7 @@ import { lifecycle, type LifecycleRow } from '../connector-lifecycle';
 import type { ConnectorStatus, EntityCounts, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { transactConditionally, writeConditionally, type Item } from './dynamo-batches';
+import { schedulePreferenceOf } from './dynamo-schedule-repository';
 import { CONNECTOR_SK, SCHEDULE_KEY, connectorPk, COUNTER_ATTRIBUTES, counterAttribute, syncLogSk } from './keys';
 import type { ConnectorLifecycleRepository, ConnectorLifecycleState } from './types';
 
@@ -25,7 +26,10 @@ interface Change {
  */
 const NO_RUNNING_SYNC = '(attribute_not_exists(activeSyncId) OR activeWork = :purging)';
 
-/** What a connector loses when it stops being connected to a source. */
+/**
+ * What a connector loses when it stops being connected to a source. The admin's schedule
+ * (`scheduleIntervalMinutes`, `schedulePaused`) is not part of it: a reconnect keeps it.
+ */
 const CONNECTION_FIELDS = ['credentials', 'pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark', 'scheduleKey', 'nextSyncAt'];
 
 /**
@@ -45,7 +49,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       new GetCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),
-        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, ${COUNTER_ATTRIBUTES.join(', ')}`,
+        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, scheduleIntervalMinutes, schedulePaused, ${COUNTER_ATTRIBUTES.join(', ')}`,
         ExpressionAttributeNames: { '#status': 'status', '#credentials': 'credentials' },
         ConsistentRead: true,
       }),
@@ -61,13 +65,14 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       sweepUnseen: item?.sweepUnseen === true,
       pendingAuthExpiresAt: (item?.pendingAuthExpiresAt as string | undefined) ?? null,
       liveEntities: COUNTER_ATTRIBUTES.reduce((sum, counter) => sum + Number(item?.[counter] ?? 0), 0),
+      schedule: schedulePreferenceOf(item),
     };
   }
 
   async connect(
     tenantId: string,
     providerId: ProviderId,
-    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string; schedulePaused?: boolean },
   ) {
     return await this.write(tenantId, providerId, 'connect', {
       ...this.newConnection(tenantId, providerId, connection),
@@ -106,7 +111,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   async completeAuthorization(
     tenantId: string,
     providerId: ProviderId,
-    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string; schedulePaused?: boolean },
   ) {
     const { set, values, names } = this.newConnection(tenantId, providerId, { ...flow, id: undefined });
     return await this.write(tenantId, providerId, 'authorizationCompleted', {
@@ -207,17 +212,17 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; counts: EntityCounts | null },
+    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null },
   ) {
     const counts = result.counts ? Object.entries(result.counts) : [];
+    const schedule = nextSync(result.nextSyncAt, result.schedulePaused);
     return await this.endSync(tenantId, providerId, syncId, 'syncFinished', {
       connector: {
         set: [
           'lastSyncAt = :at',
           'lastSyncError = :null',
           'watermark = :watermark',
-          'scheduleKey = :scheduled',
-          'nextSyncAt = :next',
+          ...schedule.set,
           // A completed full sync reconciles: the counters become the entities stored, whatever drift came before.
           ...counts.map((_, i) => `#c${i} = :c${i}`),
         ],
@@ -227,8 +232,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
           ':at': result.completedAt,
           ':null': null,
           ':watermark': result.watermark ?? {},
-          ':scheduled': SCHEDULE_KEY,
-          ':next': result.nextSyncAt,
+          ...schedule.values,
           ...Object.fromEntries(counts.map(([, n], i) => [`:c${i}`, n])),
         },
       },
@@ -240,13 +244,14 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    failure: { completedAt: string; message: string; nextSyncAt: string | null; reauthorizationRequired?: boolean },
+    failure: { completedAt: string; message: string; nextSyncAt: string | null; schedulePaused?: boolean; reauthorizationRequired?: boolean },
   ) {
+    const schedule = failure.nextSyncAt ? nextSync(failure.nextSyncAt, failure.schedulePaused) : { set: [], values: {} };
     return await this.endSync(tenantId, providerId, syncId, 'syncFailed', {
       connector: {
-        set: ['lastSyncError = :message', ...(failure.nextSyncAt ? ['scheduleKey = :scheduled', 'nextSyncAt = :next'] : [])],
+        set: ['lastSyncError = :message', ...schedule.set],
         remove: failure.nextSyncAt ? [] : ['scheduleKey', 'nextSyncAt'],
-        values: { ':message': failure.message, ...(failure.nextSyncAt && { ':scheduled': SCHEDULE_KEY, ':next': failure.nextSyncAt }) },
+        values: { ':message': failure.message, ...schedule.values },
       },
       log: {
         status: 'failed',
@@ -302,8 +307,9 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   private newConnection(
     tenantId: string,
     providerId: ProviderId,
-    connection: { id: string | undefined; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+    connection: { id: string | undefined; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string; schedulePaused?: boolean },
   ): Change {
+    const schedule = nextSync(connection.nextSyncAt, connection.schedulePaused);
     return {
       names: { '#type': 'type' },
       set: [
@@ -312,7 +318,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
         'credentials = :sealed, credentialsVersion = if_not_exists(credentialsVersion, :zero) + :one, config = :config',
         'sourceKey = :source, sweepUnseen = :sweep',
         'lastSyncError = :null, lastSyncAt = if_not_exists(lastSyncAt, :null), createdAt = if_not_exists(createdAt, :now)',
-        'scheduleKey = :scheduled, nextSyncAt = :next',
+        ...schedule.set,
       ],
       values: {
         ':type': 'connector',
@@ -327,8 +333,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
         ':sweep': connection.sweepUnseen,
         ':null': null,
         ':now': connection.now,
-        ':scheduled': SCHEDULE_KEY,
-        ':next': connection.nextSyncAt,
+        ...schedule.values,
         ':purging': 'purge',
       },
     };
@@ -371,4 +376,15 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
   private key(tenantId: string, providerId: ProviderId) {
     return { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK };
   }
+}
+
+/**
+ * The SET clauses of a row that schedules the next sync: on the schedule (`scheduleKey` and
+ * `nextSyncAt`), or, for a connector the writer read paused, only the time: it stays off the
+ * schedule, and a resume puts it back, also when the resume lands between that read and this write.
+ */
+function nextSync(nextSyncAt: string, paused = false): { set: string[]; values: Item } {
+  return paused
+    ? { set: ['nextSyncAt = :next'], values: { ':next': nextSyncAt } }
+    : { set: ['scheduleKey = :scheduled', 'nextSyncAt = :next'], values: { ':scheduled': SCHEDULE_KEY, ':next': nextSyncAt } };
 }

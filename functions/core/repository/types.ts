@@ -1,5 +1,5 @@
 import type { SealedSecret } from '../crypto';
-import type { ConnectorRecord, ConnectorStatus, EntityCounts, EntityType, EntityWrite, PageDelta, StoredEntityState, SyncLog } from '../model';
+import type { ConnectorRecord, ConnectorStatus, EntityCounts, EntityType, EntityWrite, PageDelta, SchedulePreference, StoredEntityState, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -99,12 +99,20 @@ export interface ConnectorLifecycleState {
   pendingAuthExpiresAt: string | null;
   /** Entities the connector holds now (the sum of its counters). */
   liveEntities: number;
+  /** The admin's schedule: what every next scheduled sync is computed from. */
+  schedule: SchedulePreference;
 }
 
 /**
  * Every write of a connector's `status`, `activeSyncId` and watermark: one method per row of
  * the lifecycle table (functions/core/connector-lifecycle.ts), each one conditional write
  * from the row's states. Each answers false when the connector was not in such a state.
+ *
+ * The rows that set the next scheduled sync (`nextSyncAt`) take `schedulePaused`, as the
+ * writer read it: when true, only the time is kept and the connector is not put (back) on the
+ * schedule; a resume puts it there (see ScheduleRepository.resume). A pause landing between
+ * the read and the write leaves a paused connector on the schedule; the scheduler takes it
+ * off when it comes due, without starting it.
  */
 export interface ConnectorLifecycleRepository {
   read(tenantId: string, providerId: ProviderId): Promise<ConnectorLifecycleState>;
@@ -112,7 +120,7 @@ export interface ConnectorLifecycleRepository {
   connect(
     tenantId: string,
     providerId: ProviderId,
-    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+    connection: { id: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string; schedulePaused?: boolean },
   ): Promise<boolean>;
   /** `authorizationStarted` (no credentials) or `reauthorizationStarted` (credentials held: status kept). */
   startAuthorization(
@@ -125,7 +133,7 @@ export interface ConnectorLifecycleRepository {
   completeAuthorization(
     tenantId: string,
     providerId: ProviderId,
-    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string },
+    flow: { stateHash: string; sealed: SealedSecret; config: Record<string, unknown>; sourceKey: string; sweepUnseen: boolean; now: string; nextSyncAt: string; schedulePaused?: boolean },
   ): Promise<boolean>;
   /** `authorizationFailed` (back to `disconnected`, with the message) or `reauthorizationFailed` (nothing but the flow changes). */
   failAuthorization(tenantId: string, providerId: ProviderId, flow: { stateHash: string; message: string; now: string }, holdsCredentials: boolean): Promise<boolean>;
@@ -144,14 +152,14 @@ export interface ConnectorLifecycleRepository {
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; counts: EntityCounts | null },
+    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null },
   ): Promise<boolean>;
   /** `syncFailed`: log failed with the message; the connector `error` (off the schedule when `nextSyncAt` is null). */
   failSync(
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    failure: { completedAt: string; message: string; nextSyncAt: string | null; reauthorizationRequired?: boolean },
+    failure: { completedAt: string; message: string; nextSyncAt: string | null; schedulePaused?: boolean; reauthorizationRequired?: boolean },
   ): Promise<boolean>;
   /** `syncCancelled`: log cancelled with the reason; the connector `connected`. */
   cancelSync(tenantId: string, providerId: ProviderId, syncId: string, cancellation: { completedAt: string; reason: string }): Promise<boolean>;
@@ -246,7 +254,19 @@ export interface PageLedger {
   findCommittedPages(tenantId: string, providerId: ProviderId, pageKeys: string[]): Promise<Set<string>>;
 }
 
-/** The schedule index: which connectors are due for a sync. */
+/** A connector's schedule as stored: the admin's preference and the next scheduled sync. */
+export interface StoredSchedule extends SchedulePreference {
+  /** When the next scheduled sync is due, kept while paused too; null when the connector has nothing to sync on its own. */
+  nextSyncAt: string | null;
+}
+
+/**
+ * The schedule index and the admin's schedule. A connector is on the schedule (in the sparse
+ * index) while it has both `scheduleKey` and `nextSyncAt`: `nextSyncAt` says when (absent: it
+ * cannot sync on its own: not connected, or waiting for a person to reconnect), `scheduleKey`
+ * that it is not paused. Setting the schedule is not a lifecycle transition: it changes no
+ * status and leaves the transition stamp alone.
+ */
 export interface ScheduleRepository {
   /** Connectors whose next scheduled sync is due, oldest first (never a scan). */
   findDueConnectors(now: string, limit: number): Promise<{ tenantId: string; providerId: ProviderId; nextSyncAt: string }[]>;
@@ -254,4 +274,21 @@ export interface ScheduleRepository {
   postpone(tenantId: string, providerId: ProviderId, from: string, to: string): Promise<boolean>;
   /** Takes a connector that can never start on its own off the schedule (if its run is still the one seen). */
   unschedule(tenantId: string, providerId: ProviderId, from: string): Promise<boolean>;
+  /** Takes a due connector that turned out to be paused off the schedule, keeping its time (if it is still paused and its run the one seen). */
+  unscheduleWhilePaused(tenantId: string, providerId: ProviderId, from: string): Promise<boolean>;
+  /** The connector's stored schedule (strongly consistent); null when the tenant has no record of the connector. */
+  readSchedule(tenantId: string, providerId: ProviderId): Promise<StoredSchedule | null>;
+  /** Pauses scheduled syncs: off the schedule, the interval and time kept. False when the connector has no record. */
+  pause(tenantId: string, providerId: ProviderId, now: string): Promise<boolean>;
+  /**
+   * Sets the interval and unpauses: the connector is back on the schedule, its next sync moved
+   * `from` the one `readSchedule` answered `to` a new time, or, with `nextSyncAt` null, while it
+   * still has none (it gets one when it next connects or syncs). False when its next sync
+   * changed meanwhile or it has no record.
+   */
+  resume(
+    tenantId: string,
+    providerId: ProviderId,
+    schedule: { intervalMinutes: number; nextSyncAt: { from: string; to: string } | null; now: string },
+  ): Promise<boolean>;
 }

@@ -7,7 +7,7 @@ import type { ApiKeyAdapter } from '../../providers/types';
 import type { Caller } from './caller';
 import type { CredentialService } from './credential-service';
 import type { SyncCanceller } from './oauth-service';
-import { nextScheduledSync } from './sync-engine';
+import { scheduleAfter } from './sync-engine';
 
 export interface ApiKeyServiceDeps {
   lifecycle: ConnectorLifecycleRepository;
@@ -59,7 +59,8 @@ export class ApiKeyService {
     const store = async () => {
       const current = await this.deps.lifecycle.read(caller.tenantId, provider.id);
       const sweepUnseen = isAnotherSource(current.sourceKey, sourceKey);
-      const connection = { id: databaseId, sealed, config, sourceKey, sweepUnseen, now: now.toISOString(), nextSyncAt: nextScheduledSync(now) };
+      // The admin's schedule outlives disconnects: the first scheduled sync comes at its interval, or not at all while paused.
+      const connection = { id: databaseId, sealed, config, sourceKey, sweepUnseen, now: now.toISOString(), ...scheduleAfter(now, current.schedule) };
       return await this.deps.lifecycle.connect(caller.tenantId, provider.id, connection);
     };
     let stored = await store();

@@ -2,7 +2,7 @@ import { monotonicFactory } from 'ulid';
 import { effectiveStatus } from '../connector-lifecycle';
 import { resolveConnector } from '../connector-ref';
 import { ConflictError } from '../errors';
-import type { ConnectorRecord, ConnectorStatus, EntityCounts, SyncLog, SyncType } from '../model';
+import { scheduleOf, type ConnectorRecord, type ConnectorSchedule, type ConnectorStatus, type EntityCounts, type SyncLog, type SyncType } from '../model';
 import { connectorRegistry, type ProviderDescriptor, type ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository, ConnectorRepository } from '../repository/types';
 import type { Caller, Log } from './caller';
@@ -21,9 +21,11 @@ export interface ConnectorSummary {
   databaseId: string | null;
 }
 
-/** `getStatus`: the summary plus config and the newest sync's figures. */
+/** `getStatus`: the summary plus config, schedule and the newest sync's figures. */
 export interface ConnectorStatusView extends ConnectorSummary {
   config: Record<string, unknown>;
+  /** Scheduled syncs: the interval (while paused, the one a resume applies), paused, and when the next one is due. */
+  schedule: ConnectorSchedule;
   latestSync: {
     recordsCreated: number;
     recordsUpdated: number;
@@ -78,13 +80,14 @@ export class ConnectorService {
     return connectorRegistry.map((provider) => summarize(provider, byProvider.get(provider.id), now));
   }
 
-  /** One connector's status, config and newest sync figures. */
+  /** One connector's status, config, schedule and newest sync figures. */
   async getStatus(caller: Caller, connectorRef: string): Promise<ConnectorStatusView> {
     const provider = resolveConnector(caller.tenantId, connectorRef);
     const { connector, latestSync } = await this.repository.getConnectorWithLatestSync(caller.tenantId, provider.id);
     return {
       ...summarize(provider, connector ?? undefined, this.clock()),
       config: connector?.config ?? {},
+      schedule: scheduleOf(connector),
       latestSync: latestSync && {
         recordsCreated: latestSync.recordsCreated,
         recordsUpdated: latestSync.recordsUpdated,

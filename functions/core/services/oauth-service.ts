@@ -7,7 +7,7 @@ import type { ConnectorLifecycleRepository, OAuthStateRepository } from '../repo
 import type { OAuthAdapter } from '../../providers/types';
 import type { Caller, Log } from './caller';
 import type { CredentialService } from './credential-service';
-import { nextScheduledSync } from './sync-engine';
+import { scheduleAfter } from './sync-engine';
 
 /** Cancels a connector's running sync (SyncService does): a reconnect replaces what it reads. */
 export interface SyncCanceller {
@@ -132,7 +132,7 @@ export class OAuthService {
     const sealed = await this.deps.credentialService.seal(tenantId, providerId, grant.credentials);
     const sourceKey = sourceKeyOf(grant.config);
     const complete = async () => {
-      const { sourceKey: previous } = await this.deps.lifecycle.read(tenantId, providerId);
+      const { sourceKey: previous, schedule } = await this.deps.lifecycle.read(tenantId, providerId);
       return await this.deps.lifecycle.completeAuthorization(tenantId, providerId, {
         stateHash,
         sealed,
@@ -140,7 +140,8 @@ export class OAuthService {
         sourceKey,
         sweepUnseen: isAnotherSource(previous, sourceKey),
         now: now.toISOString(),
-        nextSyncAt: nextScheduledSync(now),
+        // The admin's schedule outlives disconnects: the first scheduled sync comes at its interval, or not at all while paused.
+        ...scheduleAfter(now, schedule),
       });
     };
     let completed = await complete();

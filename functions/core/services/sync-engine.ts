@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CredentialDecryptionError, ProviderError } from '../errors';
-import { emptyDelta, entityTypes, type EntityWrite, type PageDelta, type StoredEntityState, type SyncState } from '../model';
+import { emptyDelta, entityTypes, SYNC_INTERVAL_MINUTES, type EntityWrite, type PageDelta, type SchedulePreference, type StoredEntityState, type SyncState } from '../model';
 import type { ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository, EntityRepository, PageLedger, SyncRunRepository } from '../repository/types';
 import { executionName } from '../sync-executions';
@@ -18,8 +18,8 @@ export const PROVIDER_ATTEMPTS = 6;
 export const MAX_THROTTLE_WAITS = 5;
 /** Entities a sweep page reads (DynamoDB answers at most 1 MB per query, whatever the limit). */
 const SWEEP_PAGE_SIZE = 2000;
-/** How long until a connector's next scheduled sync. */
-export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
+/** How long until a connector's next scheduled sync, unless an admin chose another interval (`setSchedule`). */
+export const DEFAULT_SYNC_INTERVAL_MINUTES = SYNC_INTERVAL_MINUTES.default;
 
 /** Entities a purge page deletes. */
 const PURGE_PAGE_SIZE = 1000;
@@ -211,7 +211,7 @@ export class SyncEngine {
     const finished = await this.deps.lifecycle.finishSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
       watermark: state.nextWatermark,
-      nextSyncAt: nextScheduledSync(now),
+      ...(await this.nextSync(tenantId, providerId, now)),
       counts,
     });
     if (!finished) log.info('sync no longer owns the connector; ending without a write', { syncId });
@@ -260,7 +260,7 @@ export class SyncEngine {
     const failed = await this.deps.lifecycle.failSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
       message,
-      nextSyncAt: reauthorize ? null : nextScheduledSync(now),
+      ...(reauthorize ? { nextSyncAt: null } : await this.nextSync(tenantId, providerId, now)),
       reauthorizationRequired: reauthorize,
     });
     // The connector no longer names this sync; its log still must not stay `running`.
@@ -302,6 +302,12 @@ export class SyncEngine {
       const answer = await this.deps.ledger.commitPage(tenantId, providerId, { pageKey, delta, owner: syncId, syncLog: { syncId } });
       if (answer === 'lost') return;
     }
+  }
+
+  /** The next scheduled sync after one that ends now, at the connector's own interval, read as it stands now. */
+  private async nextSync(tenantId: string, providerId: ProviderId, now: Date): Promise<{ nextSyncAt: string; schedulePaused: boolean }> {
+    const { schedule } = await this.deps.lifecycle.read(tenantId, providerId);
+    return scheduleAfter(now, schedule);
   }
 
   private onProviderError(state: SyncState, error: unknown, log: Log): SyncState {
@@ -420,9 +426,18 @@ function abandon(state: SyncState, log: Log): SyncState {
   return { ...rest, phase: 'abandoned' };
 }
 
-/** When a connector's next scheduled sync is due, counted from now. */
-export function nextScheduledSync(now: Date): string {
-  return new Date(now.getTime() + DEFAULT_SYNC_INTERVAL_MINUTES * 60_000).toISOString();
+/** When a connector's next scheduled sync is due, counted from now: its own interval (null: the default) later. */
+export function nextScheduledSync(now: Date, intervalMinutes: number | null = null): string {
+  return new Date(now.getTime() + (intervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES) * 60_000).toISOString();
+}
+
+/**
+ * What a lifecycle write that schedules the next sync records, from the admin's schedule as
+ * the writer read it: the time one interval from now, and whether it is paused (then the
+ * connector is not put on the schedule; see ConnectorLifecycleRepository).
+ */
+export function scheduleAfter(now: Date, schedule: SchedulePreference): { nextSyncAt: string; schedulePaused: boolean } {
+  return { nextSyncAt: nextScheduledSync(now, schedule.intervalMinutes), schedulePaused: schedule.paused };
 }
 
 /** Turns a failed step's error into the connector's lastSyncError. */

@@ -1,20 +1,24 @@
 import { monotonicFactory } from 'ulid';
 import { databaseIdFor, resolveConnector } from '../connector-ref';
 import { ConflictError, InvalidInputError } from '../errors';
-import type { SyncLog, SyncState, SyncType } from '../model';
+import { scheduleOf, type ConnectorSchedule, type SyncLog, type SyncState, type SyncType } from '../model';
 import type { ProviderId } from '../registry';
-import type { ScheduleRepository } from '../repository/types';
+import type { ConnectorLifecycleState, ScheduleRepository } from '../repository/types';
 import { executionName, type SyncExecutions } from '../sync-executions';
 import type { SyncAdapter } from '../../providers/types';
 import type { MetricsRecorder } from '../metrics';
 import type { Caller, Log } from './caller';
-import { nextScheduledSync, type SyncEngine, type SyncStores } from './sync-engine';
+import { DEFAULT_SYNC_INTERVAL_MINUTES, nextScheduledSync, type SyncEngine, type SyncStores } from './sync-engine';
 
 /** Pages one execution handles before it continues as a new one (Standard executions cap history at 25,000 events). */
 export const DEFAULT_PAGES_PER_EXECUTION = 500;
 /** Due connectors one scheduler run reads at a time, and how many such batches it takes at most. */
 const SCHEDULE_BATCH = 100;
 const SCHEDULE_BATCHES_PER_RUN = 10;
+/** A due connector is overdue when its scheduled sync is late by more than this many of its intervals. */
+const OVERDUE_INTERVALS = 2;
+/** How often setSchedule reads and writes again when a sync or connect moved the next sync in between. */
+const SET_SCHEDULE_ATTEMPTS = 3;
 
 const nextUlid = monotonicFactory();
 
@@ -23,7 +27,7 @@ export interface SyncServiceDeps extends Pick<SyncStores, 'lifecycle' | 'runs'> 
   executions: SyncExecutions;
   engine: SyncEngine;
   syncAdapter: (providerId: ProviderId) => SyncAdapter | undefined;
-  /** Where the scheduler's runs are counted. */
+  /** Where the scheduler's runs are counted: ScheduledSyncsStarted, ScheduledSyncsSkipped, ConnectorsOverdue, once per run. */
   metrics?: MetricsRecorder;
   pagesPerExecution?: number;
   clock?: () => Date;
@@ -86,39 +90,118 @@ export class SyncService {
   }
 
   /**
+   * `setSchedule`: the admin's interval between scheduled syncs, or null to pause them (a manual
+   * `triggerSync` still works). Pausing takes the connector off the schedule and keeps its
+   * interval for a resume. An interval resumes and puts it back: its next sync becomes the
+   * earlier of the one already planned and one new interval from now, so a shorter interval
+   * applies at once, sending the same schedule again never postpones a sync, and a resume after
+   * the planned time syncs at the scheduler's next run. A connector that has nothing to sync on
+   * its own (disconnected, waiting for a person to reconnect) keeps the choice for its next
+   * connection. Not a lifecycle transition: no status changes.
+   * @throws InvalidInputError when the tenant never set the connector up; ConflictError when its schedule kept changing.
+   */
+  async setSchedule(
+    caller: Caller,
+    connectorRef: string,
+    intervalMinutes: number | null,
+  ): Promise<{ connectorId: string; databaseId: string; schedule: ConnectorSchedule }> {
+    const { tenantId } = caller;
+    const provider = resolveConnector(tenantId, connectorRef);
+    const answer = (schedule: ConnectorSchedule) => ({ connectorId: provider.id, databaseId: databaseIdFor(tenantId, provider.id), schedule });
+    const notSetUp = () => new InvalidInputError(`${provider.name} is not set up in this tenant yet; connect it before setting its schedule.`);
+    for (let attempt = 0; attempt < SET_SCHEDULE_ATTEMPTS; attempt++) {
+      const now = this.clock();
+      const stored = await this.deps.schedule.readSchedule(tenantId, provider.id);
+      if (!stored) throw notSetUp();
+      if (intervalMinutes === null) {
+        if (!(await this.deps.schedule.pause(tenantId, provider.id, now.toISOString()))) throw notSetUp();
+        caller.log.info('scheduled syncs paused', { connectorId: provider.id });
+        return answer(scheduleOf({ scheduleIntervalMinutes: stored.intervalMinutes ?? undefined, schedulePaused: true }));
+      }
+      const soonest = nextScheduledSync(now, intervalMinutes);
+      const nextSyncAt = stored.nextSyncAt === null ? null : { from: stored.nextSyncAt, to: stored.nextSyncAt < soonest ? stored.nextSyncAt : soonest };
+      if (await this.deps.schedule.resume(tenantId, provider.id, { intervalMinutes, nextSyncAt, now: now.toISOString() })) {
+        caller.log.info('schedule set', { connectorId: provider.id, intervalMinutes, nextSyncAt: nextSyncAt?.to ?? null });
+        return answer(scheduleOf({ scheduleIntervalMinutes: intervalMinutes, schedulePaused: false, nextSyncAt: nextSyncAt?.to }));
+      }
+      // A sync ended or a connection was made between the read and the write: read again.
+    }
+    throw new ConflictError('The connector\'s schedule kept changing while it was being set; try again.');
+  }
+
+  /**
    * Starts incremental syncs of the connectors whose schedule is due; answers how many
    * started. A due connector that cannot start never stays at the head of the schedule: a
-   * busy one moves its next run forward, one that cannot start on its own (not connected,
-   * waiting for authorization, needing a person, not configured here) leaves the schedule.
+   * busy one moves its next run forward (by its own interval), one that cannot start on its
+   * own (not connected, waiting for authorization, needing a person, not configured here)
+   * leaves the schedule, and one an admin paused meanwhile leaves it without starting.
+   * Each run records ScheduledSyncsStarted, ScheduledSyncsSkipped (due but not started) and
+   * ConnectorsOverdue (due more than two of its intervals ago), zeros included.
    */
   async startDueSyncs(log: Log): Promise<number> {
-    let started = 0;
-    for (let batch = 0; batch < SCHEDULE_BATCHES_PER_RUN; batch++) {
-      const now = this.clock();
-      const due = await this.deps.schedule.findDueConnectors(now.toISOString(), SCHEDULE_BATCH);
-      for (const { tenantId, providerId, nextSyncAt } of due) {
-        let cannotStart: Error | undefined;
-        try {
-          await this.start(tenantId, providerId, 'incremental', log);
-          started += 1;
-        } catch (error) {
-          cannotStart = error as Error;
-        }
-        // Only a connector that cannot start on its own leaves the schedule; a started, busy or
-        // transiently failing one is due again an interval later (a finished sync sets its own next run).
-        if (cannotStart instanceof InvalidInputError) await this.deps.schedule.unschedule(tenantId, providerId, nextSyncAt);
-        else await this.deps.schedule.postpone(tenantId, providerId, nextSyncAt, nextScheduledSync(now));
-        if (cannotStart) {
-          log.info(cannotStart instanceof InvalidInputError ? 'scheduled sync cannot start; taken off the schedule' : 'scheduled sync postponed', {
-            tenantId,
-            connectorId: providerId,
-            reason: cannotStart.message,
-          });
-        }
+    const run = { started: 0, skipped: 0, overdue: 0 };
+    try {
+      for (let batch = 0; batch < SCHEDULE_BATCHES_PER_RUN; batch++) {
+        const now = this.clock();
+        const due = await this.deps.schedule.findDueConnectors(now.toISOString(), SCHEDULE_BATCH);
+        for (const connector of due) await this.startDue(connector, now, run, log);
+        if (due.length < SCHEDULE_BATCH) break;
       }
-      if (due.length < SCHEDULE_BATCH) break;
+    } finally {
+      // Once per run, without a provider: an alarm needs a series, so zeros are recorded too.
+      this.deps.metrics?.record('ScheduledSyncsStarted', run.started);
+      this.deps.metrics?.record('ScheduledSyncsSkipped', run.skipped);
+      this.deps.metrics?.record('ConnectorsOverdue', run.overdue);
     }
-    return started;
+    return run.started;
+  }
+
+  /** One due connector of a scheduler run: started, or skipped and moved on or off the schedule. */
+  private async startDue(
+    { tenantId, providerId, nextSyncAt }: { tenantId: string; providerId: ProviderId; nextSyncAt: string },
+    now: Date,
+    run: { started: number; skipped: number; overdue: number },
+    log: Log,
+  ): Promise<void> {
+    let connector: ConnectorLifecycleState | undefined;
+    let cannotStart: Error | undefined;
+    try {
+      connector = await this.deps.lifecycle.read(tenantId, providerId);
+    } catch (error) {
+      cannotStart = error as Error;
+    }
+    const intervalMinutes = connector?.schedule.intervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES;
+    if (now.getTime() > Date.parse(nextSyncAt) + OVERDUE_INTERVALS * intervalMinutes * 60_000) {
+      run.overdue += 1;
+      log.warn('scheduled sync overdue', { tenantId, connectorId: providerId, provider: providerId, nextSyncAt, intervalMinutes });
+    }
+    if (connector?.schedule.paused) {
+      // Paused between the write that scheduled it and now: it leaves the schedule, its time kept for a resume.
+      run.skipped += 1;
+      await this.deps.schedule.unscheduleWhilePaused(tenantId, providerId, nextSyncAt);
+      log.info('scheduled syncs are paused; taken off the schedule', { tenantId, connectorId: providerId });
+      return;
+    }
+    if (connector) {
+      try {
+        await this.start(tenantId, providerId, 'incremental', log, connector);
+        run.started += 1;
+      } catch (error) {
+        cannotStart = error as Error;
+      }
+    }
+    if (cannotStart) run.skipped += 1;
+    // Only a connector that cannot start on its own leaves the schedule; a started, busy or
+    // transiently failing one is due again an interval later (a finished sync sets its own next run).
+    if (cannotStart instanceof InvalidInputError) await this.deps.schedule.unschedule(tenantId, providerId, nextSyncAt);
+    else await this.deps.schedule.postpone(tenantId, providerId, nextSyncAt, nextScheduledSync(now, intervalMinutes));
+    if (cannotStart) {
+      log.info(cannotStart instanceof InvalidInputError ? 'scheduled sync cannot start; taken off the schedule' : 'scheduled sync postponed', {
+        tenantId,
+        connectorId: providerId,
+        reason: cannotStart.message,
+      });
+    }
   }
 
   /**
@@ -132,10 +215,11 @@ export class SyncService {
     await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` }, { recovering: log });
   }
 
-  private async start(tenantId: string, providerId: ProviderId, requested: SyncType, log: Log): Promise<string> {
+  /** Starts a sync; `read` is the connector as the caller just read it, if it did. */
+  private async start(tenantId: string, providerId: ProviderId, requested: SyncType, log: Log, read?: ConnectorLifecycleState): Promise<string> {
     const adapter = this.deps.syncAdapter(providerId);
     if (!adapter) throw new InvalidInputError(`Syncing ${providerId} is not available in this environment.`);
-    const connector = await this.deps.lifecycle.read(tenantId, providerId);
+    const connector = read ?? (await this.deps.lifecycle.read(tenantId, providerId));
     // No watermark: nothing synced since the last (re)connect, which may be another source.
     const syncType = connector.watermark === null ? 'full' : adapter.effectiveSyncType(requested);
     const now = this.clock().toISOString();
