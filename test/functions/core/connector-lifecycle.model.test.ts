@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../../functions/api/router';
+import type { DomainEvent } from '../../../functions/core/domain-events';
 import { wrapRepositoriesForTests } from '../../../functions/core/runtime';
 import type { TaskGate } from '../../../local/step-functions';
 import { startTestStack, type TestStack } from '../../support/local-stack';
@@ -15,7 +17,8 @@ import { startTestStack, type TestStack } from '../../support/local-stack';
  * so every interleaving is the sequence's own and a failure replays from its seed.
  *
  * After every step it checks what must always hold; after the sequence, a final full sync
- * must leave the counts equal to the stored entities and to the source's data set.
+ * must leave the counts equal to the stored entities and to the source's data set, and the
+ * domain events published (from the table's stream) must tell exactly that history.
  * `FC_RUNS=N` runs more sequences (CI runs a bounded number); `FC_SEED` replays one.
  */
 
@@ -142,6 +145,7 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
         await drain();
         await checkInvariants(tenant, 'when idle');
         expect(await runningLogs(tenant), 'history entries still running when idle').toEqual([]);
+        await checkEvents(tenant, 'when idle');
 
         // A final full sync repairs whatever came before: counts = stored entities = the source.
         const now = await raw(tenant);
@@ -155,6 +159,7 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
         const expected = stack.salesforce!.org(org).data.entityCounts();
         expect(await api(tenant).getEntityCounts.query({ connectorId: 'salesforce' })).toEqual(expected);
         expect(await stack.repository.liveEntities(tenant, 'salesforce')).toEqual(expected);
+        await checkEvents(tenant, 'after the final sync');
       }),
       {
         numRuns: RUNS,
@@ -250,6 +255,45 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
     ).Items ?? [])
       .filter((log) => log.status === 'running')
       .map((log) => log.id as string);
+
+  /**
+   * What the published events must say, whatever happened (crashes after a write included):
+   * every sync in the history started once and ended once, as its log says, with its figures;
+   * no event names a sync the history lacks; syncs never overlap; the last connection event
+   * agrees with the status; no event is published twice.
+   */
+  async function checkEvents(tenant: string, when: string): Promise<void> {
+    await stack.events.caughtUp();
+    const events = (await readFile(stack.events.file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as DomainEvent)
+      .filter((event) => event.detail.tenantId === tenant);
+    expect(new Set(events.map((event) => event.id)).size, `${when}: an event published twice`).toBe(events.length);
+    const history = await api(tenant).getSyncHistory.query({ connectorId: 'salesforce', limit: 100 });
+    const syncEvents = events.filter((event) => event['detail-type'].startsWith('Connector Sync '));
+    for (const log of history) {
+      const own = syncEvents.filter((event) => event.detail.syncId === log.id);
+      const ends = { completed: 'Connector Sync Completed', failed: 'Connector Sync Failed', cancelled: 'Connector Sync Cancelled', running: undefined }[log.status];
+      expect(own.map((event) => event['detail-type']), `${when}: events of ${log.id} (${log.status})`).toEqual(['Connector Sync Started', ...(ends ? [ends] : [])]);
+      if (ends) {
+        const { recordsCreated, recordsUpdated, recordsDeleted, recordsFailed, completedAt } = log;
+        expect(own[1]!.detail, `${when}: figures of ${log.id}`).toMatchObject({ recordsCreated, recordsUpdated, recordsDeleted, recordsFailed, completedAt });
+      }
+    }
+    const logged = new Set(history.map((log) => log.id));
+    expect(syncEvents.filter((event) => !logged.has(event.detail.syncId!)).map((event) => event.id), `${when}: events of syncs not in the history`).toEqual([]);
+    // One sync at a time: after a start, the connector's next sync event is that sync's end.
+    syncEvents.forEach((event, i) => {
+      if (event['detail-type'] === 'Connector Sync Started' && i + 1 < syncEvents.length) {
+        expect(syncEvents[i + 1]!.detail.syncId, `${when}: ${event.detail.syncId} overlapped by another sync`).toBe(event.detail.syncId);
+      }
+    });
+    const status = (await raw(tenant))?.status as string | undefined;
+    const lastConnection = events.filter((event) => event['detail-type'] === 'Connector Connected' || event['detail-type'] === 'Connector Disconnected').at(-1);
+    if (status === 'connected' || status === 'error' || status === 'syncing') expect(lastConnection?.['detail-type'], `${when}: ${status}`).toBe('Connector Connected');
+    else if (lastConnection) expect(lastConnection['detail-type'], `${when}: ${status}`).toBe('Connector Disconnected');
+  }
 
   /** What must hold between any two steps, whatever came before. */
   async function checkInvariants(tenant: string, when: string): Promise<void> {

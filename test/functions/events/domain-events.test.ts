@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../../functions/core/domain-events';
+import { wrapRepositoriesForTests } from '../../../functions/core/runtime';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 
 /**
@@ -29,7 +30,24 @@ describe('domain events on the local bus', () => {
     return syncId;
   }
 
+  /** Lifecycle writes after which the writer dies once (the write is made, nothing after it runs). */
+  const dieAfter = new Set<'connect' | 'finishSync' | 'disconnect'>();
+
   beforeAll(async () => {
+    wrapRepositoriesForTests((repositories) => {
+      const { lifecycle } = repositories;
+      const dying = Object.create(lifecycle) as typeof lifecycle;
+      for (const method of ['connect', 'finishSync', 'disconnect'] as const) {
+        Object.assign(dying, {
+          [method]: async (...args: unknown[]) => {
+            const written = await (lifecycle[method] as (...a: unknown[]) => Promise<boolean>).apply(lifecycle, args);
+            if (dieAfter.delete(method)) throw Object.assign(new Error(`injected: the Lambda died after ${method}`), { name: 'Lambda.Unknown' });
+            return written;
+          },
+        });
+      }
+      return { ...repositories, lifecycle: dying };
+    });
     stack = await startTestStack();
   });
   afterAll(() => stack.stop());
@@ -105,6 +123,33 @@ describe('domain events on the local bus', () => {
     const text = await readFile(stack.events.file, 'utf8');
     expect(text).not.toContain('sandbox-key');
     expect(text).not.toMatch(/credentials|ciphertext|accessToken|refreshToken/i);
+  });
+
+  it('a writer that dies right after a state change loses no event: the events come from the table, not from the writer', async () => {
+    const tenant = 'events-crash';
+    dieAfter.add('connect');
+    const connectError = await admin(tenant)
+      .connect.mutate({ connectorId: 'customerio', apiKey: 'sandbox-key', config: { region: 'us' } })
+      .catch((error: Error) => error);
+    expect(connectError).toBeInstanceOf(Error);
+    expect((await admin(tenant).getStatus.query({ connectorId: 'customerio' })).status).toBe('connected');
+
+    // FinishSync dies after its write; the state machine retries it, and the retry finds the sync already finished.
+    dieAfter.add('finishSync');
+    const syncId = await syncToEnd(tenant);
+    expect(dieAfter.size).toBe(0);
+    expect((await admin(tenant).getSyncHistory.query({ connectorId: 'customerio', limit: 1 }))[0]).toMatchObject({ id: syncId, status: 'completed' });
+
+    dieAfter.add('disconnect');
+    await admin(tenant).disconnect.mutate({ connectorId: 'customerio' }).catch(() => undefined);
+    expect((await admin(tenant).getStatus.query({ connectorId: 'customerio' })).status).toBe('disconnected');
+
+    expect((await eventsOf(tenant)).map((event) => event['detail-type'])).toEqual([
+      'Connector Connected',
+      'Connector Sync Started',
+      'Connector Sync Completed',
+      'Connector Disconnected',
+    ]);
   });
 
   it('a reconnect says it is one', async () => {
