@@ -11,6 +11,7 @@ import { StepFunctionsSyncExecutions, type SyncExecutions } from './sync-executi
 import { SyncEngine } from './services/sync-engine';
 import { CANCEL_REASONS, SyncService } from './services/sync-service';
 import { secretFromEnv } from './secrets';
+import { traceAwsClient } from './tracing';
 import { ConnectorService } from './services/connector-service';
 import { CredentialService } from './services/credential-service';
 import { ApiKeyService } from './services/api-key-service';
@@ -63,8 +64,9 @@ export function runtime(): Runtime {
 export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
   const tableName = requiredEnv(env, 'TABLE_NAME', 'it names the DynamoDB table');
   const cipher = createEnvelopeCipher(env);
+  // Traced before the document client is derived from it: the two share one middleware stack.
   const documentClient = DynamoDBDocumentClient.from(
-    new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
+    traceAwsClient(new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {})),
     { marshallOptions: { removeUndefinedValues: true } },
   );
   const adapters = providerAdaptersFromEnv(env);
@@ -164,5 +166,5 @@ function syncExecutionsFromEnv(env: NodeJS.ProcessEnv): SyncExecutions {
     const unavailable = () => Promise.reject(new ConfigurationError('STATE_MACHINE_ARN is not set: syncs cannot be started or stopped.'));
     return { start: unavailable, stop: unavailable };
   }
-  return new StepFunctionsSyncExecutions(new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {}), stateMachineArn);
+  return new StepFunctionsSyncExecutions(traceAwsClient(new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {})), stateMachineArn);
 }

@@ -1,15 +1,19 @@
 import { ProviderError } from '../core/errors';
 import { PROVIDER_CALL_TIMEOUT_MS } from '../core/timeouts';
+import { traceProviderCall } from '../core/tracing';
 
 /**
  * `fetch` for provider calls: a timeout, and network failures turned into a retryable
  * ProviderError whose message names the provider and the host, never the URL's path or
  * query (they may hold a token), and promises nothing: whoever shows the final failure
- * says how often it was tried.
+ * says how often it was tried. In Lambda each call is an X-Ray subsegment named by the
+ * provider and annotated with the answer's status (see traceProviderCall).
  */
 export async function providerFetch(provider: string, url: string, init: RequestInit = {}): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(PROVIDER_CALL_TIMEOUT_MS), redirect: 'manual' });
+    return await traceProviderCall({ provider, method: init.method ?? 'GET', url }, () =>
+      fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(PROVIDER_CALL_TIMEOUT_MS), redirect: 'manual' }),
+    );
   } catch (cause) {
     const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
     const within = timedOut ? ` within ${PROVIDER_CALL_TIMEOUT_MS / 1000} seconds` : '';

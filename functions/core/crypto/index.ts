@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ConfigurationError } from '../errors';
+import { traceAwsClient } from '../tracing';
 import { EnvelopeCipher } from './envelope';
 import { CachingKeyWrapper } from './caching-key-wrapper';
 import { KmsKeyWrapper } from './kms-key-wrapper';
@@ -36,7 +37,8 @@ export function isKmsKeyId(value: string): boolean {
 /**
  * Builds the cipher the runtime uses, from `CONNECTOR_ENCRYPTION_KEY`:
  * - a KMS key (key ARN, alias ARN, `alias/...` or key id): data keys come from KMS,
- *   through `deps.kmsClient` or a new client (in the key ARN's region, if it has one);
+ *   through `deps.kmsClient` or a new client (in the key ARN's region, if it has one;
+ *   traced with X-Ray in Lambda);
  *   unwrapped data keys are reused for 5 minutes (CachingKeyWrapper);
  * - otherwise one or more local keys, base64 of 32 bytes, comma-separated newest first
  *   (`new,old1,old2`): the first wraps new data keys, all unwrap.
@@ -63,7 +65,7 @@ export function createEnvelopeCipher(
     }
     const keyId = entries[0]!;
     const region = /^arn:[^:]+:kms:([^:]+):/.exec(keyId)?.[1] ?? env.AWS_REGION;
-    const kms = new KmsKeyWrapper(deps.kmsClient ?? new KMSClient({ region }), keyId);
+    const kms = new KmsKeyWrapper(deps.kmsClient ?? traceAwsClient(new KMSClient({ region })), keyId);
     return new EnvelopeCipher(new CachingKeyWrapper(kms, KMS_DATA_KEY_CACHE));
   }
   return new EnvelopeCipher(new LocalKeyWrapper(entries));
