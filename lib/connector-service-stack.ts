@@ -2,11 +2,15 @@ import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ConnectorApi } from './connector-api';
 import { ConnectorTable } from './connector-table';
+import { DomainEvents } from './domain-events';
 import { EncryptionKey } from './encryption-key';
 import type { EnvironmentConfig } from './environment-config';
 import type { GrantTargets } from './grants';
 import { OAuthClientSecret } from './oauth-client-secret';
+import { OperationsDashboard } from './operations-dashboard';
 import { ScheduledSync } from './scheduled-sync';
+import { ServiceAlarms } from './service-alarms';
+import { SERVICE_NAME } from './service-metrics';
 import { SyncRecovery } from './sync-recovery';
 import { SyncStateMachine } from './sync-state-machine';
 
@@ -28,8 +32,9 @@ export interface ConnectorServiceStackProps extends StackProps {
 
 /**
  * The connector service in one environment: key, table, the OAuth client secrets (Salesforce,
- * and Office 365 when configured), the sync state machine with its scheduler and recovery,
- * and the API.
+ * and Office 365 when configured), the domain-event bus fed by the table's stream, the sync
+ * state machine with its scheduler and recovery, the API, and the alarms and dashboard that
+ * watch them.
  */
 export class ConnectorServiceStack extends Stack {
   /** The credentials key. */
@@ -51,6 +56,12 @@ export class ConnectorServiceStack extends Stack {
   public readonly syncRecovery: SyncRecovery;
   /** The HTTP API and its functions. */
   public readonly api: ConnectorApi;
+  /** The domain-event bus and the stream consumer that publishes to it. */
+  public readonly domainEvents: DomainEvents;
+  /** The alarms and the topic they notify. */
+  public readonly alarms: ServiceAlarms;
+  /** The CloudWatch dashboard. */
+  public readonly dashboard: OperationsDashboard;
   /** The API's public base URL; OAuth callbacks are `<apiBaseUrl>/oauth/<provider>/callback`. */
   public readonly apiBaseUrl: string;
 
@@ -115,12 +126,21 @@ export class ConnectorServiceStack extends Stack {
       ...(config.o365 === undefined ? {} : { O365_CLIENT_ID: config.o365.clientId, O365_TENANT: config.o365.tenant }),
       OAUTH_REDIRECT_BASE_URL: this.apiBaseUrl,
       ...(config.appUrl === undefined ? {} : { APP_URL: config.appUrl }),
-      POWERTOOLS_SERVICE_NAME: 'connector',
+      // The metrics' `service` and `environment` dimensions (functions/core/metrics.ts); the
+      // alarms and the dashboard read the same values.
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      ENVIRONMENT_NAME: config.name,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     };
     const logs = { logRetention: config.logRetention, retainLogs: config.retainData };
 
+    this.domainEvents = new DomainEvents(this, 'DomainEvents', {
+      eventBusName: `connector-${config.name}`,
+      grantTargets,
+      environment,
+      ...logs,
+    });
     this.sync = new SyncStateMachine(this, 'Sync', { grantTargets, environment, ...logs });
     const stateMachine = this.sync.stateMachine;
     this.scheduledSync = new ScheduledSync(this, 'ScheduledSync', { stateMachine, grantTargets, environment, ...logs });
@@ -136,6 +156,42 @@ export class ConnectorServiceStack extends Stack {
       handlersDir: props.handlersDir,
       environment,
       ...logs,
+    });
+
+    // Operations: every function, queue and the machine, watched from one topic and one dashboard.
+    const deadLetterQueues = {
+      events: this.domainEvents.deadLetters,
+      scheduler: this.scheduledSync.deadLetters,
+      recovery: this.syncRecovery.deadLetters,
+    };
+    const background = [this.scheduledSync.function, this.syncRecovery.function, this.domainEvents.function];
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      environmentName: config.name,
+      stateMachine,
+      table: this.table.table,
+      functions: {
+        api: [...this.api.functions.values()].map((fn) => fn.function),
+        syncSteps: [...this.sync.functions.values()].map((fn) => fn.function),
+        background: background.map((fn) => fn.function),
+      },
+      deadLetterQueues,
+      scheduledSync: { function: this.scheduledSync.function.function, every: this.scheduledSync.every },
+      eventPublisher: this.domainEvents.function.function,
+    });
+    this.dashboard = new OperationsDashboard(this, 'Dashboard', {
+      environmentName: config.name,
+      stateMachine,
+      table: this.table.table,
+      functions: new Map([
+        ...[...this.api.functions].map(([handler, fn]) => [`api/${handler}`, fn.function] as const),
+        ...[...this.sync.functions].map(([handler, fn]) => [`sync/${handler}`, fn.function] as const),
+        ['sync/scheduledSync', this.scheduledSync.function.function] as const,
+        ['sync/recoverSync', this.syncRecovery.function.function] as const,
+        ['events/publishEvents', this.domainEvents.function.function] as const,
+      ]),
+      deadLetterQueues,
+      alarms: [...this.alarms.alarms.values()],
+      eventPublisher: this.domainEvents.function.function,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the Connector API' });
@@ -159,6 +215,15 @@ export class ConnectorServiceStack extends Stack {
     }
     new CfnOutput(this, 'SyncStateMachineArn', { value: stateMachine.stateMachineArn, description: 'The sync state machine' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The single DynamoDB table' });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.domainEvents.eventBus.eventBusName,
+      description: 'EventBridge bus of the domain events (source connector-service): subscribe with a rule on this bus',
+    });
+    new CfnOutput(this, 'EventBusArn', { value: this.domainEvents.eventBus.eventBusArn, description: 'ARN of the domain-event bus' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'SNS topic every alarm of the environment notifies: subscribe the on-call email, chat or pager',
+    });
     new CfnOutput(this, 'EncryptionKeyArn', {
       value: this.encryptionKey.key.keyArn,
       description: 'KMS key that wraps credential data keys (CONNECTOR_ENCRYPTION_KEY)',

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 /** The attribute whose epoch-seconds value lets DynamoDB expire an item (OAuth state, locks). */
@@ -29,9 +29,11 @@ export interface ConnectorTableProps {
 
 /**
  * The service's single table: connectors, sync logs, counters, entities and OAuth state,
- * keyed `pk` (always starting with the tenant) and `sk`, with the sparse `bySchedule` index.
- * `ensureTable` in local/dynamodb-local.ts must create the same key schema, index and TTL
- * locally; a test compares the template with the CreateTable input ensureTable sends.
+ * keyed `pk` (always starting with the tenant) and `sk`, with the sparse `bySchedule` index
+ * and a stream of every change with its old and new image, from which the domain events are
+ * derived (lib/domain-events.ts). `ensureTable` in local/dynamodb-local.ts must create the
+ * same key schema, index, stream and TTL locally; a test compares the template with the
+ * CreateTable input ensureTable sends.
  */
 export class ConnectorTable extends Construct {
   /** The table. */
@@ -46,6 +48,8 @@ export class ConnectorTable extends Construct {
       sortKey: { name: 'sk', type: AttributeType.STRING },
       billing: Billing.onDemand(),
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // Both images: an event says what changed (status from -> to), which needs the item before.
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       globalSecondaryIndexes: [
         {
           ...SCHEDULE_INDEX,

@@ -1,5 +1,6 @@
 import { ArnFormat, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { TableGrants, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -42,7 +43,19 @@ export interface GrantTargets {
    * name and acknowledges cdk-nag's finding by the machine's logical id.
    */
   readonly stateMachine?: StateMachine;
+  /**
+   * The environment's domain-event bus. Absent where it does not exist yet; a function asking
+   * for `events:put` there fails the synth.
+   */
+  readonly eventBus?: IEventBus;
 }
+
+/**
+ * What reading a table's stream takes (the event source mapping polls it with the function's
+ * role): AWS's own policy for a Lambda function that processes DynamoDB stream records names
+ * these four actions on the stream.
+ */
+const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
 
 /**
  * Every grant a function may ask for (routes.json for the API, the sync constructs for the
@@ -65,6 +78,23 @@ export const GRANTS = {
       actions: ['dynamodb:Query'],
       resourceArns: [`${table.tableArn}/index/${SCHEDULE_INDEX.indexName}`],
     });
+  },
+  'table:streamRead': (fn: ConnectorFunction, { table }: GrantTargets) => {
+    // The stream only, never the table: a stream consumer sees the changes it is given and can
+    // neither read other items nor write. Written out rather than grantStreamRead, which adds
+    // dynamodb:ListStreams on every stream of the account ("*").
+    if (!table.tableStreamArn) {
+      throw new Error(`${fn.node.path} asks for "table:streamRead", but the table has no stream.`);
+    }
+    Grant.addToPrincipal({ grantee: fn.function, actions: STREAM_READ_ACTIONS, resourceArns: [table.tableStreamArn] });
+  },
+  'events:put': (fn: ConnectorFunction, { eventBus }: GrantTargets) => {
+    if (!eventBus) {
+      throw new Error(`${fn.node.path} asks for "events:put", but no event bus exists where it is created.`);
+    }
+    // events:PutEvents on the environment's bus only.
+    eventBus.grantPutEventsTo(fn.function);
+    fn.function.addEnvironment('EVENT_BUS_NAME', eventBus.eventBusName);
   },
   'key:decrypt': (fn: ConnectorFunction, { key }: GrantTargets) => {
     key.grantDecrypt(fn.function);

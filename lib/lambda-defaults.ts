@@ -17,6 +17,9 @@ export const API_ROUTES_FILE = join(API_HANDLERS_DIR, 'routes.json');
 /** Where the state machine's step handlers and the scheduled-sync and recovery handlers live. */
 export const SYNC_HANDLERS_DIR = join(REPO_ROOT, 'functions', 'sync');
 
+/** Where the domain-event publisher (the table stream's consumer) lives. */
+export const EVENTS_HANDLERS_DIR = join(REPO_ROOT, 'functions', 'events');
+
 /** The sync state machine (Amazon States Language), deployed as is and run by the local stack. */
 export const SYNC_STATE_MACHINE_FILE = join(REPO_ROOT, 'statemachines', 'sync.asl.json');
 

@@ -7,6 +7,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ConnectorFunction } from './connector-function';
+import { DeadLetterQueue } from './dead-letter-queue';
 import { applyGrants, type GrantName, type GrantTargets } from './grants';
 import { SYNC_HANDLERS_DIR } from './lambda-defaults';
 
@@ -35,6 +36,11 @@ export interface ScheduledSyncProps {
 /**
  * EventBridge Scheduler runs functions/sync/scheduledSync.ts every few minutes; it starts
  * incremental syncs of the connected connectors whose next sync is due (the `bySchedule` index).
+ *
+ * Delivery: Scheduler invokes the function asynchronously and retries a failed invocation
+ * (throttled, function or permission missing) twice within one interval; a run it still
+ * cannot deliver lands in the dead-letter queue, whose alarm says the scheduler is not running.
+ * The run itself is not worth redriving: the next one finds the same due connectors.
  */
 export class ScheduledSync extends Construct {
   /** The scheduled-sync function. */
@@ -43,11 +49,15 @@ export class ScheduledSync extends Construct {
   public readonly schedule: Schedule;
   /** The role EventBridge Scheduler assumes to invoke the function. */
   public readonly schedulerRole: Role;
+  /** Where Scheduler puts the runs it could not deliver. */
+  public readonly deadLetters: DeadLetterQueue;
+  /** How often the schedule runs. */
+  public readonly every: Duration;
 
   constructor(scope: Construct, id: string, props: ScheduledSyncProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const every = props.every ?? Duration.minutes(5);
+    const every = (this.every = props.every ?? Duration.minutes(5));
 
     this.function = new ConnectorFunction(this, 'scheduledSync', {
       entry: join(SYNC_HANDLERS_DIR, 'scheduledSync.ts'),
@@ -79,6 +89,12 @@ export class ScheduledSync extends Construct {
       }),
     });
 
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', {
+      holds: 'scheduled-sync runs EventBridge Scheduler could not deliver',
+      runbook:
+        "The scheduler could not invoke scheduledSync, so no scheduled sync started. The messages' attributes (ERROR_CODE, ERROR_MESSAGE) say why: usually the function's throttling, a missing permission or a missing function. Fix it and delete the messages; there is nothing to redrive, the next run finds the same due connectors.",
+    });
+
     this.schedule = new Schedule(this, 'Schedule', {
       schedule: ScheduleExpression.rate(every),
       description: 'Starts incremental syncs of connected connectors whose next sync is due',
@@ -88,6 +104,8 @@ export class ScheduledSync extends Construct {
         // finds the same due connectors.
         maxEventAge: Duration.seconds(Math.max(60, every.toSeconds())),
         retryAttempts: 2,
+        // Adds sqs:SendMessage on the queue to the scheduler role.
+        deadLetterQueue: this.deadLetters.queue,
       }),
     });
 

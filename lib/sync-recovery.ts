@@ -2,10 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import { join } from 'node:path';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ConnectorFunction } from './connector-function';
+import { DeadLetterQueue } from './dead-letter-queue';
 import { applyGrants, type GrantName, type GrantTargets } from './grants';
 import { SYNC_HANDLERS_DIR } from './lambda-defaults';
 
@@ -38,14 +40,23 @@ export interface SyncRecoveryProps {
 /**
  * An EventBridge rule on the sync state machine's executions that FAILED, TIMED_OUT or were
  * ABORTED invokes functions/sync/recoverSync.ts, which closes the sync log and sets `error`:
- * no connector stays `syncing` forever. Delivery keeps EventBridge's default retry policy
- * (up to 24 hours), and the function's asynchronous invocations Lambda's two retries.
+ * no connector stays `syncing` forever.
+ *
+ * Delivery, in two legs that each end in the same dead-letter queue, so a lost recovery is an
+ * alarm rather than a connector silently stuck in `syncing`: EventBridge retries an invocation
+ * it could not make (throttled, permission or function missing) for up to 6 hours, 20 times;
+ * once Lambda accepted the event, a function error is retried twice by Lambda, for up to 6
+ * hours. Either way the queue receives the execution's status-change event (for a function
+ * error, as the `requestPayload` of Lambda's failure record), which is all recovery needs to
+ * run again.
  */
 export class SyncRecovery extends Construct {
   /** The recovery function. */
   public readonly function: ConnectorFunction;
   /** The rule. */
   public readonly rule: Rule;
+  /** Where the status changes that recovery could not handle land. */
+  public readonly deadLetters: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: SyncRecoveryProps) {
     super(scope, id);
@@ -61,6 +72,19 @@ export class SyncRecovery extends Construct {
     });
     applyGrants(this.function, SYNC_RECOVERY_GRANTS, props.grantTargets);
 
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', {
+      holds: 'sync executions whose recovery could not be delivered or failed',
+      runbook:
+        "A connector may be stuck in 'syncing'. Each message is a Step Functions status-change event (or Lambda's failure record with it as requestPayload); recoverSync's logs say why it failed. Fix the cause, then run recovery again with the event: aws lambda invoke --function-name <recoverSync> --invocation-type Event --payload file://event.json, and delete the message.",
+    });
+    const maxEventAge = Duration.hours(6);
+    // Lambda's side: an accepted event whose invocation keeps failing goes to the queue too.
+    this.function.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge,
+      onFailure: new SqsDestination(this.deadLetters.queue),
+    });
+
     this.rule = new Rule(this, 'Rule', {
       description: 'Sync executions that ended without their own failure step: close the sync, set the connector error',
       eventPattern: {
@@ -68,7 +92,14 @@ export class SyncRecovery extends Construct {
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: [...RECOVERED_STATUSES], stateMachineArn: [props.stateMachine.stateMachineArn] },
       },
-      targets: [new LambdaFunction(this.function.function)],
+      targets: [
+        new LambdaFunction(this.function.function, {
+          // EventBridge's side: invocations it could not make. The queue's policy lets this rule send.
+          deadLetterQueue: this.deadLetters.queue,
+          retryAttempts: 20,
+          maxEventAge,
+        }),
+      ],
     });
   }
 }

@@ -74,7 +74,7 @@ export interface SyncStateMachineProps {
 /**
  * The sync state machine: statemachines/sync.asl.json as written, with each `${...}` Task
  * resource substituted by CloudFormation with the ARN of its step function
- * (statemachines/sync.tasks.json). Standard type, every event logged, X-Ray traced. Its role
+ * (statemachines/sync.tasks.json). Standard type, errors logged with their data, X-Ray traced. Its role
  * may invoke exactly its step functions and start executions of itself only.
  */
 export class SyncStateMachine extends Construct {
@@ -135,11 +135,19 @@ export class SyncStateMachine extends Construct {
       definitionSubstitutions: Object.fromEntries(
         tasks.map(({ placeholder, handler }) => [placeholder, functions.get(handler)!.function.functionArn]),
       ),
-      // Every event type, without inputs and outputs: the log says what happened and when
-      // (which state, retries, failures); the execution history keeps the data (tenant ids,
-      // cursors, watermarks) for 90 days, so the log group does not hold a second copy.
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      // Errors only, with their data: a failed Task, a failed execution, a timeout each log the
+      // state's input and the error, which is what debugging a failure needs (the tenant,
+      // connector, sync id, cursor and counts; the payloads never carry a token: credentials
+      // stay sealed in the table, and steps read them there). Every other event stays in the
+      // execution history (90 days); logging all of them with their data would write every
+      // page's state of every sync into the log group.
+      logs: { destination: this.logGroup, level: LogLevel.ERROR, includeExecutionData: true },
       tracingEnabled: true,
+    });
+    Validations.of(this.stateMachine.node.defaultChild!).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason:
+        'The log group gets the ERROR events with their execution data (enough to debug a failure); every event of every execution, successes included, is in the execution history for 90 days, so logging ALL would only copy each page of each sync into CloudWatch Logs.',
     });
 
     for (const fn of functions.values()) fn.function.grantInvoke(this.stateMachine);

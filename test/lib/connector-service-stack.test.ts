@@ -3,35 +3,42 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { App, CfnResource, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../local/dynamodb-local';
 import { ConnectorFunction } from '../../lib/connector-function';
-import { ConnectorServiceStack } from '../../lib/connector-service-stack';
-import { readEnvironmentConfig, type EnvironmentConfig } from '../../lib/environment-config';
+import type { ConnectorServiceStack } from '../../lib/connector-service-stack';
 import {
   API_HANDLERS_DIR,
   API_ROUTES_FILE,
   LAMBDA_BUNDLING,
-  REPO_ROOT,
   SYNC_HANDLERS_DIR,
   SYNC_STATE_MACHINE_FILE,
   SYNC_TASKS_FILE,
 } from '../../lib/lambda-defaults';
 import { API_FUNCTION_TIMEOUT_MS, MAX_SEQUENTIAL_PROVIDER_CALLS_PER_REQUEST, PROVIDER_CALL_TIMEOUT_MS } from '../../functions/core/timeouts';
+import {
+  cdkContext,
+  getAtt,
+  logicalIdIn,
+  ofType,
+  only,
+  statementsOfFunction,
+  statementsOfRole,
+  synthesizeStack,
+  type Resource,
+  type Statement,
+  type Synthesized,
+} from './stack-synth';
 
 /** The API functions' timeout in seconds, as Lambda takes it. */
 const API_FUNCTION_TIMEOUT_S = Math.ceil(API_FUNCTION_TIMEOUT_MS / 1000);
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string | string[] };
 type RawRoute = { method: string; path: string; handler: string; auth: 'jwt' | 'none'; grants: string[] };
-type Statement = { Effect: string; Action: string[]; Resource: unknown };
 
-const cdkContext = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
-  .context;
 // The data files read raw, independent of the loaders under test.
 const routes = (JSON.parse(readFileSync(API_ROUTES_FILE, 'utf8')) as { routes: RawRoute[] }).routes;
 const apiHandlers = [...new Set(routes.map((route) => route.handler))];
@@ -52,6 +59,8 @@ const SYNC_FUNCTION_GRANTS: Record<string, string[]> = {
   'sync/failSync': ['table:readWrite'],
   'sync/scheduledSync': ['table:querySchedule', 'table:readWrite', 'stateMachine:start'],
   'sync/recoverSync': ['table:readWrite'],
+  // The table stream's consumer: the stream and the bus, never the table or the key.
+  'events/publishEvents': ['table:streamRead', 'events:put'],
 };
 /** Memory (MB) and timeout (s) of each function outside the API; API functions have 256 MB and {@link API_FUNCTION_TIMEOUT_S}. */
 const SYNC_FUNCTION_SIZES: Record<string, { MemorySize: number; Timeout: number }> = {
@@ -63,6 +72,7 @@ const SYNC_FUNCTION_SIZES: Record<string, { MemorySize: number; Timeout: number 
   'sync/failSync': { MemorySize: 1024, Timeout: 300 },
   'sync/scheduledSync': { MemorySize: 256, Timeout: 60 },
   'sync/recoverSync': { MemorySize: 1024, Timeout: 300 },
+  'events/publishEvents': { MemorySize: 256, Timeout: 60 },
 };
 const grantsOf = (label: string): Set<string> =>
   label.startsWith('api/')
@@ -81,51 +91,25 @@ const DYNAMODB_WRITES = [
   'dynamodb:PartiQLDelete',
 ];
 
-interface Synthesized {
-  readonly app: App;
-  readonly stack: ConnectorServiceStack;
-  readonly config: EnvironmentConfig;
-  readonly template: Template;
-  readonly resources: Record<string, Resource>;
-}
-
 /** Whether cfn-lint is on this machine (CI machines of this kind have it). */
 const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** Where the test's cloud assemblies go; removed after the tests. */
 const outRoot = mkdtempSync(join(tmpdir(), 'connector-stack-'));
 
-/**
- * Synthesizes the stack as `cdk synth -c env=<env>` does, with cdk.json's context (and
- * `overrides` of the environment's settings), but without bundling (see 'bundling').
- */
+/** Synthesizes the stack for `env` into this file's temporary folder (see synthesizeStack). */
 function synthesize(env: string, overrides: Record<string, unknown> = {}): Synthesized {
-  const environments = cdkContext.environments as Record<string, Record<string, unknown>>;
-  const app = new App({
-    outdir: join(outRoot, `${env}-${Object.keys(overrides).join('-')}`),
-    context: {
-      ...cdkContext,
-      environments: { ...environments, [env]: { ...environments[env], ...overrides } },
-      env,
-      'aws:cdk:bundling-stacks': [],
-    },
-  });
-  const config = readEnvironmentConfig(app);
-  const stack = new ConnectorServiceStack(app, `Connector-${env}`, { config });
-  const template = Template.fromStack(stack);
-  return { app, stack, config, template, resources: template.toJSON().Resources as Record<string, Resource> };
+  return synthesizeStack(join(outRoot, `${env}-${Object.keys(overrides).join('-')}`), env, overrides);
 }
 
-/** The logical id of a construct's CloudFormation resource. */
-const logicalIdIn = (stack: Stack, construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
-
-/** Every function of the stack by label: `api/<handler>` for the API, `sync/<handler>` for the rest. */
+/** Every function of the stack by label: `api/<handler>` for the API, `sync/<handler>` for the sync, `events/<handler>` for the publisher. */
 function functionsOf(stack: ConnectorServiceStack): Map<string, ConnectorFunction> {
   return new Map([
     ...[...stack.api.functions].map(([handler, fn]) => [`api/${handler}`, fn] as const),
     ...[...stack.sync.functions].map(([handler, fn]) => [`sync/${handler}`, fn] as const),
     ['sync/scheduledSync', stack.scheduledSync.function] as const,
     ['sync/recoverSync', stack.syncRecovery.function] as const,
+    ['events/publishEvents', stack.domainEvents.function] as const,
   ]);
 }
 
@@ -134,31 +118,9 @@ function labelByLogicalId({ stack }: Synthesized): Map<string, string> {
   return new Map([...functionsOf(stack)].map(([label, fn]) => [logicalIdIn(stack, fn.function), label]));
 }
 
-function ofType(resources: Record<string, Resource>, type: string): [string, Resource][] {
-  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
-}
-
-function only(resources: Record<string, Resource>, type: string): [string, Resource] {
-  const found = ofType(resources, type);
-  expect(found, type).toHaveLength(1);
-  return found[0]!;
-}
-
 function functionsByLabel(synth: Synthesized): Map<string, Resource> {
   const labels = labelByLogicalId(synth);
   return new Map(ofType(synth.resources, 'AWS::Lambda::Function').map(([id, fn]) => [labels.get(id) ?? id, fn]));
-}
-
-/** Every statement of the inline policies of a role (by logical id), with Action as a list. */
-function statementsOfRole(resources: Record<string, Resource>, roleId: string): Statement[] {
-  return ofType(resources, 'AWS::IAM::Policy')
-    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId))
-    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown }[])
-    .map((statement) => ({ ...statement, Action: [statement.Action].flat() }));
-}
-
-function statementsOfFunction(resources: Record<string, Resource>, fn: Resource): Statement[] {
-  return statementsOfRole(resources, (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]);
 }
 
 /** Whether an IAM action pattern (which may hold `*`) allows `action`. */
@@ -170,7 +132,6 @@ function allows(pattern: string, action: string): boolean {
 const actionsOf = (statements: { Action: string[] }[]) => statements.flatMap((statement) => statement.Action);
 const resourcesOf = (statements: Statement[], action: string) =>
   statements.filter((statement) => statement.Action.some((a) => allows(a, action))).flatMap((statement) => [statement.Resource].flat());
-const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 const versionsOf = (id: string) => ({ 'Fn::Join': ['', [getAtt(id), ':*']] });
 /** Every execution of a state machine (by logical id): `arn:...:execution:<machine name>:*`. */
 const executionsOf = (id: string) => ({
@@ -241,6 +202,9 @@ describe('ConnectorServiceStack', () => {
     /** Every OAuth client secret of the stack (cdk.json configures Office 365 in dev and prod). */
     const secretRefs = () => [{ Ref: secretId() }, { Ref: o365SecretId() }];
     const functionId = (label: string) => idOf(functionsOf(s().stack).get(label)!.function);
+    /** The credentials key (the alarm topic has a key of its own). */
+    const keyId = () => idOf(s().stack.encryptionKey.key);
+    const busId = () => idOf(s().stack.domainEvents.eventBus);
 
     describe(CFN_LINT ? 'CloudFormation (cfn-lint)' : 'CloudFormation (cfn-lint is not installed here: the deployability check is skipped)', () => {
       it.skipIf(!CFN_LINT)('passes cfn-lint: the template deploys, not only synthesizes', () => {
@@ -274,7 +238,7 @@ describe('ConnectorServiceStack', () => {
         }
       });
 
-      it('creates exactly one function per API handler of routes.json, per step of sync.tasks.json, and the scheduled-sync and recovery functions', () => {
+      it('creates exactly one function per API handler of routes.json, per step of sync.tasks.json, and the scheduled-sync, recovery and event-publishing functions', () => {
         const inTemplate = ofType(s().resources, 'AWS::Lambda::Function').map(([id]) => id);
         const byLogicalId = labelByLogicalId(s());
         expect(inTemplate.sort()).toEqual([...byLogicalId.keys()].sort());
@@ -292,13 +256,12 @@ describe('ConnectorServiceStack', () => {
 
       it('gives every function the runtime configuration it needs', () => {
         const [tableId] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
-        const [keyId] = only(s().resources, 'AWS::KMS::Key');
         const [apiId] = only(s().resources, 'AWS::ApiGatewayV2::Api');
         s().template.allResourcesProperties('AWS::Lambda::Function', {
           Environment: {
             Variables: {
               TABLE_NAME: { Ref: tableId },
-              CONNECTOR_ENCRYPTION_KEY: getAtt(keyId),
+              CONNECTOR_ENCRYPTION_KEY: getAtt(keyId()),
               TENANT_CLAIM: s().config.tenantClaim,
               ROLE_CLAIM: s().config.roleClaim,
               ADMIN_ROLE: s().config.adminRole,
@@ -309,6 +272,8 @@ describe('ConnectorServiceStack', () => {
               OAUTH_REDIRECT_BASE_URL: getAtt(apiId, 'ApiEndpoint'),
               APP_URL: s().config.appUrl,
               POWERTOOLS_SERVICE_NAME: 'connector',
+              // The metrics' environment dimension, which the alarms and the dashboard read.
+              ENVIRONMENT_NAME: env,
               POWERTOOLS_LOG_LEVEL: 'INFO',
               NODE_OPTIONS: '--enable-source-maps',
             },
@@ -316,7 +281,7 @@ describe('ConnectorServiceStack', () => {
         });
       });
 
-      it('names the state machine and the client secrets only to the functions granted their use', () => {
+      it('names the state machine, the client secrets and the event bus only to the functions granted their use', () => {
         for (const [label, fn] of functionsByLabel(s())) {
           const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
           const grants = grantsOf(label);
@@ -324,6 +289,7 @@ describe('ConnectorServiceStack', () => {
           expect(variables.STATE_MACHINE_ARN, label).toEqual(usesMachine ? { Ref: stateMachineId() } : undefined);
           expect(variables.SALESFORCE_CLIENT_SECRET_ARN, label).toEqual(grants.has('secret:oauthClients') ? { Ref: secretId() } : undefined);
           expect(variables.O365_CLIENT_SECRET_ARN, label).toEqual(grants.has('secret:oauthClients') ? { Ref: o365SecretId() } : undefined);
+          expect(variables.EVENT_BUS_NAME, label).toEqual(grants.has('events:put') ? { Ref: busId() } : undefined);
         }
       });
     });
@@ -350,7 +316,6 @@ describe('ConnectorServiceStack', () => {
 
       it('gives every function exactly the access its grants say, on exactly the granted resource', () => {
         const [tableId] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
-        const [keyId] = only(s().resources, 'AWS::KMS::Key');
         for (const [label, statements] of statementsByLabel()) {
           const grants = grantsOf(label);
           const may = (action: string) => actionsOf(statements).some((a) => allows(a, action));
@@ -365,20 +330,32 @@ describe('ConnectorServiceStack', () => {
           expect(may('secretsmanager:GetSecretValue'), `${label} secretsmanager:GetSecretValue`).toBe(grants.has('secret:oauthClients'));
           expect(may('states:StartExecution'), `${label} states:StartExecution`).toBe(grants.has('stateMachine:start'));
           expect(may('states:StopExecution'), `${label} states:StopExecution`).toBe(grants.has('stateMachine:stop'));
+          expect(may('dynamodb:DescribeStream'), `${label} dynamodb:DescribeStream`).toBe(grants.has('table:streamRead'));
+          expect(may('events:PutEvents'), `${label} events:PutEvents`).toBe(grants.has('events:put'));
 
           // Each permission names only its resource: the table (never its indexes, but the
-          // bySchedule index for the scheduled sync's Query), the key, the secret, the machine.
+          // bySchedule index for the scheduled sync's Query, and the stream for its consumer), the
+          // key, the secret, the machine, the bus.
           const dynamodb = statements.filter((statement) => statement.Action.some((a) => a.startsWith('dynamodb:')));
           for (const statement of dynamodb) {
             const isIndexQuery = JSON.stringify(statement.Resource).includes('/index/');
+            const isStream = JSON.stringify(statement.Resource).includes('StreamArn');
             if (isIndexQuery) {
               expect(grants.has('table:querySchedule'), `${label} queries an index`).toBe(true);
               expect(statement).toMatchObject({ Action: ['dynamodb:Query'], Resource: { 'Fn::Join': ['', [getAtt(tableId), '/index/bySchedule']] } });
+            } else if (isStream) {
+              expect(grants.has('table:streamRead'), `${label} reads the stream`).toBe(true);
+              expect(statement).toEqual({
+                Effect: 'Allow',
+                Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+                Resource: getAtt(tableId, 'StreamArn'),
+              });
             } else {
               expect(statement.Resource, `${label} dynamodb resource`).toEqual(getAtt(tableId));
             }
           }
-          for (const resource of resourcesOf(statements, 'kms:Decrypt')) expect(resource, label).toEqual(getAtt(keyId));
+          for (const resource of resourcesOf(statements, 'events:PutEvents')) expect(resource, label).toEqual(getAtt(busId()));
+          for (const resource of resourcesOf(statements, 'kms:Decrypt')) expect(resource, label).toEqual(getAtt(keyId()));
           const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue');
           expect(secrets, label).toHaveLength(new Set(secrets.map((r) => JSON.stringify(r))).size);
           expect(secrets, label).toEqual(grants.has('secret:oauthClients') ? expect.arrayContaining(secretRefs()) : []);
@@ -464,13 +441,15 @@ describe('ConnectorServiceStack', () => {
         expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
       });
 
-      it('lets EventBridge Scheduler invoke only the scheduled-sync function, under a role only scheduler.amazonaws.com of this account assumes', () => {
+      it('lets EventBridge Scheduler invoke only the scheduled-sync function (and write only to its dead-letter queue), under a role only scheduler.amazonaws.com of this account assumes', () => {
         const [, schedule] = only(s().resources, 'AWS::Scheduler::Schedule');
         const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
         const statements = statementsOfRole(s().resources, roleId);
         const id = functionId('sync/scheduledSync');
-        expect(actionsOf(statements)).toEqual(['lambda:InvokeFunction']);
+        // Invoking, and sending what it could not deliver to its dead-letter queue.
+        expect(actionsOf(statements).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
         expect(resourcesOf(statements, 'lambda:InvokeFunction')).toEqual([getAtt(id), versionsOf(id)]);
+        expect(resourcesOf(statements, 'sqs:SendMessage')).toEqual([getAtt(idOf(s().stack.scheduledSync.deadLetters.queue))]);
         expect(s().resources[roleId]!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
           expect.objectContaining({
             Principal: { Service: 'scheduler.amazonaws.com' },
@@ -491,13 +470,13 @@ describe('ConnectorServiceStack', () => {
         );
       });
 
-      it('is a Standard state machine that logs every event (without execution data) to its own log group, traced by X-Ray', () => {
+      it('is a Standard state machine that logs its errors with their execution data to its own log group, traced by X-Ray', () => {
         const [, machine] = only(s().resources, 'AWS::StepFunctions::StateMachine');
         expect(machine.Properties).toMatchObject({
           StateMachineName: `Connector-${env}-sync`,
           StateMachineType: 'STANDARD',
           TracingConfiguration: { Enabled: true },
-          LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+          LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: true },
         });
         const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
         expect(logGroupId).toBe(idOf(s().stack.sync.logGroup));
@@ -512,7 +491,11 @@ describe('ConnectorServiceStack', () => {
           ScheduleExpression: 'rate(5 minutes)',
           State: 'ENABLED',
           FlexibleTimeWindow: { Mode: 'OFF' },
-          Target: { Arn: getAtt(functionId('sync/scheduledSync')), RetryPolicy: { MaximumEventAgeInSeconds: 300 } },
+          Target: {
+            Arn: getAtt(functionId('sync/scheduledSync')),
+            RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 },
+            DeadLetterConfig: { Arn: getAtt(idOf(s().stack.scheduledSync.deadLetters.queue)) },
+          },
         });
       });
 
@@ -523,7 +506,13 @@ describe('ConnectorServiceStack', () => {
           'detail-type': ['Step Functions Execution Status Change'],
           detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: stateMachineId() }] },
         });
-        expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAtt(functionId('sync/recoverSync')) })]);
+        expect(rule.Properties.Targets).toEqual([
+          expect.objectContaining({
+            Arn: getAtt(functionId('sync/recoverSync')),
+            RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 6 * 3600 },
+            DeadLetterConfig: { Arn: getAtt(idOf(s().stack.syncRecovery.deadLetters.queue)) },
+          }),
+        ]);
         s().template.hasResourceProperties('AWS::Lambda::Permission', {
           Action: 'lambda:InvokeFunction',
           FunctionName: getAtt(functionId('sync/recoverSync')),
@@ -604,7 +593,7 @@ describe('ConnectorServiceStack', () => {
     });
 
     describe('data', () => {
-      it('keeps everything in one table keyed pk/sk with the sparse bySchedule index, exactly as ensureTable creates it locally', async () => {
+      it('keeps everything in one table keyed pk/sk with the sparse bySchedule index and a stream, exactly as ensureTable creates it locally', async () => {
         // ensureTable (local/dynamodb-local.ts) run against a client that records its requests.
         const sent: { name: string; input: Record<string, any> }[] = [];
         const recorder = {
@@ -625,6 +614,9 @@ describe('ConnectorServiceStack', () => {
         expect(table.Properties.GlobalSecondaryIndexes).toEqual(created.GlobalSecondaryIndexes);
         expect(table.Properties.TimeToLiveSpecification).toEqual(ttl.TimeToLiveSpecification);
         expect(table.Properties.BillingMode).toBe(created.BillingMode);
+        // The stream the domain events come from, with both images, on both sides.
+        expect(created.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+        expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: created.StreamSpecification.StreamViewType });
         // The literal names the code on both sides uses (functions/core/repository/keys.ts).
         expect(table.Properties.GlobalSecondaryIndexes).toEqual([
           {
@@ -663,7 +655,7 @@ describe('ConnectorServiceStack', () => {
           const [, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
           expect(table.DeletionPolicy).toBe('Delete');
           expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
-          expect(only(s().resources, 'AWS::KMS::Key')[1].DeletionPolicy).toBe('Delete');
+          expect(s().resources[keyId()]!.DeletionPolicy).toBe('Delete');
           for (const id of [secretId(), o365SecretId()]) expect(s().resources[id]!.DeletionPolicy, id).toBe('Delete');
         });
       } else {
@@ -676,7 +668,7 @@ describe('ConnectorServiceStack', () => {
           const [tableId, table] = only(s().resources, 'AWS::DynamoDB::GlobalTable');
           retained(table, tableId);
           expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
-          retained(...(only(s().resources, 'AWS::KMS::Key').reverse() as [Resource, string]));
+          retained(s().resources[keyId()]!, keyId());
           for (const id of [secretId(), o365SecretId()]) retained(s().resources[id]!, id);
           for (const [id, logGroup] of ofType(s().resources, 'AWS::Logs::LogGroup')) retained(logGroup, id);
         });
@@ -702,7 +694,7 @@ describe('ConnectorServiceStack', () => {
       expect([...(graph.get(apiId) ?? [])]).toEqual([]);
     });
 
-    it('exports the API URL, the Salesforce and Office 365 callback URLs and secret names, the state machine, the table name and the key ARN', () => {
+    it('exports the API URL, the Salesforce and Office 365 callback URLs and secret names, the state machine, the table name, the key ARN, the event bus and the alarm topic', () => {
       const outputs = s().template.toJSON().Outputs as Record<string, { Value: unknown }>;
       expect(Object.keys(outputs).sort()).toEqual(
         [
@@ -714,6 +706,9 @@ describe('ConnectorServiceStack', () => {
           'O365ClientSecretName',
           'SyncStateMachineArn',
           'TableName',
+          'EventBusName',
+          'EventBusArn',
+          'AlarmTopicArn',
         ].sort(),
       );
       const [apiId] = only(s().resources, 'AWS::ApiGatewayV2::Api');
