@@ -12,7 +12,7 @@ const config = readEnvironmentConfig(app);
 
 new ConnectorServiceStack(app, `Connector-${config.name}`, {
   config,
-  description: `Connector service (${config.name}): HTTP API, sync state machine, Lambda functions, DynamoDB table, KMS key`,
+  description: `Connector service (${config.name}): HTTP API, sync state machine, Lambda functions, DynamoDB table, KMS key, domain-event bus, alarms and dashboard`,
   // Environment-agnostic: the deploying credentials pick account and region, and a synth
   // without AWS configuration does not silently pin the CLI's fallback region.
 });
