@@ -8,8 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Handlers log JSON to stdout; the logging tests turn it back on for themselves.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // Handlers log JSON and publish EMF metric lines to stdout; the logging and metrics tests
+    // turn them back on for themselves.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

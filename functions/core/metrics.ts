@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logger } from './logger';
 import type { ProviderId } from './registry';
 
 /**
@@ -54,6 +55,12 @@ export const METRICS_NAMESPACE = 'ConnectorService';
  * one; alarms add the providers up with metric math. Each record is its own EMF line,
  * published at once: steps and batched API calls run side by side in one process, and a
  * shared buffer of dimensions would mix them up.
+ *
+ * `POWERTOOLS_METRICS_DISABLED=true` silences it (the tests do, so the in-process stack does
+ * not print EMF lines all over their output); it is read on every record.
+ * Recording never throws: a metric must not fail the operation it counts (a token refresh
+ * whose rotated refresh token still has to be stored, say); a record that cannot be
+ * published is logged instead.
  */
 export function emfMetrics(env: NodeJS.ProcessEnv = process.env): MetricsRecorder {
   const metrics = new Metrics({
@@ -63,12 +70,16 @@ export function emfMetrics(env: NodeJS.ProcessEnv = process.env): MetricsRecorde
   });
   return {
     record(name, value, context = {}) {
-      const single = metrics.singleMetric();
-      if (context.provider) single.addDimension('provider', context.provider);
-      if (context.code) single.addDimension('code', context.code);
-      if (context.tenantId) single.addMetadata('tenantId', context.tenantId);
-      if (context.syncId) single.addMetadata('syncId', context.syncId);
-      single.addMetric(name, METRICS[name], value);
+      try {
+        const single = metrics.singleMetric();
+        if (context.provider) single.addDimension('provider', context.provider);
+        if (context.code) single.addDimension('code', context.code);
+        if (context.tenantId) single.addMetadata('tenantId', context.tenantId);
+        if (context.syncId) single.addMetadata('syncId', context.syncId);
+        single.addMetric(name, METRICS[name], value);
+      } catch (error) {
+        logger.warn('a metric could not be published', { metric: name, error: error as Error });
+      }
     },
   };
 }

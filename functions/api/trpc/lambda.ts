@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, 
 import { ProviderError } from '../../core/errors';
 import { logger } from '../../core/logger';
 import { runtime } from '../../core/runtime';
+import { traceInvocations } from '../../core/tracing';
 import { createContext } from './context';
 import { userMessage } from './errors';
 
@@ -36,8 +37,10 @@ export type ApiHandler = (event: ApiEvent, context: Context) => Promise<APIGatew
 
 /**
  * Wraps a router as an API Gateway HTTP API (v2) Lambda handler: Powertools' logger gets
- * the Lambda context, tRPC's own adapter speaks the wire protocol, and each failed call
- * is logged exactly once.
+ * the Lambda context, the invocation is an X-Ray subsegment in Lambda (its answer is not
+ * recorded: it is tenant data), tRPC's own adapter speaks the wire protocol, and each failed
+ * call is logged exactly once and counted in ApiErrors by its tRPC code. Errors the gateway
+ * answers itself (API Gateway's JWT authorizer, or the local gateway's) never reach here.
  */
 export function createApiHandler(router: AnyTRPCRouter): ApiHandler {
   // Build clients and services during init: a misconfigured function refuses to start.
@@ -61,10 +64,13 @@ export function createApiHandler(router: AnyTRPCRouter): ApiHandler {
       };
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('procedure failed', { ...keys, error: error.cause ?? error });
       else logger.warn('procedure rejected', { ...keys, reason: userMessage(error) });
+      // The code is the dimension (a dozen values); the tenant only a property of the record.
+      runtime().metrics.record('ApiErrors', 1, { code: error.code, tenantId: keys.tenantId });
     },
   });
   return middy<ApiEvent, APIGatewayProxyResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(traceInvocations())
     .before((request) => {
       // Per-procedure routes have no {proxy+} parameter, so tRPC reads the procedure from
       // the raw path: take the prefix off. Catch-all routes pass their proxy parameter.

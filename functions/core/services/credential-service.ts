@@ -172,7 +172,7 @@ export class CredentialService {
     const now = () => this.clock().toISOString();
     let refreshed: OAuthCredentials;
     try {
-      refreshed = await this.requireAdapter(providerId).refresh(current.credentials, current.config);
+      refreshed = await this.refreshAtProvider(tenantId, providerId, current);
     } catch (error) {
       const stillHeld = await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
       if (!(error instanceof ProviderError && error.reauthorizationRequired)) throw error;
@@ -207,6 +207,27 @@ export class CredentialService {
       provider: providerId,
       reauthorizationRequired: true,
     });
+  }
+
+  /**
+   * The provider's refresh call, counted in TokenRefreshes or TokenRefreshFailures: here,
+   * where the provider answers, the lease makes it one count per refresh call made.
+   */
+  private async refreshAtProvider(
+    tenantId: string,
+    providerId: ProviderId,
+    current: { credentials: OAuthCredentials; config: Record<string, unknown> },
+  ): Promise<OAuthCredentials> {
+    const adapter = this.requireAdapter(providerId);
+    let refreshed: OAuthCredentials;
+    try {
+      refreshed = await adapter.refresh(current.credentials, current.config);
+    } catch (error) {
+      this.deps.metrics?.record('TokenRefreshFailures', 1, { provider: providerId, tenantId });
+      throw error;
+    }
+    this.deps.metrics?.record('TokenRefreshes', 1, { provider: providerId, tenantId });
+    return refreshed;
   }
 
   /** The stored OAuth credentials if they are newer than `version`, else undefined. */
