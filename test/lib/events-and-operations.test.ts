@@ -96,12 +96,12 @@ describe(`events and operations (${ENV})`, () => {
       });
     });
 
-    it('filters the stream to connector items and sync logs, as the local stack does: never entities, page markers or other items', () => {
+    it('filters the stream to tenants\' connector items and sync logs, as the local stack does: never entities, page markers, OAuth states or other items', () => {
       const [, mapping] = only(s.resources, 'AWS::Lambda::EventSourceMapping');
       const filters = mapping.Properties.FilterCriteria.Filters as { Pattern: string }[];
       expect(filters).toHaveLength(1);
       const pattern: unknown = JSON.parse(filters[0]!.Pattern);
-      expect(pattern).toEqual({ dynamodb: { Keys: { sk: { S: ['META', { prefix: 'LOG#' }] } } } });
+      expect(pattern).toEqual({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TENANT#' }] }, sk: { S: ['META', { prefix: 'LOG#' }] } } } });
 
       const connector = 'TENANT#acme#CONNECTOR#salesforce';
       const passing = [
@@ -116,6 +116,8 @@ describe(`events and operations (${ENV})`, () => {
         streamRecord(`${connector}#PAGES`, '01JABCDEF0000000000000000#12'),
         streamRecord(connector, 'METADATA'),
         streamRecord(connector, 'LOG'),
+        // OAuth states use the connector sort key outside any tenant.
+        streamRecord('OAUTH_STATE#0123abcd', 'META', 'INSERT'),
       ];
       for (const record of passing) {
         expect(matchesPattern(pattern, record), JSON.stringify(record.dynamodb?.Keys)).toBe(true);

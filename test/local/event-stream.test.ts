@@ -28,12 +28,12 @@ describe('local event stream', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  const put = (sk: string, n: number) => table.client.send(new PutCommand({ TableName: table.tableName, Item: { pk: 'TENANT#t#CONNECTOR#customerio', sk, n } }));
+  const put = (sk: string, n: number, pk = 'TENANT#t#CONNECTOR#customerio') => table.client.send(new PutCommand({ TableName: table.tableName, Item: { pk, sk, n } }));
   const start = (handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) =>
     startLocalEventStream({ endpoint: inject('dynamoDbEndpoint'), tableName: table.tableName, stateDir, handler, pollMs: 20 });
   const numbers = (event: DynamoDBStreamEvent) => event.Records.map((record) => Number(record.dynamodb!.NewImage!.n!.N));
 
-  it('hands over only connector items and sync logs, in the order they were written', async () => {
+  it('hands over only tenants\' connector items and sync logs, in the order they were written', async () => {
     const seen: number[] = [];
     stream = await start(async (event) => {
       seen.push(...numbers(event));
@@ -42,8 +42,9 @@ describe('local event stream', () => {
     await put('META', 1);
     await put('accounts#001', 2);
     await put('LOG#sync_1', 3);
-    await put('OAUTH', 4);
+    await put('META', 4, 'OAUTH_STATE#abc');
     await put('META', 5);
+    await put('1', 6, 'TENANT#t#CONNECTOR#customerio#PAGES');
     await stream.caughtUp();
     expect(seen).toEqual([1, 3, 5]);
   });

@@ -5,19 +5,23 @@ import type { LifecycleRow } from '../connector-lifecycle';
 import { DETAIL_TYPES, envelope, type DetailType, type DomainEvent, type SyncDetail } from '../domain-events';
 import type { SyncStatus, SyncType } from '../model';
 import type { ProviderId } from '../registry';
-import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX } from './keys';
+import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX, TENANT_PK_PREFIX } from './keys';
 
 /**
- * The items whose changes can mean events: connectors and sync logs. The stream's event source
- * mapping passes only these to the publisher (an entity sync writes millions of other items);
- * the local stack filters the same way.
+ * The items whose changes can mean events: tenants' connectors and sync logs (OAuth states
+ * also use the connector sort key, outside any tenant). The stream's event source mapping
+ * passes only these to the publisher (an entity sync writes millions of other items); the
+ * local stack filters the same way.
  */
-export const EVENT_ITEMS_FILTER_PATTERN = { dynamodb: { Keys: { sk: { S: [CONNECTOR_SK, { prefix: SYNC_LOG_SK_PREFIX }] } } } };
+export const EVENT_ITEMS_FILTER_PATTERN = {
+  dynamodb: { Keys: { pk: { S: [{ prefix: TENANT_PK_PREFIX }] }, sk: { S: [CONNECTOR_SK, { prefix: SYNC_LOG_SK_PREFIX }] } } },
+};
 
 /** Whether a stream record passes {@link EVENT_ITEMS_FILTER_PATTERN}. */
 export function isEventItemRecord(record: DynamoDBRecord): boolean {
+  const pk = record.dynamodb?.Keys?.pk?.S;
   const sk = record.dynamodb?.Keys?.sk?.S;
-  return sk === CONNECTOR_SK || (sk?.startsWith(SYNC_LOG_SK_PREFIX) ?? false);
+  return (pk?.startsWith(TENANT_PK_PREFIX) ?? false) && (sk === CONNECTOR_SK || (sk?.startsWith(SYNC_LOG_SK_PREFIX) ?? false));
 }
 
 /** A stream record's change, images unmarshalled. */

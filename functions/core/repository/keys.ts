@@ -19,9 +19,12 @@ export function assertTenantId(tenantId: string): void {
   if (!TENANT_ID.test(tenantId)) throw new Error('refusing to build a key from an invalid tenant id');
 }
 
+/** Every tenant's partition key begins so; nothing outside a tenant's data does. */
+export const TENANT_PK_PREFIX = 'TENANT#';
+
 export function connectorPk(tenantId: string, providerId: ProviderId): string {
   assertTenantId(tenantId);
-  return `TENANT#${tenantId}#CONNECTOR#${providerId}`;
+  return `${TENANT_PK_PREFIX}${tenantId}#CONNECTOR#${providerId}`;
 }
 
 export const CONNECTOR_SK = 'META';
