@@ -83,7 +83,7 @@ describe('metrics the local stack publishes', () => {
     expect(emf('TokenRefreshes')).toEqual([]);
   });
 
-  it('RecoveryRuns: one per execution the recovery handler recovers, none for an event it cannot use', async () => {
+  it('RecoveryRuns: one per execution the recovery handler recovers, none after FailSync or for an event it cannot use', async () => {
     await stack.connectSalesforce('recovered');
     const syncId = 'sync_RECOVERED00000000000000000';
     await createRepositories(stack.documentClient, stack.tableName).lifecycle.beginSync('recovered', 'salesforce', {
@@ -105,8 +105,12 @@ describe('metrics the local stack publishes', () => {
 
     await handler({ detail: { status: 'TIMED_OUT', name: syncId, input } }, { awsRequestId: 'recover-metrics-1' } as never);
     await handler({ detail: { status: 'FAILED', name: 'not-a-sync', input: '{"hello":1}' } }, { awsRequestId: 'recover-metrics-2' } as never);
+    // After every sync that failed through FailSync: nothing was left to recover.
+    const syncFailed = { error: 'SyncFailed', cause: "The sync failed; the connector's lastSyncError says why." };
+    await handler({ detail: { status: 'FAILED', name: syncId, input, ...syncFailed } }, { awsRequestId: 'recover-metrics-3' } as never);
 
-    const runs = emf('RecoveryRuns');
+    // Only this sync's: the local runner may be recovering an earlier test's failed sync meanwhile.
+    const runs = emf('RecoveryRuns').filter((line) => line.values.syncId === syncId);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.dimensionSets).toEqual([['service', 'environment']]);
     expect(runs[0]!.values).toMatchObject({ RecoveryRuns: 1, tenantId: 'recovered', syncId });

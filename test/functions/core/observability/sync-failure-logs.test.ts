@@ -116,12 +116,14 @@ describe('why a sync failed, in the log', () => {
     expect(await statusOf('unexpected', 'salesforce')).toBe('error');
   });
 
-  it('recovery logs why the execution ended: an error when it timed out, a warning when it was stopped', async () => {
+  it('recovery logs why the execution ended: an error when it timed out, a warning when it was stopped, nothing above debug after FailSync', async () => {
     const { handler } = await import('../../../../functions/sync/recoverSync');
     const timedOut = 'sync_TIMEDOUT0000000000000000';
     await runningSync('timed-out', timedOut);
     const stopped = 'sync_STOPPED00000000000000000';
     await runningSync('stopped', stopped);
+    const closed = 'sync_CLOSED000000000000000000';
+    await runningSync('closed', closed);
     const event = (syncId: string, tenantId: string, status: string, extra: Record<string, string> = {}) => ({
       detail: { status, name: syncId, input: JSON.stringify({ tenantId, providerId: 'salesforce', syncId }), ...extra },
     });
@@ -129,9 +131,14 @@ describe('why a sync failed, in the log', () => {
     const { lines } = await captureLogs(async () => {
       await handler(event(timedOut, 'timed-out', 'TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out.' }), { awsRequestId: 'recover-1' } as never);
       await handler(event(stopped, 'stopped', 'ABORTED'), { awsRequestId: 'recover-2' } as never);
+      // What EventBridge sends after every sync that failed through FailSync (the state machine's SyncFailed state).
+      const syncFailed = { error: 'SyncFailed', cause: "The sync failed; the connector's lastSyncError says why." };
+      await handler(event(closed, 'closed', 'FAILED', syncFailed), { awsRequestId: 'recover-3' } as never);
     });
 
-    expect(lines).toEqual([
+    // Only these syncs' lines: a sync an earlier test failed may be recovered while this one runs.
+    const ours = new Set([timedOut, stopped, closed]);
+    expect(lines.filter((line) => ours.has(line.syncId as string))).toEqual([
       expect.objectContaining({
         level: 'ERROR',
         message: 'sync execution ended without its failure step; recovering its sync',
@@ -165,5 +172,17 @@ describe('redactSecrets', () => {
       'The secret named by SALESFORCE_CLIENT_SECRET_ARN is empty or not text.',
     );
     expect(redactSecrets('a basic check failed; the bearer token expired')).toBe('a basic check failed; the bearer token expired');
+  });
+});
+
+describe('FAILED_THROUGH_FAIL_SYNC', () => {
+  it("is the Error of the state machine's SyncFailed state, the one FailSync leads to", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { FAILED_THROUGH_FAIL_SYNC } = await import('../../../../functions/sync/recoverSync');
+    const definition = JSON.parse(await readFile(new URL('../../../../statemachines/sync.asl.json', import.meta.url), 'utf8')) as {
+      States: Record<string, { Type: string; Next?: string; Error?: string }>;
+    };
+    const afterFailSync = definition.States[definition.States.FailSync!.Next!]!;
+    expect(afterFailSync).toMatchObject({ Type: 'Fail', Error: FAILED_THROUGH_FAIL_SYNC });
   });
 });
