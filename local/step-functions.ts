@@ -338,12 +338,15 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         execution.stopDate = Date.now();
         await record(execution);
       },
-      async () => {
+      async (failure: unknown) => {
         if (execution.stopping) return execution.stopping;
         execution.status = 'FAILED';
         execution.stopDate = Date.now();
         await record(execution).catch(() => undefined);
-        await recover({ detail: { status: 'FAILED', name, input: JSON.stringify(input) } }).catch(() => undefined);
+        // As EventBridge's status change does: the error and cause the execution failed with (a Fail state's, or the uncaught error's).
+        const reason = (failure as { cause?: unknown } | undefined)?.cause;
+        const error = reason instanceof Error ? { error: reason.name, cause: reason.message } : {};
+        await recover({ detail: { status: 'FAILED', name, input: JSON.stringify(input), ...error } }).catch(() => undefined);
       },
     );
     // The event log closes with the execution; waiting for it keeps the transition count exact at idle().

@@ -134,5 +134,8 @@ export const executionStatusEventSchema = z.object({
     status: z.string(),
     name: z.string(),
     input: z.optional(z.nullable(z.string())),
+    /** Why it ended: present for FAILED and TIMED_OUT, usually absent for ABORTED. */
+    error: z.optional(z.nullable(z.string())),
+    cause: z.optional(z.nullable(z.string())),
   }),
 });

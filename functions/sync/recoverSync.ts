@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { loggableCause, logWithKeys } from '../core/logger';
 import { runtime } from '../core/runtime';
 import { executionStatusEventSchema, syncRefSchema } from '../core/schemas';
@@ -10,11 +9,6 @@ import { createStepHandler } from './step';
  * sync and logged why. Every failed sync ends that way, so this handler runs after each one.
  */
 export const FAILED_THROUGH_FAIL_SYNC = 'SyncFailed';
-
-/** What EventBridge says about why an execution ended: present for FAILED and TIMED_OUT, usually absent for ABORTED. */
-const executionEndSchema = z.object({
-  detail: z.object({ error: z.optional(z.nullable(z.string())), cause: z.optional(z.nullable(z.string())) }),
-});
 
 /**
  * EventBridge rule target for sync executions that FAILED, TIMED_OUT or were ABORTED:
@@ -33,7 +27,10 @@ export const handler = createStepHandler(async (event: unknown) => {
   }
   const { tenantId, providerId, syncId } = state.data;
   const log = logWithKeys({ procedure: 'recoverSync', execution: detail.name, status: detail.status, tenantId, connectorId: providerId, syncId });
-  const why = whyItEnded(event, detail.status);
+  const why = {
+    errorName: detail.error || detail.status,
+    cause: detail.cause ? loggableCause(detail.cause) : `the execution ended ${detail.status}`,
+  };
   const throughFailSync = detail.status === 'FAILED' && why.errorName === FAILED_THROUGH_FAIL_SYNC;
   if (throughFailSync) log.debug('sync execution failed through FailSync, which closed its sync', why);
   else if (detail.status === 'ABORTED') log.warn('sync execution was stopped; recovering its sync', why);
@@ -45,9 +42,3 @@ export const handler = createStepHandler(async (event: unknown) => {
   }
   return { recovered: true };
 });
-
-/** The error name and cause EventBridge reports for the execution, or its status when it reports none. */
-function whyItEnded(event: unknown, status: string): { errorName: string; cause: string } {
-  const ended = executionEndSchema.safeParse(event).data?.detail;
-  return { errorName: ended?.error || status, cause: ended?.cause ? loggableCause(ended.cause) : `the execution ended ${status}` };
-}

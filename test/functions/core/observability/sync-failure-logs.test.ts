@@ -75,8 +75,12 @@ describe('why a sync failed, in the log', () => {
     const { lines, raw } = await captureLogs(async () => {
       ({ syncId } = await admin.triggerSync.mutate({ connectorId: 'customerio' }));
       await expect.poll(() => statusOf('outage', 'customerio'), { timeout: 20_000, interval: 50 }).toBe('error');
+      // The execution then fails in its SyncFailed state, and the local runner hands it to recovery as EventBridge would.
+      await stack.stepFunctions.idle();
     });
     stack.customerio!.failures.reset();
+    // Recovery sees the SyncFailed error, as in AWS, and has nothing to say above debug.
+    expect(lines.filter((line) => line.syncId === syncId && String(line.message).startsWith('sync execution'))).toEqual([]);
 
     const failed = lines.filter((line) => line.message === 'sync failed');
     expect(failed).toEqual([
