@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { logWithKeys, logger } from '../core/logger';
 import { runtime } from '../core/runtime';
 import type { CallbackOutcome } from '../core/services/oauth-service';
+import { traceInvocations } from '../core/tracing';
 
 const services = runtime();
 
@@ -14,6 +15,7 @@ const services = runtime();
  */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(traceInvocations())
   .handler(async (event) => {
     const providerId = /^\/oauth\/([a-z0-9]+)\/callback$/.exec(event.rawPath)?.[1] ?? '';
     const { state, code, error } = event.queryStringParameters ?? {};
@@ -22,12 +24,17 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
       return answer(await services.oauthService.completeAuthorization(providerId, { state, code, error }, log), services.appUrl);
     } catch (cause) {
       log.error('authorization callback failed', { error: cause as Error });
+      services.metrics.record('ApiErrors', 1, { code: 'INTERNAL_SERVER_ERROR' });
       return page(500, 'Something went wrong on our side while connecting. Please start the connection again.');
     }
   });
 
 function answer(outcome: CallbackOutcome, appUrl: string | undefined): APIGatewayProxyStructuredResultV2 {
-  if (outcome.kind === 'rejected') return page(400, outcome.message);
+  if (outcome.kind === 'rejected') {
+    // A callback that is not one (no or unknown state): counted as the API's other bad requests are.
+    services.metrics.record('ApiErrors', 1, { code: 'BAD_REQUEST' });
+    return page(400, outcome.message);
+  }
   const message = outcome.kind === 'connected' ? 'Connected. You can close this window.' : outcome.message;
   if (!appUrl) return page(outcome.kind === 'connected' ? 200 : 400, message);
   const target = new URL(appUrl);

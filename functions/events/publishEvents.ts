@@ -8,11 +8,12 @@ import { logger, logWithKeys } from '../core/logger';
 import { emfMetrics } from '../core/metrics';
 import { deriveDomainEvents, itemChangeOf } from '../core/repository/dynamo-domain-events';
 import { DomainEventRelay } from '../core/services/domain-event-relay';
+import { traceAwsClient, traceInvocations } from '../core/tracing';
 
 const relay = new DomainEventRelay({
   publisher: process.env.EVENTS_FILE
     ? new JsonLinesPublisher(process.env.EVENTS_FILE)
-    : new EventBridgePublisher(new EventBridgeClient({}), requiredEnv(process.env, 'EVENT_BUS_NAME', 'it names the bus events go to')),
+    : new EventBridgePublisher(traceAwsClient(new EventBridgeClient({})), requiredEnv(process.env, 'EVENT_BUS_NAME', 'it names the bus events go to')),
   metrics: emfMetrics(),
   log: logWithKeys({ procedure: 'publishEvents' }),
 });
@@ -25,6 +26,7 @@ const relay = new DomainEventRelay({
  */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(traceInvocations())
   .handler(async (event) => {
     const changes = event.Records.map((record) => ({
       changeId: record.dynamodb?.SequenceNumber ?? '',

@@ -138,4 +138,13 @@ describe('metrics the local stack publishes', () => {
     }
     expect(errors.filter((line) => line.values.tenantId === 'api-errors')).toHaveLength(5);
   });
+
+  it('ApiErrors: an OAuth callback that is not one (no or unknown state) counts as a bad request', async () => {
+    for (const query of ['', '?state=forged&code=x']) {
+      const answer = await fetch(`${stack.url}/oauth/salesforce/callback${query}`);
+      expect(answer.status).toBe(400);
+      await answer.body?.cancel();
+    }
+    expect(emf('ApiErrors').map((line) => line.values.code)).toEqual(['BAD_REQUEST', 'BAD_REQUEST']);
+  });
 });
