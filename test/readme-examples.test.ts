@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/local-stack';
 
 /**
- * The README's shell examples, run as a reader pastes them: every ```sh block in order, in
- * one shell session (variables such as TOKEN carry from block to block), against a fresh
+ * The README's examples, run as a reader pastes them: every ```sh block in order, in one
+ * shell session (variables such as TOKEN carry from block to block), and every ```ts block
+ * saved as a file in the repository root and run with tsx in that session, against a fresh
  * local stack. A block fails the test when it exits non-zero or prints a tRPC error.
  *
  * The rule for what does not run is in the README itself, visible next to each block: a
@@ -33,20 +34,23 @@ const SKIPPABLE = [
 ];
 
 interface ShellExample {
-  /** 1-based, counting only ```sh blocks. */
+  /** 1-based, counting only ```sh and ```ts blocks. */
   number: number;
+  /** A shell session's commands, or a TypeScript file (run with tsx from the repository root). */
+  language: 'sh' | 'ts';
   /** Line of the opening fence in README.md. */
   line: number;
   code: string;
   marker: { kind: 'skip'; reason: string } | { kind: 'shows-error' } | undefined;
 }
 
-/** The README's ```sh blocks, each with the readme-test marker on the line before its fence (blank lines allowed). */
+/** The README's ```sh and ```ts blocks, each with the readme-test marker on the line before its fence (blank lines allowed). */
 function shellExamples(markdown: string): ShellExample[] {
   const lines = markdown.split('\n');
   const examples: ShellExample[] = [];
   for (let index = 0; index < lines.length; index++) {
-    if (lines[index]!.trim() !== '```sh') continue;
+    const language = /^```(sh|ts)$/.exec(lines[index]!.trim())?.[1] as ShellExample['language'] | undefined;
+    if (!language) continue;
     const end = lines.findIndex((line, at) => at > index && line.trim() === '```');
     if (end < 0) throw new Error(`README.md:${index + 1}: a sh block is never closed`);
     let before = index - 1;
@@ -59,7 +63,7 @@ function shellExamples(markdown: string): ShellExample[] {
       else if (comment === 'shows an error') marker = { kind: 'shows-error' };
       else throw new Error(`README.md:${before + 1}: unknown readme-test marker "${comment}"`);
     }
-    examples.push({ number: examples.length + 1, line: index + 1, code: lines.slice(index + 1, end).join('\n'), marker });
+    examples.push({ number: examples.length + 1, language, line: index + 1, code: lines.slice(index + 1, end).join('\n'), marker });
     index = end;
   }
   return examples;
@@ -123,14 +127,18 @@ describe('README examples', () => {
     const firstCommand = example.code.split('\n')[0]!.slice(0, 70);
     it(`example ${example.number} (README.md:${example.line}) works: ${firstCommand}`, { timeout: 120_000 }, async () => {
       const variables = join(sessionDir, 'variables.sh');
+      const code = example.code.replaceAll(README_PORT_URL, stack.url);
+      // A TypeScript example is saved in the repository root (its imports are relative to it) and run with the session's variables exported.
+      const tsFile = join(ROOT, `.readme-example-${example.number}-${process.pid}.ts`);
+      if (example.language === 'ts') await writeFile(tsFile, code);
       const script = [
         'set -eo pipefail',
         `if [ -f '${variables}' ]; then source '${variables}'; fi`,
-        example.code.replaceAll(README_PORT_URL, stack.url),
+        example.language === 'ts' ? `${names.map((name) => `export ${name}; `).join('')}node_modules/.bin/tsx '${tsFile}'` : code,
         // Keep what the block assigned for the blocks after it, as one pasted session would.
         names.length ? `declare -p ${names.join(' ')} > '${variables}' 2>/dev/null || true` : '',
       ].join('\n');
-      const { status, stdout, stderr } = await runBash(script, { ...process.env, LOCAL_STATE_DIR: stack.stateDir });
+      const { status, stdout, stderr } = await runBash(script, { ...process.env, LOCAL_STATE_DIR: stack.stateDir }).finally(() => rm(tsFile, { force: true }));
       const transcript = `README.md:${example.line}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`;
       expect(status, transcript).toBe(0);
       if (example.marker?.kind === 'shows-error') expect(stdout, transcript).toMatch(TRPC_ERROR);
