@@ -24,7 +24,7 @@ export interface LocalEventStreamOptions {
   /** Where the checkpoint (`events-checkpoint.json`) is kept, so a restart goes on where the last run stopped. */
   stateDir: string;
   handler: StreamHandler;
-  /** How long to wait when the stream has nothing new, in ms. */
+  /** How long to wait when the stream had nothing new, in ms (`caughtUp()` and `stop()` cut the wait short). */
   pollMs?: number;
   /**
    * A test switch: read records with events, then stop before handing them to the handler,
@@ -48,6 +48,8 @@ interface Checkpoint {
 /** The batch size of the event source mapping in AWS (its default). */
 const BATCH_SIZE = 100;
 const MAX_BACKOFF_MS = 5_000;
+/** How long a listing of the stream's shards is used before it is listed again (a closed shard lists them at once). */
+const SHARD_LIST_MS = 5_000;
 
 /**
  * The local stand-in for the Lambda event source mapping on the table's stream: reads
@@ -58,7 +60,7 @@ const MAX_BACKOFF_MS = 5_000;
  * so a stack killed at any point loses no event when it starts again.
  */
 export async function startLocalEventStream(options: LocalEventStreamOptions): Promise<LocalEventStream> {
-  const pollMs = options.pollMs ?? 100;
+  const pollMs = options.pollMs ?? 500;
   const checkpointFile = join(options.stateDir, 'events-checkpoint.json');
   const tables = localDynamoDbClient(options.endpoint);
   const streams = new DynamoDBStreamsClient({
@@ -78,10 +80,17 @@ export async function startLocalEventStream(options: LocalEventStreamOptions): P
   let backoffMs = 0;
   let passes = 0;
   const passWaiters: { after: number; resolve: () => void }[] = [];
+  let wake: () => void = () => undefined;
+  let shards: { list: Shard[]; at: number } | undefined;
 
-  /** One pass over every open shard, to its current end; answers whether it handed everything over. */
-  async function pass(): Promise<boolean> {
-    for (const shard of await listShards()) {
+  /**
+   * One pass over every open shard, to its current end: `handedOver` false when a batch
+   * failed (it is given again), `read` whether there were records at all.
+   */
+  async function pass(): Promise<{ handedOver: boolean; read: boolean }> {
+    let read = false;
+    if (!shards || Date.now() - shards.at > SHARD_LIST_MS) shards = { list: await listShards(), at: Date.now() };
+    for (const shard of shards.list) {
       const shardId = shard.ShardId!;
       if (checkpoint.shards[shardId] === 'done') continue;
       for (;;) {
@@ -95,21 +104,24 @@ export async function startLocalEventStream(options: LocalEventStreamOptions): P
           throw error;
         }
         const records = page.Records ?? [];
+        read ||= records.length > 0;
         if (records.length > 0 && !(await handOver(shardId, records))) {
           iterators.delete(shardId);
-          return false;
+          return { handedOver: false, read };
         }
         if (!page.NextShardIterator) {
           checkpoint.shards[shardId] = 'done';
           iterators.delete(shardId);
           await saveCheckpoint();
+          // A shard closes when the stream moves on to new ones: list them again.
+          shards = undefined;
           break;
         }
         iterators.set(shardId, page.NextShardIterator);
         if (records.length === 0) break;
       }
     }
-    return true;
+    return { handedOver: true, read };
   }
 
   /** Hands one page of records to the handler, batch by batch; false when a batch failed (its checkpoint stays before the failure). */
@@ -187,31 +199,45 @@ export async function startLocalEventStream(options: LocalEventStreamOptions): P
 
   const loop = (async () => {
     while (!stopped) {
-      let handedOver = false;
+      let outcome = { handedOver: false, read: false };
       if (!halted) {
         try {
-          handedOver = await pass();
+          outcome = await pass();
         } catch (error) {
           if (!stopped) console.error(`events: reading the table's stream failed (${(error as Error).message}); trying again`);
         }
       }
-      backoffMs = handedOver ? 0 : Math.min(MAX_BACKOFF_MS, Math.max(pollMs, backoffMs * 2));
-      if (handedOver) {
+      backoffMs = outcome.handedOver ? 0 : Math.min(MAX_BACKOFF_MS, Math.max(pollMs, backoffMs * 2));
+      if (outcome.handedOver) {
         passes += 1;
         for (const waiter of passWaiters.filter((w) => passes > w.after)) {
           passWaiters.splice(passWaiters.indexOf(waiter), 1);
           waiter.resolve();
         }
       }
-      await new Promise((pause) => setTimeout(pause, handedOver ? pollMs : backoffMs).unref());
+      // Records came, or someone waits to catch up: read on at once. Nothing new: wait until asked, or a while.
+      if (outcome.handedOver && (outcome.read || passWaiters.length > 0)) continue;
+      await new Promise<void>((pause) => {
+        const timer = setTimeout(pause, outcome.handedOver ? pollMs : backoffMs);
+        timer.unref();
+        wake = () => {
+          clearTimeout(timer);
+          pause();
+        };
+      });
     }
   })();
 
   return {
     // A pass that starts after this call reads whatever was written before it.
-    caughtUp: () => new Promise((resolve) => passWaiters.push({ after: passes + 1, resolve })),
+    caughtUp: () =>
+      new Promise((resolve) => {
+        passWaiters.push({ after: passes + 1, resolve });
+        if (!halted) wake();
+      }),
     stop: async () => {
       stopped = true;
+      wake();
       await loop;
       streams.destroy();
     },
