@@ -108,7 +108,7 @@ try {
   const admin = adminOf(TENANT);
   const newTable = async (name: string) => {
     const raw = localDynamoDbClient(dynamo.endpoint);
-    await ensureTable(raw, name);
+    await ensureTable(raw, name, { stream: false });
     raw.destroy();
     return name;
   };

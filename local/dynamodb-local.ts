@@ -112,8 +112,14 @@ export function localDynamoDbClient(endpoint: string): DynamoDBClient {
  * Creates the service's single table with the same key schema, schedule index, stream and TTL
  * attribute that lib/connector-table.ts deploys (a test pins the two together). Idempotent; a
  * table made before it had a stream gets one.
+ *
+ * `stream: false` leaves the stream out, for tables no event is derived from (repository tests,
+ * the benchmark's baseline): DynamoDB Local slows to a crawl (milliseconds per write) on a
+ * streamed table once another stream in the same instance holds many records, so one
+ * instance serves one streamed table that writes much.
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(client: DynamoDBClient, tableName: string, options: { stream?: boolean } = {}): Promise<void> {
+  const stream = options.stream ?? true;
   try {
     await client.send(
       new CreateTableCommand({
@@ -129,7 +135,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        StreamSpecification: STREAM,
+        ...(stream && { StreamSpecification: STREAM }),
         // Sparse: only connectors with a next scheduled sync are in it.
         GlobalSecondaryIndexes: [
           {
@@ -146,7 +152,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (!Table?.StreamSpecification?.StreamEnabled) {
+    if (stream && !Table?.StreamSpecification?.StreamEnabled) {
       await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: STREAM }));
     }
   }

@@ -42,8 +42,12 @@ export interface LocalStackOptions {
   scheduleEveryMs?: number;
   /** Retry and Wait timing of the local state machine runner (tests make them instant). */
   stepFunctions?: LocalStepFunctionsOptions;
-  /** Test switches of the local stream consumer that publishes the domain events. */
-  events?: { haltBeforePublish?: boolean };
+  /**
+   * The domain events (on by default): the table's stream and its consumer. `false` leaves
+   * both out, for tests that share one DynamoDB Local (see ensureTable); `haltBeforePublish`
+   * is a test switch of the consumer.
+   */
+  events?: false | { haltBeforePublish?: boolean };
 }
 
 export interface LocalStack {
@@ -85,7 +89,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     endpoint = dynamo.endpoint;
   }
   const client = localDynamoDbClient(endpoint);
-  await ensureTable(client, tableName);
+  await ensureTable(client, tableName, { stream: options.events !== false });
   client.destroy();
 
   // Provider sandboxes stand in for real providers unless the environment names real ones.
@@ -187,13 +191,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Load every handler now: a broken or misconfigured one fails the start, not the first request.
   await Promise.all(routes.map((route) => loadHandler(route.handler)));
   // The table's stream feeds the domain events, as the event source mapping does in AWS.
-  const events = await startLocalEventStream({
-    endpoint,
-    tableName,
-    stateDir,
-    handler: await loadModuleHandler<StreamHandler>('functions/events/publishEvents.ts'),
-    haltBeforePublish: options.events?.haltBeforePublish,
-  });
+  const events =
+    options.events === false
+      ? undefined
+      : await startLocalEventStream({
+          endpoint,
+          tableName,
+          stateDir,
+          handler: await loadModuleHandler<StreamHandler>('functions/events/publishEvents.ts'),
+          haltBeforePublish: options.events?.haltBeforePublish,
+        });
   // Executions that were running when the stack last stopped carry on, as in AWS.
   await stepFunctions.resumeExecutions();
   const scheduler = await startLocalScheduler(options.scheduleEveryMs ?? 0);
@@ -210,7 +217,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fathom,
     delivrai,
     o365,
-    events: { file: eventsFile, caughtUp: () => events.caughtUp() },
+    events: {
+      file: eventsFile,
+      caughtUp: () => events?.caughtUp() ?? Promise.reject(new Error('this stack was started with events: false: no event is published')),
+    },
     stop: async () => {
       scheduler.stop();
       server.closeAllConnections();
@@ -222,7 +232,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await fathom?.close();
       await o365?.close();
       await delivrai?.close();
-      await events.stop();
+      await events?.stop();
       await dynamo?.stop();
     },
   };

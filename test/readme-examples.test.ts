@@ -97,7 +97,7 @@ describe('README examples', () => {
   let sessionDir: string;
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({ events: {} });
     sessionDir = await mkdtemp(join(tmpdir(), 'readme-session-'));
   });
   afterAll(async () => {

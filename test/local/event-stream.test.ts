@@ -18,7 +18,7 @@ describe('local event stream', () => {
   let stream: LocalEventStream | undefined;
 
   beforeEach(async () => {
-    table = await freshTable();
+    table = await freshTable({ stream: true });
     stateDir = await mkdtemp(join(tmpdir(), 'connector-stream-'));
   });
   afterEach(async () => {

@@ -6,10 +6,11 @@ import { ensureTable, localDynamoDbClient } from '../../local/dynamodb-local';
  * A fresh table on the shared DynamoDB Local, and a document client that counts the
  * requests it sends (the budgets say how many each API call may make).
  */
-export async function freshTable() {
+export async function freshTable(options: { stream?: boolean } = {}) {
   const low = localDynamoDbClient(inject('dynamoDbEndpoint'));
   const tableName = `t-${crypto.randomUUID()}`;
-  await ensureTable(low, tableName);
+  // No stream unless asked: streams on the shared DynamoDB Local slow each other down (see ensureTable).
+  await ensureTable(low, tableName, { stream: options.stream ?? false });
   const sent: string[] = [];
   low.middlewareStack.add(
     (next, context) => async (args) => {

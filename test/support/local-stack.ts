@@ -23,15 +23,23 @@ export interface TestStack extends LocalStack {
   connectSalesforce(tenantId: string): Promise<void>;
 }
 
+/**
+ * Starts a test stack. Without `events`, it shares the run's DynamoDB Local and publishes no
+ * domain events (its table has no stream). With `events: {}`, it gets a DynamoDB Local of its
+ * own, in memory, and the whole event pipeline: streamed tables slow each other down in one
+ * DynamoDB Local (see ensureTable).
+ */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<TestStack> {
   const stateDir = await mkdtemp(join(tmpdir(), 'connector-test-'));
+  const withEvents = options.events !== undefined && options.events !== false;
   const stack = await startLocalStack({
     port: 0,
     stateDir,
-    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+    ...(withEvents ? { inMemoryDynamoDb: true } : { dynamoDbEndpoint: inject('dynamoDbEndpoint') }),
     tableName: `connector-${crypto.randomUUID()}`,
     // Retries and provider waits are instant in tests; their timing is the state machine's business.
     stepFunctions: { retryDelayMs: 0, waitMs: 0 },
+    events: false,
     ...options,
   });
   const documentClient = DynamoDBDocumentClient.from(localDynamoDbClient(stack.dynamoDbEndpoint));

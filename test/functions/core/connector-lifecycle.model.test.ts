@@ -100,6 +100,7 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
     // Small pages: a sync spans several Tasks, so steps land in the middle of it.
     process.env.SALESFORCE_PAGE_SIZE = '200';
     stack = await startTestStack({
+      events: {},
       salesforceSizes: { accounts: 300, people: 500, opportunities: 100, orgs: [{ id: 'org-b', accounts: 60, people: 250, opportunities: 20 }] },
     });
     gate = stack.stepFunctions.gateTasks();

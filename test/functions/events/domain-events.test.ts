@@ -48,7 +48,7 @@ describe('domain events on the local bus', () => {
       }
       return { ...repositories, lifecycle: dying };
     });
-    stack = await startTestStack();
+    stack = await startTestStack({ events: {} });
   });
   afterAll(() => stack.stop());
   beforeEach(() => stack.customerio!.failures.reset());
