@@ -44,3 +44,15 @@ export function syncLog(tenantId: string, providerId: ProviderId, overrides: Par
     ...overrides,
   };
 }
+
+/** A sync log as `triggerSync` writes it: running since now, nothing counted yet. */
+export function runningSyncLog(tenantId: string, providerId: ProviderId, id: string): SyncLog {
+  return syncLog(tenantId, providerId, {
+    id,
+    status: 'running',
+    recordsCreated: 0,
+    recordsUpdated: 0,
+    startedAt: new Date().toISOString(),
+    completedAt: null,
+  });
+}

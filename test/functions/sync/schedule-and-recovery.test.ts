@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createRepositories } from '../../../functions/core/repository';
 import { TestConnectorStore } from '../../support/connector-store';
-import { databaseIdFor } from '../../../functions/core/connector-ref';
 import type { SyncState } from '../../../functions/core/model';
 import { freshTable } from '../../support/dynamodb';
 import { startTestStack, type TestStack } from '../../support/local-stack';
-import { connectorRecord } from '../../support/factories';
+import { connectorRecord, runningSyncLog } from '../../support/factories';
 
 const key = (tenant: string) => ({ pk: `TENANT#${tenant}#CONNECTOR#salesforce`, sk: 'META' });
 
@@ -75,20 +74,7 @@ describe('scheduled syncs and recovery through the local stack', () => {
     // A sync that started and whose execution then vanished (timed out in AWS).
     const { lifecycle } = createRepositories(stack.documentClient, stack.tableName);
     const syncId = 'sync_STUCK0000000000000000000';
-    await lifecycle.beginSync('stuck', 'salesforce', {
-      id: syncId,
-      tenantId: 'stuck',
-      connectorId: databaseIdFor('stuck', 'salesforce'),
-      syncType: 'incremental',
-      status: 'running',
-      recordsCreated: 0,
-      recordsUpdated: 0,
-      recordsDeleted: 0,
-      recordsFailed: 0,
-      startedAt: new Date().toISOString(),
-      completedAt: null,
-      message: null,
-    });
+    await lifecycle.beginSync('stuck', 'salesforce', runningSyncLog('stuck', 'salesforce', syncId));
     const state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId'> = { tenantId: 'stuck', providerId: 'salesforce', syncId };
     const { handler } = await import('../../../functions/sync/recoverSync');
 

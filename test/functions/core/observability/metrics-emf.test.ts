@@ -1,8 +1,8 @@
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../../../../functions/api/router';
-import { databaseIdFor } from '../../../../functions/core/connector-ref';
 import { createRepositories } from '../../../../functions/core/repository';
+import { runningSyncLog } from '../../../support/factories';
 import { startTestStack, type TestStack } from '../../../support/local-stack';
 import { emfLines } from './emf';
 
@@ -86,20 +86,7 @@ describe('metrics the local stack publishes', () => {
   it('RecoveryRuns: one per execution the recovery handler recovers, none after FailSync or for an event it cannot use', async () => {
     await stack.connectSalesforce('recovered');
     const syncId = 'sync_RECOVERED00000000000000000';
-    await createRepositories(stack.documentClient, stack.tableName).lifecycle.beginSync('recovered', 'salesforce', {
-      id: syncId,
-      tenantId: 'recovered',
-      connectorId: databaseIdFor('recovered', 'salesforce'),
-      syncType: 'incremental',
-      status: 'running',
-      recordsCreated: 0,
-      recordsUpdated: 0,
-      recordsDeleted: 0,
-      recordsFailed: 0,
-      startedAt: new Date().toISOString(),
-      completedAt: null,
-      message: null,
-    });
+    await createRepositories(stack.documentClient, stack.tableName).lifecycle.beginSync('recovered', 'salesforce', runningSyncLog('recovered', 'salesforce', syncId));
     const { handler } = await import('../../../../functions/sync/recoverSync');
     const input = JSON.stringify({ tenantId: 'recovered', providerId: 'salesforce', syncId });
 

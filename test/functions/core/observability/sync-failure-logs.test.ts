@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseIdFor } from '../../../../functions/core/connector-ref';
 import { createRepositories } from '../../../../functions/core/repository';
+import { runningSyncLog } from '../../../support/factories';
 import { startTestStack, type TestStack } from '../../../support/local-stack';
 
 interface LogLine {
@@ -40,20 +40,7 @@ describe('why a sync failed, in the log', () => {
   /** A running sync of the tenant's Salesforce, as triggerSync leaves it, without an execution behind it. */
   async function runningSync(tenant: string, syncId: string): Promise<void> {
     await stack.connectSalesforce(tenant);
-    await createRepositories(stack.documentClient, stack.tableName).lifecycle.beginSync(tenant, 'salesforce', {
-      id: syncId,
-      tenantId: tenant,
-      connectorId: databaseIdFor(tenant, 'salesforce'),
-      syncType: 'incremental',
-      status: 'running',
-      recordsCreated: 0,
-      recordsUpdated: 0,
-      recordsDeleted: 0,
-      recordsFailed: 0,
-      startedAt: new Date().toISOString(),
-      completedAt: null,
-      message: null,
-    });
+    await createRepositories(stack.documentClient, stack.tableName).lifecycle.beginSync(tenant, 'salesforce', runningSyncLog(tenant, 'salesforce', syncId));
   }
 
   beforeAll(async () => {
