@@ -19,8 +19,9 @@ import { EVENTS_HANDLERS_DIR } from './lambda-defaults';
 export const PUBLISH_EVENTS_GRANTS: readonly GrantName[] = ['table:streamRead', 'events:put'];
 
 /**
- * Which stream records reach the publisher: connector items (`sk` = `META`) and sync logs
- * (`sk` = `LOG#<syncId>`), the only items whose changes are domain events. Entities and page
+ * Which stream records reach the publisher: tenants' connector items (`sk` = `META` in a
+ * `TENANT#` partition) and sync logs (`sk` = `LOG#<syncId>`), the only items whose changes are
+ * domain events. Entities and page
  * markers, millions of changes in a large sync, never invoke the function. `Keys` is in every
  * record (a REMOVE too), so the filter holds for every kind of change. The pattern is the one
  * the local stack's stream reader applies (functions/core/repository/dynamo-domain-events.ts).
@@ -85,7 +86,7 @@ export class DomainEvents extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
       retainLogs: props.retainLogs,
-      // A batch of 100 changes is at most 10 PutEvents requests of 10 entries.
+      // A batch of 100 changes is at most 100 PutEvents requests (one per change that means events), each a few milliseconds.
       timeout: Duration.minutes(1),
       description: "publishEvents: maps the table stream's connector and sync-log changes to domain events on the bus",
     });
