@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DETAIL_TYPES, envelope, type DomainEvent } from '../../../functions/core/domain-events';
 import { EventBridgePublisher, type EventPublisher } from '../../../functions/core/event-publisher';
 import { recordedMetrics } from '../../../functions/core/metrics';
 import { DomainEventRelay } from '../../../functions/core/services/domain-event-relay';
+import { startAwsJsonService, type AwsJsonService } from '../../support/fake-aws-json-service';
 import { recordingLog } from '../../support/log';
 
 function connected(n: number): DomainEvent {
@@ -24,32 +24,29 @@ function connected(n: number): DomainEvent {
  * 127.0.0.1 (no emulator exists): the AWS JSON protocol's PutEvents, partial failures included.
  */
 describe('EventBridgePublisher', () => {
-  let server: Server;
-  let requests: { target: string; body: { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string; Time: number }[] } }[];
+  type PutEventsBody = { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string; Time: number }[] };
+  let service: AwsJsonService;
+  let requests: { target: string; body: PutEventsBody }[];
   let refuse: string | undefined;
   let client: EventBridgeClient;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      req.on('end', () => {
-        const body = JSON.parse(text) as (typeof requests)[number]['body'];
-        requests.push({ target: String(req.headers['x-amz-target']), body });
-        const entries = body.Entries.map((entry) =>
-          refuse && entry.Detail.includes(refuse) ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' } : { EventId: crypto.randomUUID() },
-        );
-        res.setHeader('content-type', 'application/x-amz-json-1.1');
-        res.end(JSON.stringify({ FailedEntryCount: entries.filter((entry) => 'ErrorCode' in entry).length, Entries: entries }));
-      });
+    service = await startAwsJsonService({
+      onRequest: ({ target, body }) => requests.push({ target, body: body as PutEventsBody }),
+      operations: {
+        'AWSEvents.PutEvents': (body) => {
+          const entries = (body as PutEventsBody).Entries.map((entry) =>
+            refuse && entry.Detail.includes(refuse) ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' } : { EventId: crypto.randomUUID() },
+          );
+          return { FailedEntryCount: entries.filter((entry) => 'ErrorCode' in entry).length, Entries: entries };
+        },
+      },
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    const address = server.address() as { port: number };
-    client = new EventBridgeClient({ endpoint: `http://127.0.0.1:${address.port}`, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    client = new EventBridgeClient({ endpoint: service.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   });
   afterAll(async () => {
     client.destroy();
-    await new Promise((closed) => server.close(closed));
+    await service.close();
   });
   beforeEach(() => {
     requests = [];

@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AwsServiceError as KmsError, startAwsJsonService, type AwsJsonRequest } from '../../../support/fake-aws-json-service';
 
 /**
  * A tiny AWS KMS on 127.0.0.1 speaking the real wire protocol (AWS JSON 1.1: POST with
@@ -22,7 +21,7 @@ export interface FakeKms {
   readonly aliasName: string;
   readonly aliasArn: string;
   /** Every request, in order: the operation, its JSON body, and whether it was SigV4-signed. */
-  readonly requests: ReadonlyArray<{ target: string; body: Record<string, unknown>; signed: boolean }>;
+  readonly requests: readonly AwsJsonRequest[];
   /** Every response status, in request order. */
   readonly statuses: readonly number[];
   close(): Promise<void>;
@@ -34,15 +33,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID_BYTES = 16;
 
-class KmsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startFakeKms(): Promise<FakeKms> {
   const keyId = randomUUID();
   const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`;
@@ -50,7 +40,7 @@ export async function startFakeKms(): Promise<FakeKms> {
   const aliasArn = `arn:aws:kms:${REGION}:${ACCOUNT}:${aliasName}`;
   // The key material KMS would keep in its HSMs; it never leaves this process.
   const keyMaterial = randomBytes(32);
-  const requests: Array<{ target: string; body: Record<string, unknown>; signed: boolean }> = [];
+  const requests: AwsJsonRequest[] = [];
   const statuses: number[] = [];
 
   const resolveKey = (id: unknown): void => {
@@ -96,45 +86,14 @@ export async function startFakeKms(): Promise<FakeKms> {
     }
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const target = String(request.headers['x-amz-target'] ?? '');
-    let status = 200;
-    let payload: unknown;
-    try {
-      if (request.method !== 'POST' || !request.headers['content-type']?.startsWith('application/x-amz-json-1.1')) {
-        throw new KmsError('UnknownOperationException', 'expected a POST of application/x-amz-json-1.1');
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      requests.push({ target, body, signed: /^AWS4-HMAC-SHA256 /.test(request.headers.authorization ?? '') });
-      if (target === 'TrentService.GenerateDataKey') payload = generateDataKey(body);
-      else if (target === 'TrentService.Decrypt') payload = decrypt(body);
-      else throw new KmsError('UnknownOperationException', `this fake does not implement ${target}`);
-    } catch (error) {
-      status = 400;
-      const type = error instanceof KmsError ? error.type : 'SerializationException';
-      payload = { __type: type, message: error instanceof Error ? error.message : '' };
-    }
-    statuses.push(status);
-    response.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-requestid': randomUUID(),
-    });
-    response.end(JSON.stringify(payload));
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch(() => {
-      response.statusCode = 500;
-      response.end();
-    });
+  const service = await startAwsJsonService({
+    operations: { 'TrentService.GenerateDataKey': generateDataKey, 'TrentService.Decrypt': decrypt },
+    onRequest: (request) => requests.push(request),
+    onAnswer: (status) => statuses.push(status),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: service.endpoint,
     region: REGION,
     keyId,
     keyArn,
@@ -142,11 +101,7 @@ export async function startFakeKms(): Promise<FakeKms> {
     aliasArn,
     requests,
     statuses,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: () => service.close(),
   };
 }
 

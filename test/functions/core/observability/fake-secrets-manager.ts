@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AwsServiceError as SecretsManagerError, startAwsJsonService } from '../../../support/fake-aws-json-service';
 
 /**
  * A tiny AWS Secrets Manager on 127.0.0.1 speaking the real wire protocol (AWS JSON 1.1:
@@ -24,15 +23,6 @@ export interface FakeSecretsManager {
 const REGION = 'eu-west-1';
 const ACCOUNT = '111122223333';
 
-class SecretsManagerError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   const secrets = new Map<string, { name: string; value: string | undefined; versionId: string }>();
   const requests: string[] = [];
@@ -53,39 +43,10 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
     };
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const target = String(request.headers['x-amz-target'] ?? '');
-    let status = 200;
-    let payload: unknown;
-    try {
-      if (request.method !== 'POST' || !request.headers['content-type']?.startsWith('application/x-amz-json-1.1')) {
-        throw new SecretsManagerError('UnknownOperationException', 'expected a POST of application/x-amz-json-1.1');
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      if (target === 'secretsmanager.GetSecretValue') payload = getSecretValue(body);
-      else throw new SecretsManagerError('UnknownOperationException', `this fake does not implement ${target}`);
-    } catch (error) {
-      status = 400;
-      const type = error instanceof SecretsManagerError ? error.type : 'SerializationException';
-      payload = { __type: type, message: error instanceof Error ? error.message : '' };
-    }
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-    response.end(JSON.stringify(payload));
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch(() => {
-      response.statusCode = 500;
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const service = await startAwsJsonService({ operations: { 'secretsmanager.GetSecretValue': getSecretValue } });
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: service.endpoint,
     region: REGION,
     requests,
     put(name, value) {
@@ -98,10 +59,6 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
       if (!secret) throw new Error(`no secret ${arn}`);
       secrets.set(arn, { ...secret, value, versionId: randomUUID() });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: () => service.close(),
   };
 }
