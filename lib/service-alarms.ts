@@ -17,7 +17,7 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SCHEDULE_INDEX } from './connector-table';
 import type { DeadLetterQueue } from './dead-letter-queue';
-import { MAX_METRICS_PER_ALARM, serviceMetric, sumOverProviders } from './service-metrics';
+import { filledSum, MAX_METRICS_PER_ALARM, serviceMetric, sumOverProviders } from './service-metrics';
 
 /**
  * The service's Lambda functions in the three groups that fail differently, so each group
@@ -310,15 +310,7 @@ export class ServiceAlarms extends Construct {
 /** The sum of up to ten metrics, a missing datapoint counting as 0 (an idle function has none). */
 function sumOf(metrics: readonly IMetric[], label: string, period: Duration): MathExpression {
   if (metrics.length > MAX_METRICS_PER_ALARM) throw new Error(`${label}: ${metrics.length} metrics, more than an alarm may read.`);
-  const usingMetrics = Object.fromEntries(metrics.map((metric, index) => [`m${index}`, metric]));
-  return new MathExpression({
-    expression: Object.keys(usingMetrics)
-      .map((id) => `FILL(${id}, 0)`)
-      .join(' + '),
-    usingMetrics,
-    period,
-    label,
-  });
+  return filledSum(Object.fromEntries(metrics.map((metric, index) => [`m${index}`, metric])), label, period);
 }
 
 /** `items` in the fewest chunks of at most `max`, of sizes that differ by one at most. */

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { MathExpression, Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
+import { MathExpression, Metric, Stats, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { METRICS_NAMESPACE, type MetricName } from '../functions/core/metrics';
 import { providerIds, type ProviderId } from '../functions/core/registry';
 
@@ -68,12 +68,17 @@ export function sumOverProviders(name: MetricName, environmentName: string, idPr
   const usingMetrics = Object.fromEntries(
     providerIds.map((provider) => [`${idPrefix}_${provider}`, serviceMetric(name, environmentName, { provider }, { period })]),
   );
+  return filledSum(usingMetrics, `${name} (all providers)`, period);
+}
+
+/** The sum of the metrics, each as `FILL(id, 0)`: a metric without a datapoint in a period counts as 0 instead of making the sum missing. */
+export function filledSum(usingMetrics: Record<string, IMetric>, label: string, period: Duration): MathExpression {
   return new MathExpression({
     expression: Object.keys(usingMetrics)
       .map((id) => `FILL(${id}, 0)`)
       .join(' + '),
     usingMetrics,
     period,
-    label: `${name} (all providers)`,
+    label,
   });
 }
