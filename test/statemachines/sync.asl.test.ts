@@ -279,7 +279,7 @@ describe('sync state machine under crashes', () => {
   it('settles a page left half written by an execution that was stopped, when it recovers the sync', async () => {
     const { input, service } = await halfWrittenSync('stopped');
 
-    await service.recoverExecution(input, 'ABORTED', recordingLog());
+    await service.recoverExecution(input, { status: 'ABORTED' }, recordingLog());
 
     const recovered = await stored('stopped');
     expect(recovered.latestSync).toMatchObject({ status: 'failed' });
@@ -314,7 +314,7 @@ describe('sync state machine under crashes', () => {
       const { input, service } = await halfWrittenSync('settle-skipped', failingReads());
       const log = recordingLog();
 
-      await service.recoverExecution(input, 'FAILED', log);
+      await service.recoverExecution(input, { status: 'FAILED' }, log);
 
       expect(await stored('settle-skipped')).toMatchObject({ latestSync: { status: 'failed' }, connector: { status: 'error' } });
       expect(log.lines).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('could not settle') }));

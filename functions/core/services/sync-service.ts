@@ -6,9 +6,17 @@ import type { ProviderId } from '../registry';
 import type { ConnectorLifecycleState, ScheduleRepository } from '../repository/types';
 import { executionName, type SyncExecutions } from '../sync-executions';
 import type { SyncAdapter } from '../../providers/types';
+import { loggableCause } from '../logger';
 import type { MetricsRecorder } from '../metrics';
 import type { Caller, Log } from './caller';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, nextScheduledSync, type SyncEngine, type SyncStores } from './sync-engine';
+
+/**
+ * The Error of the state machine's `SyncFailed` state (statemachines/sync.asl.json), which
+ * follows FailSync: an execution that FAILED with it went through FailSync, which closed its
+ * sync and logged why.
+ */
+export const FAILED_THROUGH_FAIL_SYNC = 'SyncFailed';
 
 /** Pages one execution handles before it continues as a new one (Standard executions cap history at 25,000 events). */
 export const DEFAULT_PAGES_PER_EXECUTION = 500;
@@ -205,14 +213,31 @@ export class SyncService {
   }
 
   /**
-   * An execution failed, timed out or was aborted without its own failure step running:
-   * close the sync log (as cancelled, if someone was cancelling it) and set `error`, so no
-   * connector stays `syncing` forever.
+   * An execution failed, timed out or was aborted: close the sync log (as cancelled, if
+   * someone was cancelling it) and set `error`, so no connector stays `syncing` forever. One
+   * that failed through FailSync (every failed sync does) has nothing left to recover: closing
+   * again is a no-op, logged at debug and not counted. Any other is logged with why it ended
+   * (an error when it failed or timed out; a warning when it was stopped, as cancelling does)
+   * and counted in RecoveryRuns.
    */
-  async recoverExecution(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'purge'>, status: string, log: Log): Promise<void> {
+  async recoverExecution(
+    state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'purge'>,
+    ended: { status: string; error?: string | null; cause?: string | null },
+    log: Log,
+  ): Promise<void> {
+    const { status } = ended;
+    const why = { errorName: ended.error || status, cause: ended.cause ? loggableCause(ended.cause) : `the execution ended ${status}` };
+    const throughFailSync = status === 'FAILED' && why.errorName === FAILED_THROUGH_FAIL_SYNC;
+    if (throughFailSync) log.debug('sync execution failed through FailSync, which closed its sync', why);
+    else if (status === 'ABORTED') log.warn('sync execution was stopped; recovering its sync', why);
+    else log.error('sync execution ended without its failure step; recovering its sync', why);
     const reason =
       status === 'TIMED_OUT' ? 'The sync took too long and was stopped' : status === 'ABORTED' ? 'The sync was stopped' : 'The sync stopped unexpectedly';
     await this.deps.engine.fail(state, { error: 'SyncFailed', cause: `${reason}; it will run again at the next schedule.` }, { recovering: log });
+    if (!throughFailSync) {
+      this.deps.metrics?.record('RecoveryRuns', 1, { tenantId: state.tenantId, syncId: state.syncId });
+      log.info('sync execution recovered');
+    }
   }
 
   /** Starts a sync; `read` is the connector as the caller just read it, if it did. */

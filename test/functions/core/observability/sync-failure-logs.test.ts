@@ -169,7 +169,7 @@ describe('redactSecrets', () => {
 describe('FAILED_THROUGH_FAIL_SYNC', () => {
   it("is the Error of the state machine's SyncFailed state, the one FailSync leads to", async () => {
     const { readFile } = await import('node:fs/promises');
-    const { FAILED_THROUGH_FAIL_SYNC } = await import('../../../../functions/sync/recoverSync');
+    const { FAILED_THROUGH_FAIL_SYNC } = await import('../../../../functions/core/services/sync-service');
     const definition = JSON.parse(await readFile(new URL('../../../../statemachines/sync.asl.json', import.meta.url), 'utf8')) as {
       States: Record<string, { Type: string; Next?: string; Error?: string }>;
     };
