@@ -39,7 +39,7 @@ export interface SyncEngineDeps extends SyncStores {
 }
 
 /** The names of the errors steps throw on purpose: always before a page writes anything, with a message for users. */
-const STEP_FAILURES: readonly string[] = ['ProviderUnavailable', 'SyncFailed', 'ReauthorizationRequired'] satisfies SyncStepError['name'][];
+export const STEP_FAILURES: readonly string[] = ['ProviderUnavailable', 'SyncFailed', 'ReauthorizationRequired'] satisfies SyncStepError['name'][];
 
 /** The error a step throws for the state machine: its `name` is what Retry and Catch match. */
 export class SyncStepError extends Error {
