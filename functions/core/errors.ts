@@ -65,6 +65,8 @@ export class ProviderError extends ConnectorServiceError {
   readonly throttled: boolean;
   readonly reauthorizationRequired: boolean;
   readonly accessTokenExpired: boolean;
+  /** The org's shared API allowance is used up (Salesforce REQUEST_LIMIT_EXCEEDED): the usage it reported. */
+  readonly allowanceSpent?: { used: number; limit: number };
   constructor(
     message: string,
     options: {
@@ -74,6 +76,7 @@ export class ProviderError extends ConnectorServiceError {
       throttled?: boolean;
       reauthorizationRequired?: boolean;
       accessTokenExpired?: boolean;
+      allowanceSpent?: { used: number; limit: number };
       cause?: unknown;
     },
   ) {
@@ -84,5 +87,6 @@ export class ProviderError extends ConnectorServiceError {
     this.throttled = options.throttled ?? false;
     this.reauthorizationRequired = options.reauthorizationRequired ?? false;
     this.accessTokenExpired = options.accessTokenExpired ?? false;
+    if (options.allowanceSpent) this.allowanceSpent = options.allowanceSpent;
   }
 }

@@ -15,6 +15,10 @@ export const METRICS = {
   SyncDuration: MetricUnit.Seconds,
   /** Waits a sync made because the provider throttled it. */
   ThrottleWaits: MetricUnit.Count,
+  /** Waits a sync made because the org's API usage was at the connector's budget. */
+  ApiBudgetWaits: MetricUnit.Count,
+  /** Waits a sync made for a Bulk API query job to finish (one poll each). */
+  BulkJobPolls: MetricUnit.Count,
   TokenRefreshes: MetricUnit.Count,
   TokenRefreshFailures: MetricUnit.Count,
   ReauthorizationRequired: MetricUnit.Count,

@@ -21,6 +21,12 @@ export interface ConnectorRecord {
   config: Record<string, unknown>;
   lastSyncAt: string | null;
   lastSyncError: string | null;
+  /** What a completed sync that stopped early (the org's API budget ran out) says about it; null otherwise. */
+  lastSyncNote?: string | null;
+  /** The org's API usage as the provider last reported it (Salesforce: `Sforce-Limit-Info`). */
+  apiUsage?: ApiUsage;
+  /** The share of the org's API allowance a sync may bring its usage to, as an admin set it (`setApiBudget`); absent: the default. */
+  apiBudget?: number;
   /** When the pending OAuth flow expires (a `pending_auth` connector reads as `disconnected` after it). */
   pendingAuthExpiresAt?: string | null;
   /** Minutes between scheduled syncs an admin chose (`setSchedule`); absent: the default. */
@@ -31,6 +37,14 @@ export interface ConnectorRecord {
   nextSyncAt?: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** An org's API allowance as its provider reported it: calls used in the rolling window, of `limit`. */
+export interface ApiUsage {
+  used: number;
+  limit: number;
+  /** When it was reported (ISO 8601). */
+  observedAt: string;
 }
 
 /** Minutes between a connector's scheduled syncs: what `setSchedule` accepts, and the default. */
@@ -77,9 +91,15 @@ export interface SyncLog {
   recordsFailed: number;
   startedAt: string;
   completedAt: string | null;
-  /** Why the sync failed or was cancelled; null while it runs and once it completed. */
+  /**
+   * Why the sync failed or was cancelled, or why a completed one stopped early (the org's API
+   * budget); null while it runs and once it completed whole.
+   */
   message: string | null;
 }
+
+/** What a sync waits for in the state machine besides a provider's Retry-After: a Bulk query job to finish, or the org's API usage to fall below its budget. */
+export type WaitReason = 'bulkJob' | 'apiBudget';
 
 /** Where a running sync stands; the state machine passes it from step to step (never records). */
 export interface SyncState {
@@ -123,8 +143,20 @@ export interface SyncState {
   countsConfirmed?: boolean;
   /** Not a sync: deleting the entities of a connector disconnected with `purgeData`. */
   purge?: boolean;
-  /** Set when the provider asked us to wait before the next page. */
+  /** Set when the sync waits in the state machine before its next page (the provider asked, a Bulk job runs, the API budget is spent). */
   waitSeconds?: number;
+  /** What it waits for, when not the provider's Retry-After: picks the state machine's Wait state, so an execution's history says. */
+  waitReason?: WaitReason;
+  /** The org's API usage the provider reported with the last call of this sync. */
+  apiUsage?: { used: number; limit: number };
+  /**
+   * Seconds this sync has waited so far for the org's API usage to fall below its budget; set
+   * while the usage it knows is not its last call's (after a wait, or at start from the stored
+   * figure): the next page reads the usage again first.
+   */
+  budgetWaitedSeconds?: number;
+  /** The sync ends now, completed with what it read, for this reason (the API budget stayed spent); no sweep. */
+  stoppedEarly?: string;
   /** Set when this execution has done its share of pages: the next execution's input and name. */
   continuation?: SyncState;
   continuationName?: string;

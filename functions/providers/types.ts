@@ -1,4 +1,5 @@
-import type { EntityType, SyncType } from '../core/model';
+import type { EntityType, SyncType, WaitReason } from '../core/model';
+import type { ApiBudgetPolicy } from '../core/api-budget';
 import type { ProviderId } from '../core/registry';
 
 /**
@@ -77,6 +78,13 @@ export interface SourcePage {
    * so removals are found by the sweep. The page's records are ignored.
    */
   restartAsFull?: boolean;
+  /**
+   * Nothing to read yet (a Bulk query job still runs): the engine waits this long in the state
+   * machine, never in a Lambda, then reads `nextCursor`. Such a page holds no records.
+   */
+  wait?: { seconds: number; reason: WaitReason };
+  /** The org's API usage the provider reported with the last call of this page. */
+  apiUsage?: { used: number; limit: number };
 }
 
 /**
@@ -99,6 +107,15 @@ export interface SyncAdapter {
   /** The sync type actually run for a requested one (a provider without change filters always runs full). */
   effectiveSyncType(requested: SyncType): SyncType;
   readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage>;
+  /**
+   * For a provider whose org has a shared API allowance: how a sync may spend it, and one
+   * call that reads the usage now. The engine stops reading pages while the usage is at or
+   * above the budget (see functions/core/api-budget.ts).
+   */
+  readonly apiAllowance?: {
+    readonly policy: ApiBudgetPolicy;
+    readUsage(credentials: Credentials, config: Record<string, unknown>): Promise<{ used: number; limit: number }>;
+  };
 }
 
 /**

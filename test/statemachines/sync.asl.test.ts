@@ -107,7 +107,7 @@ describe('sync state machine under crashes', () => {
             },
           },
           retryIntervalOverrides: { SyncPage: 0, SweepPage: 0, PurgePage: 0, FinishSync: 0, FailSync: 0 },
-          waitTimeOverrides: { WaitForProvider: 0 },
+          waitTimeOverrides: { WaitForProvider: 0, WaitForBulkJob: 0, WaitForApiBudget: 0 },
         },
         context: { StateMachine: { Id: 'arn:aws:states:eu-west-1:123456789012:stateMachine:connector-sync', Name: 'connector-sync' }, Execution: { Id: name, Name: name } },
       });

@@ -1,7 +1,7 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SealedSecret } from '../crypto';
 import { lifecycle, type LifecycleRow } from '../connector-lifecycle';
-import type { ConnectorStatus, EntityCounts, SyncLog } from '../model';
+import type { ApiUsage, ConnectorStatus, EntityCounts, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { transactConditionally, writeConditionally, type Item } from './dynamo-batches';
 import { schedulePreferenceOf } from './dynamo-schedule-repository';
@@ -30,7 +30,10 @@ const NO_RUNNING_SYNC = '(attribute_not_exists(activeSyncId) OR activeWork = :pu
  * What a connector loses when it stops being connected to a source. The admin's schedule
  * (`scheduleIntervalMinutes`, `schedulePaused`) is not part of it: a reconnect keeps it.
  */
-const CONNECTION_FIELDS = ['credentials', 'pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark', 'scheduleKey', 'nextSyncAt'];
+const CONNECTION_FIELDS = ['credentials', 'pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark', 'scheduleKey', 'nextSyncAt', 'apiUsage', 'lastSyncNote'];
+
+/** What a (re)connection starts without: the old flow's leftovers, the watermark (the next sync is full), and what the old source reported. */
+const CLEARED_ON_CONNECT = ['pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark', 'apiUsage', 'lastSyncNote'];
 
 /**
  * `ConnectorLifecycleRepository` over the single table: each method is one row of the
@@ -49,7 +52,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       new GetCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),
-        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, scheduleIntervalMinutes, schedulePaused, ${COUNTER_ATTRIBUTES.join(', ')}`,
+        ProjectionExpression: `#status, activeSyncId, activeWork, watermark, sourceKey, sweepUnseen, pendingAuthExpiresAt, #credentials, scheduleIntervalMinutes, schedulePaused, apiUsage, ${COUNTER_ATTRIBUTES.join(', ')}`,
         ExpressionAttributeNames: { '#status': 'status', '#credentials': 'credentials' },
         ConsistentRead: true,
       }),
@@ -66,6 +69,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       pendingAuthExpiresAt: (item?.pendingAuthExpiresAt as string | undefined) ?? null,
       liveEntities: COUNTER_ATTRIBUTES.reduce((sum, counter) => sum + Number(item?.[counter] ?? 0), 0),
       schedule: schedulePreferenceOf(item),
+      apiUsage: (item?.apiUsage as ApiUsage | undefined) ?? null,
     };
   }
 
@@ -77,7 +81,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     return await this.write(tenantId, providerId, 'connect', {
       ...this.newConnection(tenantId, providerId, connection),
       condition: NO_RUNNING_SYNC,
-      remove: ['pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark'],
+      remove: CLEARED_ON_CONNECT,
     });
   }
 
@@ -119,7 +123,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
       set,
       names,
       values: { ...values, ':hash': flow.stateHash },
-      remove: ['pendingStateHash', 'pendingAuthExpiresAt', 'refreshLeaseOwner', 'refreshLeaseUntil', 'watermark'],
+      remove: CLEARED_ON_CONNECT,
     });
   }
 
@@ -212,9 +216,10 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null },
+    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null; stoppedEarly?: string },
   ) {
     const counts = result.counts ? Object.entries(result.counts) : [];
+    const note = result.stoppedEarly;
     const schedule = nextSync(result.nextSyncAt, result.schedulePaused);
     return await this.endSync(tenantId, providerId, syncId, 'syncFinished', {
       connector: {
@@ -225,18 +230,21 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
           ...schedule.set,
           // A completed full sync reconciles: the counters become the entities stored, whatever drift came before.
           ...counts.map((_, i) => `#c${i} = :c${i}`),
+          ...(note ? ['lastSyncNote = :note'] : []),
         ],
-        remove: ['sweepUnseen'],
+        // A sync that stopped early did not see everything: the sweep it owed is still owed.
+        remove: note ? [] : ['sweepUnseen', 'lastSyncNote'],
         names: Object.fromEntries(counts.map(([type], i) => [`#c${i}`, counterAttribute(type)])),
         values: {
           ':at': result.completedAt,
           ':null': null,
           ':watermark': result.watermark ?? {},
+          ...(note && { ':note': note }),
           ...schedule.values,
           ...Object.fromEntries(counts.map(([, n], i) => [`:c${i}`, n])),
         },
       },
-      log: { status: 'completed', completedAt: result.completedAt, message: null },
+      log: { status: 'completed', completedAt: result.completedAt, message: note ?? null },
     });
   }
 
@@ -250,7 +258,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
     return await this.endSync(tenantId, providerId, syncId, 'syncFailed', {
       connector: {
         set: ['lastSyncError = :message', ...schedule.set],
-        remove: failure.nextSyncAt ? [] : ['scheduleKey', 'nextSyncAt'],
+        remove: ['lastSyncNote', ...(failure.nextSyncAt ? [] : ['scheduleKey', 'nextSyncAt'])],
         values: { ':message': failure.message, ...schedule.values },
       },
       log: {
@@ -265,7 +273,7 @@ export class DynamoLifecycleRepository implements ConnectorLifecycleRepository {
 
   async cancelSync(tenantId: string, providerId: ProviderId, syncId: string, cancellation: { completedAt: string; reason: string }) {
     return await this.endSync(tenantId, providerId, syncId, 'syncCancelled', {
-      connector: {},
+      connector: { remove: ['lastSyncNote'] },
       log: { status: 'cancelled', completedAt: cancellation.completedAt, message: cancellation.reason },
     });
   }

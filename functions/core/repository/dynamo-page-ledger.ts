@@ -36,9 +36,9 @@ export class DynamoPageLedger implements PageLedger {
           TableName: this.tableName,
           Key: { pk, sk: CONNECTOR_SK },
           ConditionExpression: 'activeSyncId = :owner',
-          UpdateExpression: `SET lastPageKey = :page${counts.length ? ` ADD ${counts.map((_, i) => `#c${i} :c${i}`).join(', ')}` : ''}`,
+          UpdateExpression: `SET lastPageKey = :page${commit.apiUsage ? ', apiUsage = :usage' : ''}${counts.length ? ` ADD ${counts.map((_, i) => `#c${i} :c${i}`).join(', ')}` : ''}`,
           ...(counts.length > 0 && { ExpressionAttributeNames: Object.fromEntries(counts.map(([type], i) => [`#c${i}`, counterAttribute(type)])) }),
-          ExpressionAttributeValues: { ':owner': commit.owner, ':page': commit.pageKey, ...Object.fromEntries(counts.map(([, n], i) => [`:c${i}`, n])) },
+          ExpressionAttributeValues: { ':owner': commit.owner, ':page': commit.pageKey, ...(commit.apiUsage && { ':usage': commit.apiUsage }), ...Object.fromEntries(counts.map(([, n], i) => [`:c${i}`, n])) },
         },
       },
     ];

@@ -1,5 +1,5 @@
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { entityTypes, type EntityCounts, type SyncLog } from '../model';
+import { entityTypes, type ApiUsage, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 import { writeConditionally } from './dynamo-batches';
 import { CONNECTOR_SK, connectorPk, COUNTER_ATTRIBUTES, counterAttribute, seenAttribute, syncLogSk } from './keys';
@@ -80,6 +80,21 @@ export class DynamoSyncRunRepository implements SyncRunRepository {
         UpdateExpression: 'SET syncType = :type',
         ExpressionAttributeValues: { ':type': syncType },
       }),
+    );
+  }
+
+  async recordApiUsage(tenantId: string, providerId: ProviderId, usage: ApiUsage): Promise<void> {
+    // Only on a connector that still holds a connection: a disconnect cleared what the old one reported.
+    await writeConditionally(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
+          ConditionExpression: 'attribute_exists(credentials)',
+          UpdateExpression: 'SET apiUsage = :usage',
+          ExpressionAttributeValues: { ':usage': usage },
+        }),
+      ),
     );
   }
 

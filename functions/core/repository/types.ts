@@ -1,5 +1,5 @@
 import type { SealedSecret } from '../crypto';
-import type { ConnectorRecord, ConnectorStatus, EntityCounts, EntityType, EntityWrite, PageDelta, SchedulePreference, StoredEntityState, SyncLog } from '../model';
+import type { ApiUsage, ConnectorRecord, ConnectorStatus, EntityCounts, EntityType, EntityWrite, PageDelta, SchedulePreference, StoredEntityState, SyncLog } from '../model';
 import type { ProviderId } from '../registry';
 
 /**
@@ -101,6 +101,8 @@ export interface ConnectorLifecycleState {
   liveEntities: number;
   /** The admin's schedule: what every next scheduled sync is computed from. */
   schedule: SchedulePreference;
+  /** The org's API usage as its provider last reported it (null: never, or not since the last connection). */
+  apiUsage: ApiUsage | null;
 }
 
 /**
@@ -147,12 +149,16 @@ export interface ConnectorLifecycleRepository {
   isOwner(tenantId: string, providerId: ProviderId, syncId: string): Promise<boolean>;
   /** `syncStarted`, with the running sync log, in one transaction. */
   beginSync(tenantId: string, providerId: ProviderId, log: SyncLog): Promise<boolean>;
-  /** `syncFinished`: log completed, watermark and next schedule kept, counters set to `counts` when given. */
+  /**
+   * `syncFinished`: log completed, watermark and next schedule kept, counters set to `counts`
+   * when given. A sync `stoppedEarly` (the API budget) leaves that note on its log and as the
+   * connector's `lastSyncNote`, and keeps any sweep it owed for the next full sync.
+   */
   finishSync(
     tenantId: string,
     providerId: ProviderId,
     syncId: string,
-    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null },
+    result: { completedAt: string; watermark: Record<string, string> | null; nextSyncAt: string; schedulePaused?: boolean; counts: EntityCounts | null; stoppedEarly?: string },
   ): Promise<boolean>;
   /** `syncFailed`: log failed with the message; the connector `error` (off the schedule when `nextSyncAt` is null). */
   failSync(
@@ -183,6 +189,8 @@ export interface SyncRunRepository {
   closeOrphanRun(tenantId: string, providerId: ProviderId, syncId: string, end: { status: 'failed' | 'cancelled'; message: string; completedAt: string }): Promise<boolean>;
   /** Records that a running sync changed type (an expired watermark made it full). */
   recordSyncType(tenantId: string, providerId: ProviderId, syncId: string, syncType: SyncLog['syncType']): Promise<void>;
+  /** Records the org's API usage a sync observed between pages (pages record theirs with their commit). */
+  recordApiUsage(tenantId: string, providerId: ProviderId, usage: ApiUsage): Promise<void>;
   /**
    * After a full read: the counters now, and the entities this sync saw, by type (one request;
    * null when DynamoDB did not answer both). Equal means nothing is left to sweep or reconcile.
@@ -244,6 +252,8 @@ export interface PageCommit {
   owner: string;
   /** The sync log that counts the page (none for a purge), and the execution committing it (settling names none). */
   syncLog: { syncId: string; execution?: number } | null;
+  /** The org's API usage the page's provider calls reported, kept on the connector. */
+  apiUsage?: ApiUsage;
 }
 
 /** Page commits that count each page exactly once however often it is retried, fenced on ownership. */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { CredentialDecryptionError, ProviderError } from '../errors';
-import { emptyDelta, entityTypes, SYNC_INTERVAL_MINUTES, type EntityWrite, type PageDelta, type SchedulePreference, type StoredEntityState, type SyncState } from '../model';
-import type { ProviderId } from '../registry';
+import { emptyDelta, entityTypes, SYNC_INTERVAL_MINUTES, type EntityWrite, type PageDelta, type SchedulePreference, type StoredEntityState, type SyncState, type WaitReason } from '../model';
+import { findProvider, type ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository, EntityRepository, PageLedger, SyncRunRepository } from '../repository/types';
 import { executionName } from '../sync-executions';
-import type { SourceRecord, SyncAdapter, SyncCursor } from '../../providers/types';
+import type { Credentials, SourcePage, SourceRecord, SyncAdapter, SyncCursor } from '../../providers/types';
+import { budgetShare, budgetStopNote, isOverBudget } from '../api-budget';
 import type { Log } from './caller';
 import type { CredentialService } from './credential-service';
 import { PageReadAhead } from './page-read-ahead';
@@ -84,27 +85,48 @@ export class SyncEngine {
     }
   }
 
-  private async storePage(state: SyncState, adapter: SyncAdapter, log: Log): Promise<SyncState> {
-    const { tenantId, providerId, syncId } = state;
-    let page;
+  private async storePage(read: SyncState, adapter: SyncAdapter, log: Log): Promise<SyncState> {
+    const { tenantId, providerId, syncId } = read;
+    let state = read;
+    let page: SourcePage;
     try {
       // The credentials are read on every page, read ahead or not: a disconnected connector stops syncing.
-      page = await this.deps.credentials.withCredentials(tenantId, providerId, async (credentials, config) => {
+      const answer = await this.deps.credentials.withCredentials(tenantId, providerId, async (credentials, config) => {
+        const budget = await this.governApiBudget(state, adapter, credentials, config, log);
+        if ('instead' in budget) return budget;
+        state = budget.state;
         const read = (cursor: SyncCursor | null) => adapter.readPage(credentials, config, { mode: state.syncType, cursor, watermark: state.watermark });
-        const page = (await this.readAhead.take(state)) ?? (await read(state.cursor as SyncCursor | null));
-        this.readAhead.served(state, page.restartAsFull ? null : page.nextCursor, () => read(page.nextCursor));
-        return page;
+        let page: SourcePage;
+        try {
+          page = (await this.readAhead.take(state)) ?? (await read(state.cursor as SyncCursor | null));
+        } catch (error) {
+          // The org's allowance ran out under us (its other integrations spend it too): wait for it like for the budget.
+          if (!(error instanceof ProviderError && error.allowanceSpent && adapter.apiAllowance)) throw error;
+          return { instead: this.waitForBudget(state, adapter, error.allowanceSpent, budgetShare(adapter.apiAllowance.policy, config.apiBudget), log) };
+        }
+        // A page that asks to wait is read again after the wait, not ahead of it.
+        this.readAhead.served(state, page.restartAsFull || page.wait ? null : page.nextCursor, () => read(page.nextCursor));
+        return { page };
       });
+      if ('instead' in answer) return answer.instead;
+      page = answer.page;
     } catch (error) {
       // A cancelled sync's credentials may be gone: that is not this sync's failure to report.
       if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
       return this.onProviderError(state, error, log);
     }
+    if (page.apiUsage) state = { ...state, apiUsage: page.apiUsage };
     if (page.restartAsFull) {
       log.info('provider watermark expired; continuing as a full sync', { syncId });
       await this.deps.runs.recordSyncType(tenantId, providerId, syncId, 'full');
-      const { waitSeconds: _wait, ...rest } = state;
+      const { waitSeconds: _wait, waitReason: _reason, ...rest } = state;
       return { ...rest, syncType: 'full', cursor: null, watermark: null, nextWatermark: null, throttleWaits: 0 };
+    }
+    if (page.wait) {
+      // Nothing to write: the usage is recorded for getStatus, and the state machine waits.
+      if (page.apiUsage) await this.deps.runs.recordApiUsage(tenantId, providerId, { ...page.apiUsage, observedAt: this.clock().toISOString() });
+      log.debug('sync waits', { syncId, reason: page.wait.reason, waitSeconds: page.wait.seconds });
+      return waitFor(state, page.wait, page.nextCursor);
     }
 
     const pageKey = pageKeyOf(state);
@@ -122,7 +144,7 @@ export class SyncEngine {
     }
     if (!(await this.deps.lifecycle.isOwner(tenantId, providerId, syncId))) return abandon(state, log);
     await entities.writeEntities(tenantId, providerId, writes);
-    const committed = await this.commit(state, pageKey, delta);
+    const committed = await this.commit(state, pageKey, delta, page.apiUsage);
     if (committed === 'lost') return abandon(state, log);
     log.debug('sync page stored', { syncId, pageNo: state.pageNo, records: records.length, committed, ...delta });
 
@@ -131,13 +153,67 @@ export class SyncEngine {
     return advance({ ...state, ...(countsConfirmed && { countsConfirmed }) }, { cursor: null, nextWatermark: page.watermark, phase });
   }
 
-  private commit(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'execution' | 'purge'>, pageKey: string, delta: PageDelta) {
+  private commit(state: Pick<SyncState, 'tenantId' | 'providerId' | 'syncId' | 'execution' | 'purge'>, pageKey: string, delta: PageDelta, apiUsage?: { used: number; limit: number }) {
     return this.deps.ledger.commitPage(state.tenantId, state.providerId, {
       pageKey,
       delta,
       owner: state.syncId,
       syncLog: state.purge ? null : { syncId: state.syncId, execution: state.execution },
+      ...(apiUsage && { apiUsage: { ...apiUsage, observedAt: this.clock().toISOString() } }),
     });
+  }
+
+  /**
+   * The API budget governor, before each page of a provider whose org shares an API
+   * allowance: while the org's usage (as the last call reported it) is at or above the
+   * connector's budget, the sync spends nothing and waits in the state machine; after each
+   * wait one call reads the usage again (the allowance is a rolling window, so it falls). Once
+   * it has waited the policy's longest, the sync ends completed with what it read.
+   * Answers the state to go on reading with, or the state to answer `instead` of a page.
+   */
+  private async governApiBudget(
+    state: SyncState,
+    adapter: SyncAdapter,
+    credentials: Credentials,
+    config: Record<string, unknown>,
+    log: Log,
+  ): Promise<{ state: SyncState } | { instead: SyncState }> {
+    const allowance = adapter.apiAllowance;
+    if (!allowance || !state.apiUsage) return { state };
+    const share = budgetShare(allowance.policy, config.apiBudget);
+    if (!isOverBudget(state.apiUsage, share)) {
+      // Under the budget (an admin may have raised it while the sync waited): read on.
+      const { budgetWaitedSeconds: _waited, ...rest } = state;
+      return { state: rest };
+    }
+    // A figure this sync's last call reported: wait before spending more.
+    if (state.budgetWaitedSeconds === undefined) return { instead: this.waitForBudget(state, adapter, state.apiUsage, share, log) };
+    // After a wait, or a figure from before this sync: one call reads the usage now.
+    let usage: { used: number; limit: number };
+    try {
+      usage = await allowance.readUsage(credentials, config);
+    } catch (error) {
+      if (!(error instanceof ProviderError && error.allowanceSpent)) throw error;
+      usage = error.allowanceSpent;
+    }
+    await this.deps.runs.recordApiUsage(state.tenantId, state.providerId, { ...usage, observedAt: this.clock().toISOString() });
+    if (isOverBudget(usage, share)) return { instead: this.waitForBudget(state, adapter, usage, share, log) };
+    log.info('API usage is below the budget again; the sync goes on', { syncId: state.syncId, ...usage, share, waitedSeconds: state.budgetWaitedSeconds });
+    const { budgetWaitedSeconds: _waited, ...rest } = state;
+    return { state: { ...rest, apiUsage: usage } };
+  }
+
+  /** Over the budget: wait once more in the state machine, or, after the longest wait, end completed with what was read. */
+  private waitForBudget(state: SyncState, adapter: SyncAdapter, usage: { used: number; limit: number }, share: number, log: Log): SyncState {
+    const { policy } = adapter.apiAllowance!;
+    const waited = state.budgetWaitedSeconds ?? 0;
+    const { budgetWaitedSeconds: _waited, waitSeconds: _wait, waitReason: _reason, ...rest } = state;
+    if (waited >= policy.maxWaitSeconds) {
+      log.info('API budget still spent after the longest wait; the sync ends with what it read', { syncId: state.syncId, ...usage, share, waitedSeconds: waited });
+      return { ...rest, apiUsage: usage, phase: 'done', cursor: null, stoppedEarly: budgetStopNote(findProvider(state.providerId)?.name ?? state.providerId, usage, share, waited) };
+    }
+    log.info('API usage is at the budget; the sync waits', { syncId: state.syncId, ...usage, share, waitSeconds: policy.recheckSeconds });
+    return waitFor({ ...rest, apiUsage: usage, budgetWaitedSeconds: waited + policy.recheckSeconds }, { seconds: policy.recheckSeconds, reason: 'apiBudget' }, state.cursor as SyncCursor | null);
   }
 
   /**
@@ -210,7 +286,9 @@ export class SyncEngine {
     const counts = state.syncType === 'full' && !state.countsConfirmed ? await this.deps.entities.countLiveEntities(tenantId, providerId) : null;
     const finished = await this.deps.lifecycle.finishSync(tenantId, providerId, syncId, {
       completedAt: now.toISOString(),
-      watermark: state.nextWatermark,
+      // A sync stopped before its first page keeps the watermark it started from.
+      watermark: state.nextWatermark ?? (state.stoppedEarly ? state.watermark : null),
+      ...(state.stoppedEarly && { stoppedEarly: state.stoppedEarly }),
       ...(await this.nextSync(tenantId, providerId, now)),
       counts,
     });
@@ -323,7 +401,8 @@ export class SyncEngine {
       throw new SyncStepError('SyncFailed', `${error.message} It kept asking us to wait, so the sync stopped; it will run again at the next schedule.`);
     }
     log.info('provider asked us to wait', { syncId: state.syncId, waitSeconds: error.retryAfterSeconds });
-    return { ...state, throttleWaits: state.throttleWaits + 1, waitSeconds: Math.max(1, Math.ceil(error.retryAfterSeconds)) };
+    const { waitReason: _reason, ...rest } = state;
+    return { ...rest, throttleWaits: state.throttleWaits + 1, waitSeconds: Math.max(1, Math.ceil(error.retryAfterSeconds)) };
   }
 }
 
@@ -332,8 +411,15 @@ function pageKeyOf(state: SyncState): string {
   return `${state.syncId}#${state.pageNo}`;
 }
 
+/** The sync waits in the state machine (a Wait state named by the reason), then reads `cursor`; no page is used up. */
+function waitFor(state: SyncState, wait: { seconds: number; reason: WaitReason }, cursor: SyncCursor | null): SyncState {
+  const { continuation: _continuation, continuationName: _name, ...rest } = state;
+  // Waits count towards the execution's share, so a long wait loop cannot near the history limit.
+  return { ...rest, cursor, waitSeconds: Math.max(1, Math.ceil(wait.seconds)), waitReason: wait.reason, pagesInExecution: state.pagesInExecution + 1 };
+}
+
 function advance(state: SyncState, next: Pick<SyncState, 'cursor' | 'nextWatermark' | 'phase'>): SyncState {
-  const { waitSeconds: _wait, continuation: _continuation, continuationName: _name, ...rest } = state;
+  const { waitSeconds: _wait, waitReason: _reason, continuation: _continuation, continuationName: _name, ...rest } = state;
   const advanced: SyncState = { ...rest, ...next, pageNo: state.pageNo + 1, pagesInExecution: state.pagesInExecution + 1, throttleWaits: 0 };
   if (advanced.phase === 'done' || advanced.pagesInExecution < advanced.maxPagesPerExecution) return advanced;
   // This execution has done its share: the next one carries on from here.
@@ -422,7 +508,7 @@ function decide(
 /** The step lost ownership of the connector (its sync was cancelled): end quietly. */
 function abandon(state: SyncState, log: Log): SyncState {
   log.info('sync no longer owns the connector; ending without another write', { syncId: state.syncId });
-  const { waitSeconds: _wait, continuation: _continuation, continuationName: _name, ...rest } = state;
+  const { waitSeconds: _wait, waitReason: _reason, continuation: _continuation, continuationName: _name, ...rest } = state;
   return { ...rest, phase: 'abandoned' };
 }
 

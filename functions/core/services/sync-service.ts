@@ -49,6 +49,9 @@ export const CANCEL_REASONS = {
 } as const;
 
 /** Starting, cancelling and recovering syncs: on request, on schedule, and when an execution died. */
+/** Salesforce's API allowance is a rolling 24-hour window: an older usage figure says nothing. */
+const API_USAGE_WINDOW_MS = 24 * 3600 * 1000;
+
 export class SyncService {
   private readonly clock: () => Date;
 
@@ -282,6 +285,12 @@ export class SyncService {
       startedAt: now,
       firstLoad: connector.liveEntities === 0 && adapter.listsRecordsOnce,
       ...(connector.sweepUnseen && { sweepUnseen: true }),
+      // The org's usage as last reported within its rolling day: a sync starting over the budget spends nothing before it re-checks.
+      ...(adapter.apiAllowance && connector.apiUsage && Date.parse(connector.apiUsage.observedAt) > Date.parse(now) - API_USAGE_WINDOW_MS && {
+        apiUsage: { used: connector.apiUsage.used, limit: connector.apiUsage.limit },
+        // Not this sync's own figure: read the usage again before waiting on it.
+        budgetWaitedSeconds: 0,
+      }),
     };
     await this.startExecution(state, log);
     log.info('sync started', { tenantId, connectorId: providerId, syncId, syncType });
