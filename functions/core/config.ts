@@ -22,3 +22,16 @@ export function requiredEnv(env: NodeJS.ProcessEnv, name: string, purpose: strin
   if (!value) throw new ConfigurationError(`${name} is not set: ${purpose}.`);
   return value;
 }
+
+/**
+ * A whole number from the environment, at least `min`; undefined when unset, so the
+ * consumer's default applies.
+ * @throws ConfigurationError naming the variable when it is not such a number.
+ */
+export function wholeNumberEnv(env: NodeJS.ProcessEnv, name: string, min = 1): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigurationError(`${name} must be a whole number of at least ${min}; it is "${raw}".`);
+  return value;
+}

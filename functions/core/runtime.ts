@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { requiredEnv } from './config';
+import { apiBudgetPolicyFromEnv } from './api-budget';
+import { requiredEnv, wholeNumberEnv } from './config';
 import { createEnvelopeCipher } from './crypto';
 import type { ProviderId } from './registry';
 import { createRepositories, type Repositories } from './repository';
@@ -103,6 +104,7 @@ export function createRuntime(env: NodeJS.ProcessEnv): Runtime {
       revoker: credentialService,
       syncs: syncService,
       disconnectReason: CANCEL_REASONS.disconnected,
+      apiBudgetPolicy: (providerId) => adapters.sync.get(providerId)?.apiAllowance?.policy,
     }),
     credentialService,
     oauthService: new OAuthService({
@@ -129,6 +131,12 @@ function providerAdaptersFromEnv(env: NodeJS.ProcessEnv) {
       clientId: env.SALESFORCE_CLIENT_ID,
       clientSecret: secretFromEnv(env, 'SALESFORCE_CLIENT_SECRET'),
       pageSize: env.SALESFORCE_PAGE_SIZE ? Number(env.SALESFORCE_PAGE_SIZE) : undefined,
+      bulk: {
+        threshold: wholeNumberEnv(env, 'SALESFORCE_BULK_THRESHOLD', 0),
+        pageSize: wholeNumberEnv(env, 'SALESFORCE_BULK_PAGE_SIZE'),
+        jobMaxWaitSeconds: wholeNumberEnv(env, 'SALESFORCE_BULK_JOB_MAX_WAIT_SECONDS', 0),
+      },
+      apiBudget: apiBudgetPolicyFromEnv(env),
     });
     oauth.set('salesforce', salesforce);
     sync.set('salesforce', salesforce);

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { SYNC_INTERVAL_MINUTES, type SyncState } from './model';
+import { API_BUDGET_RANGE } from './api-budget';
 import { providerIds } from './registry';
 
 /**
@@ -82,6 +83,26 @@ export const setScheduleInput = inputObject({
         z.minimum(MIN_INTERVAL, INTERVAL_RANGE),
         z.maximum(MAX_INTERVAL, INTERVAL_RANGE),
       ),
+  ),
+});
+
+const BUDGET_RANGE = `budget must be a share of the org's API allowance between ${API_BUDGET_RANGE.min} and ${API_BUDGET_RANGE.max}`;
+
+/**
+ * A connector's API budget: the share of the org's daily API allowance (shared with its other
+ * integrations) a sync may bring the usage to, from 0.05 to 1, or null for the default.
+ */
+export const setApiBudgetInput = inputObject({
+  connectorId: connectorRef,
+  budget: z.nullable(
+    z
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? `budget is required: a share of the org's API allowance (${API_BUDGET_RANGE.min} to ${API_BUDGET_RANGE.max}), or null for the default`
+            : `budget must be a number (${API_BUDGET_RANGE.min} to ${API_BUDGET_RANGE.max}), or null for the default`,
+      })
+      .check(z.minimum(API_BUDGET_RANGE.min, BUDGET_RANGE), z.maximum(API_BUDGET_RANGE.max, BUDGET_RANGE)),
   ),
 });
 

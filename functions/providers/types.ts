@@ -83,6 +83,11 @@ export interface SourcePage {
    * machine, never in a Lambda, then reads `nextCursor`. Such a page holds no records.
    */
   wait?: { seconds: number; reason: WaitReason };
+  /**
+   * This page may repeat records earlier pages of the same sync gave (an object read again
+   * from its start after its Bulk job failed): the engine then looks each one up, so it counts once.
+   */
+  repeatsEarlierRecords?: boolean;
   /** The org's API usage the provider reported with the last call of this page. */
   apiUsage?: { used: number; limit: number };
 }

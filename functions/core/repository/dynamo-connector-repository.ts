@@ -1,7 +1,7 @@
-import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { entityTypes, type ConnectorRecord, type EntityCounts, type SyncLog } from '../model';
+import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { entityTypes, type ApiUsage, type ConnectorRecord, type EntityCounts, type SyncLog } from '../model';
 import type { ProviderId } from '../registry';
-import type { Item } from './dynamo-batches';
+import { writeConditionally, type Item } from './dynamo-batches';
 import { schedulePreferenceOf } from './dynamo-schedule-repository';
 import { CONNECTOR_SK, SYNC_LOG_SK_PREFIX, connectorPk, counterAttribute } from './keys';
 import type { ConnectorRepository } from './types';
@@ -82,6 +82,20 @@ export class DynamoConnectorRepository implements ConnectorRepository {
     );
     return (answer.Items ?? []).map(toSyncLog);
   }
+
+  async setApiBudget(tenantId: string, providerId: ProviderId, budget: number | null, now: string): Promise<boolean> {
+    return await writeConditionally(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: connectorPk(tenantId, providerId), sk: CONNECTOR_SK },
+          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: budget === null ? 'SET updatedAt = :now REMOVE apiBudget' : 'SET apiBudget = :budget, updatedAt = :now',
+          ExpressionAttributeValues: { ':now': now, ...(budget !== null && { ':budget': budget }) },
+        }),
+      ),
+    );
+  }
 }
 
 function toConnector(item: Item): ConnectorRecord {
@@ -94,6 +108,9 @@ function toConnector(item: Item): ConnectorRecord {
     lastSyncAt: (item.lastSyncAt as string | null | undefined) ?? null,
     lastSyncError: (item.lastSyncError as string | null | undefined) ?? null,
     pendingAuthExpiresAt: (item.pendingAuthExpiresAt as string | undefined) ?? null,
+    lastSyncNote: (item.lastSyncNote as string | undefined) ?? null,
+    ...(item.apiUsage !== undefined && { apiUsage: item.apiUsage as ApiUsage }),
+    ...(typeof item.apiBudget === 'number' && { apiBudget: item.apiBudget }),
     ...schedule(item),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,

@@ -32,7 +32,7 @@ export class DynamoCredentialRepository implements CredentialRepository {
       new GetCommand({
         TableName: this.tableName,
         Key: this.key(tenantId, providerId),
-        ProjectionExpression: 'credentials, credentialsVersion, config',
+        ProjectionExpression: 'credentials, credentialsVersion, config, apiBudget',
         ConsistentRead: true,
       }),
     );
@@ -41,7 +41,8 @@ export class DynamoCredentialRepository implements CredentialRepository {
     return {
       sealed: item.credentials as SealedSecret,
       version: Number(item.credentialsVersion ?? 0),
-      config: (item.config as Record<string, unknown> | undefined) ?? {},
+      // The admin's API budget is a setting of the connection as a sync sees it (it outlives the provider's config).
+      config: { ...((item.config as Record<string, unknown> | undefined) ?? {}), ...(typeof item.apiBudget === 'number' && { apiBudget: item.apiBudget }) },
     };
   }
 

@@ -20,6 +20,11 @@ export interface ConnectorRepository {
   getEntityCounts(tenantId: string, providerId: ProviderId): Promise<EntityCounts>;
   /** The connector's sync logs, newest first (one request). */
   listSyncLogs(tenantId: string, providerId: ProviderId, limit: number): Promise<SyncLog[]>;
+  /**
+   * Keeps an admin's API budget on the connector (null: back to the default); it outlives
+   * disconnects, like the schedule. False when the tenant has no record for the connector.
+   */
+  setApiBudget(tenantId: string, providerId: ProviderId, budget: number | null, now: string): Promise<boolean>;
 }
 
 /** Sealed credentials as stored, with the version every replacement increments. */

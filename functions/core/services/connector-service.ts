@@ -1,7 +1,8 @@
 import { monotonicFactory } from 'ulid';
 import { effectiveStatus } from '../connector-lifecycle';
 import { resolveConnector } from '../connector-ref';
-import { ConflictError } from '../errors';
+import { budgetShare, type ApiBudgetPolicy } from '../api-budget';
+import { ConflictError, InvalidInputError } from '../errors';
 import { scheduleOf, type ConnectorRecord, type ConnectorSchedule, type ConnectorStatus, type EntityCounts, type SyncLog, type SyncType } from '../model';
 import { connectorRegistry, type ProviderDescriptor, type ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository, ConnectorRepository } from '../repository/types';
@@ -17,6 +18,8 @@ export interface ConnectorSummary {
   status: ConnectorStatus;
   lastSyncAt: string | null;
   lastSyncError: string | null;
+  /** Set when the last sync completed but stopped early (the org's API budget stayed spent): what it says. */
+  lastSyncNote: string | null;
   /** The database id, once the tenant has a record for this connector. */
   databaseId: string | null;
 }
@@ -53,7 +56,17 @@ export interface ConnectorServiceDeps {
   syncs: SyncControl;
   /** The reason a sync cancelled by a disconnect ends with. */
   disconnectReason: string;
+  /** How syncs of this provider spend the org's shared API allowance; undefined where it has none. */
+  apiBudgetPolicy?: (providerId: ProviderId) => ApiBudgetPolicy | undefined;
   clock?: () => Date;
+}
+
+/** An org's API allowance as `getStatus.config.apiUsage` shows it: the usage last reported (null before any) and the budget in force. */
+export interface ApiUsageView {
+  used: number | null;
+  limit: number | null;
+  budget: number;
+  observedAt: string | null;
 }
 
 /** How often disconnect tries again when a sync started between its cancel and its write. */
@@ -84,9 +97,10 @@ export class ConnectorService {
   async getStatus(caller: Caller, connectorRef: string): Promise<ConnectorStatusView> {
     const provider = resolveConnector(caller.tenantId, connectorRef);
     const { connector, latestSync } = await this.repository.getConnectorWithLatestSync(caller.tenantId, provider.id);
+    const policy = this.deps.apiBudgetPolicy?.(provider.id);
     return {
       ...summarize(provider, connector ?? undefined, this.clock()),
-      config: connector?.config ?? {},
+      config: { ...connector?.config, ...(policy && { apiUsage: apiUsageView(policy, connector) }) },
       schedule: scheduleOf(connector),
       latestSync: latestSync && {
         recordsCreated: latestSync.recordsCreated,
@@ -96,6 +110,23 @@ export class ConnectorService {
         syncType: latestSync.syncType,
       },
     };
+  }
+
+  /**
+   * `setApiBudget` (admin): the share of the org's API allowance a sync may bring its usage to
+   * (null: the default). A running sync uses it from its next page on; one waiting for the
+   * budget goes on at its next re-check if the usage is now below it.
+   */
+  async setApiBudget(caller: Caller, connectorRef: string, budget: number | null): Promise<{ apiUsage: ApiUsageView }> {
+    const provider = resolveConnector(caller.tenantId, connectorRef);
+    const policy = this.deps.apiBudgetPolicy?.(provider.id);
+    if (!policy) throw new InvalidInputError(`${provider.name} has no shared API allowance to budget; an API budget applies to Salesforce.`);
+    if (!(await this.repository.setApiBudget(caller.tenantId, provider.id, budget, this.clock().toISOString()))) {
+      throw new InvalidInputError(`${provider.name} is not set up yet; connect it, then set its API budget.`);
+    }
+    caller.log.info('API budget set', { connectorId: provider.id, budget });
+    const { connector } = await this.repository.getConnectorWithLatestSync(caller.tenantId, provider.id);
+    return { apiUsage: apiUsageView(policy, connector) };
   }
 
   /** The connector's sync logs, newest first. */
@@ -149,6 +180,16 @@ function summarize(provider: ProviderDescriptor, record: ConnectorRecord | undef
     status: record ? effectiveStatus(record, now) : 'disconnected',
     lastSyncAt: record?.lastSyncAt ?? null,
     lastSyncError: record?.lastSyncError ?? null,
+    lastSyncNote: record?.lastSyncNote ?? null,
     databaseId: record?.id ?? null,
+  };
+}
+
+function apiUsageView(policy: ApiBudgetPolicy, record: ConnectorRecord | null | undefined): ApiUsageView {
+  return {
+    used: record?.apiUsage?.used ?? null,
+    limit: record?.apiUsage?.limit ?? null,
+    budget: budgetShare(policy, record?.apiBudget),
+    observedAt: record?.apiUsage?.observedAt ?? null,
   };
 }

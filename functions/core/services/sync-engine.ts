@@ -116,6 +116,8 @@ export class SyncEngine {
       return this.onProviderError(state, error, log);
     }
     if (page.apiUsage) state = { ...state, apiUsage: page.apiUsage };
+    // From here on a record may meet its own earlier copy of this sync: look every one up.
+    if (page.repeatsEarlierRecords) state = { ...state, firstLoad: false };
     if (page.restartAsFull) {
       log.info('provider watermark expired; continuing as a full sync', { syncId });
       await this.deps.runs.recordSyncType(tenantId, providerId, syncId, 'full');

@@ -48,10 +48,10 @@ export const CANCEL_REASONS = {
   reconnected: 'Reconnected during the sync; the next sync starts from the new connection.',
 } as const;
 
-/** Starting, cancelling and recovering syncs: on request, on schedule, and when an execution died. */
 /** Salesforce's API allowance is a rolling 24-hour window: an older usage figure says nothing. */
 const API_USAGE_WINDOW_MS = 24 * 3600 * 1000;
 
+/** Starting, cancelling and recovering syncs: on request, on schedule, and when an execution died. */
 export class SyncService {
   private readonly clock: () => Date;
 

@@ -1,3 +1,4 @@
+import { DEFAULT_API_BUDGET, type ApiBudgetPolicy } from '../../core/api-budget';
 import { ProviderError } from '../../core/errors';
 import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
 import type { SyncType } from '../../core/model';
@@ -10,11 +11,24 @@ import type {
   SourcePage,
   SourceRecord,
   SyncAdapter,
+  SyncCursor,
 } from '../types';
-import { SALESFORCE_OBJECTS, toSourceRecord, type SalesforceRecord } from './salesforce-objects';
+import { createQueryJob, discardQueryJob, readQueryJob, readQueryResults } from './salesforce-bulk';
+import { fromCsvRow, SALESFORCE_OBJECTS, toSourceRecord, type SalesforceRecord } from './salesforce-objects';
+import { DATA_PATH, PROVIDER, SalesforceOrg } from './salesforce-org';
 
-const PROVIDER = 'Salesforce';
-export const SALESFORCE_API_VERSION = 'v62.0';
+/** When a Salesforce object is read through a Bulk API 2.0 query job instead of REST pages. */
+export interface SalesforceBulkConfig {
+  /** An object read from the start with more live records than this goes through a Bulk job. */
+  threshold: number;
+  /** Rows per results page (`maxRecords`): one page per SyncPage task. */
+  pageSize: number;
+  /** How long a job may run before the sync aborts it and reads the object through REST. */
+  jobMaxWaitSeconds: number;
+}
+
+/** AppFlow and Fivetran switch to Bulk reads for large objects; 50,000 records are 25 REST pages. */
+export const DEFAULT_BULK: SalesforceBulkConfig = { threshold: 50_000, pageSize: 50_000, jobMaxWaitSeconds: 2 * 3600 };
 
 /** Where the connected app lives and how it authenticates; configuration, never code. */
 export interface SalesforceAppConfig {
@@ -25,6 +39,10 @@ export interface SalesforceAppConfig {
   clientSecret: () => Promise<string>;
   /** Records per query page, 200..2000 (a hint to Salesforce); default 2000. */
   pageSize?: number;
+  /** Bulk API use; defaults in {@link DEFAULT_BULK}. */
+  bulk?: Partial<SalesforceBulkConfig>;
+  /** How a sync spends the org's API allowance; defaults in DEFAULT_API_BUDGET. */
+  apiBudget?: ApiBudgetPolicy;
 }
 
 interface TokenAnswer {
@@ -45,6 +63,9 @@ interface OAuthErrorAnswer {
 const WATERMARK_OVERLAP_MS = 5 * 60 * 1000;
 /** Salesforce's largest page; `batchSize` is a hint it may lower. */
 const MAX_PAGE_SIZE = 2000;
+/** A new Bulk job is polled after this long; each wait then doubles, up to {@link MAX_POLL_SECONDS}. */
+const FIRST_POLL_SECONDS = 2;
+const MAX_POLL_SECONDS = 30;
 
 interface QueryAnswer {
   totalSize: number;
@@ -61,7 +82,21 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   /** Query pages are server-side cursors: a record appears again only if it changed. */
   readonly listsRecordsOnce = true;
 
-  constructor(private readonly app: SalesforceAppConfig) {}
+  /** The org's rolling 24-hour API allowance is shared by all its integrations: a sync spends only its budget of it. */
+  readonly apiAllowance: SyncAdapter['apiAllowance'] & {};
+  private readonly bulk: SalesforceBulkConfig;
+
+  constructor(private readonly app: SalesforceAppConfig) {
+    // Settings left undefined (an unset variable) keep their defaults.
+    this.bulk = { ...DEFAULT_BULK, ...Object.fromEntries(Object.entries(app.bulk ?? {}).filter(([, value]) => value !== undefined)) };
+    this.apiAllowance = {
+      policy: app.apiBudget ?? DEFAULT_API_BUDGET,
+      readUsage: async (credentials, config) => {
+        if (credentials.kind !== 'oauth2') throw new ProviderError('Salesforce needs OAuth credentials; reconnect Salesforce.', { provider: PROVIDER, reauthorizationRequired: true });
+        return await new SalesforceOrg(credentials, config).readUsage();
+      },
+    };
+  }
 
   authorizationUrl(request: { state: string; codeChallenge: string; redirectUri: string }): string {
     const url = new URL('/services/oauth2/authorize', this.app.loginUrl);
@@ -140,70 +175,107 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
 
   /**
    * One page of the objects we read, in order (Account, Contact, Lead, Opportunity).
-   * Incremental syncs use `queryAll` from each object's watermark (minus an overlap) in
-   * SystemModstamp order, so deletions arrive as IsDeleted records; full syncs read
-   * everything live with `query`, and the engine removes what did not come back.
+   * Incremental syncs use REST `queryAll` from each object's watermark (minus an overlap) in
+   * SystemModstamp order, so deletions arrive as IsDeleted records. An object read from the
+   * start (a full sync, or one with no watermark yet) is counted first: above the Bulk
+   * threshold it is read through a Bulk API 2.0 query job (see {@link readBulkPage}),
+   * otherwise through REST `query` pages; the engine removes what a full sync did not see.
    */
   async readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
     if (credentials.kind !== 'oauth2') throw new ProviderError('Salesforce needs OAuth credentials; reconnect Salesforce.', { provider: PROVIDER, reauthorizationRequired: true });
-    const objectIndex = Number(request.cursor?.objectIndex ?? 0);
-    const object = SALESFORCE_OBJECTS[objectIndex]!;
-    const watermarks: Record<string, string> = { ...((request.cursor?.watermarks as Record<string, string> | undefined) ?? request.watermark ?? {}) };
-    const next = request.cursor?.next;
-    const path =
-      typeof next === 'string' ? next : this.queryPath(object.name, object.fields, request.mode === 'incremental' ? request.watermark?.[object.name] : undefined);
-    const answer = await this.get<QueryAnswer>(credentials, config, path, { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` });
+    const org = new SalesforceOrg(credentials, config);
+    const cursor = readCursor(request);
+    const page = await this.readFrom(org, cursor, request);
+    return { ...page, ...(org.usage && { apiUsage: org.usage }) };
+  }
 
-    const records: SourceRecord[] = [];
-    let failed = 0;
-    for (const raw of answer.records ?? []) {
-      const record = toSourceRecord(object, raw);
-      if (!record) {
-        failed += 1;
-        continue;
-      }
-      records.push(record);
-      if (record.modifiedAt && record.modifiedAt > (watermarks[object.name] ?? '')) watermarks[object.name] = record.modifiedAt;
+  private async readFrom(org: SalesforceOrg, cursor: SalesforceCursor, request: ReadPageRequest): Promise<SourcePage> {
+    if (cursor.bulkJob) return await this.readBulkPage(org, { ...cursor, bulkJob: cursor.bulkJob });
+    if (cursor.next) return await this.readRestPage(org, cursor, cursor.next);
+    const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
+    const since = request.mode === 'incremental' ? request.watermark?.[object.name] : undefined;
+    if (since === undefined && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
+      const jobId = await createQueryJob(org, selectOf(object));
+      // Salesforce will not run the job: the object is read through REST pages after all.
+      if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, bulkJob: jobId, bulkWaited: 0 }, watermark: cursor.watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
     }
-    const nextCursor =
-      !answer.done && answer.nextRecordsUrl
-        ? { objectIndex, next: answer.nextRecordsUrl, watermarks }
-        : objectIndex + 1 < SALESFORCE_OBJECTS.length
-          ? { objectIndex: objectIndex + 1, next: null, watermarks }
-          : null;
+    return await this.readRestPage(org, cursor, this.queryPath(object, since));
+  }
+
+  /** The object's live records, with one `SELECT COUNT()` query. */
+  private async countRecords(org: SalesforceOrg, object: string): Promise<number> {
+    const answer = await org.json<{ totalSize?: number }>(`${DATA_PATH}/query?q=${encodeURIComponent(`SELECT COUNT() FROM ${object}`)}`);
+    return Number(answer.totalSize ?? 0);
+  }
+
+  private async readRestPage(org: SalesforceOrg, cursor: SalesforceCursor, path: string): Promise<SourcePage> {
+    const { objectIndex } = cursor;
+    const object = SALESFORCE_OBJECTS[objectIndex]!;
+    const watermarks = { ...cursor.watermarks };
+    const answer = await org.json<QueryAnswer>(path, { headers: { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` } });
+    const { records, failed, newest } = toSourceRecords(object, answer.records ?? []);
+    // Records come in SystemModstamp order: the newest read so far is where a later sync may resume.
+    if (newest && newest > (watermarks[object.name] ?? '')) watermarks[object.name] = newest;
+    const nextCursor = !answer.done && answer.nextRecordsUrl ? { objectIndex, next: answer.nextRecordsUrl, watermarks } : nextObject(objectIndex, watermarks);
     return { records, failed, nextCursor, watermark: watermarks };
   }
 
-  private queryPath(object: string, fields: readonly string[], watermark: string | undefined): string {
-    const select = `SELECT ${['Id', 'SystemModstamp', 'IsDeleted', ...fields].join(', ')} FROM ${object}`;
-    if (!watermark) return `/services/data/${SALESFORCE_API_VERSION}/query?q=${encodeURIComponent(`${select} ORDER BY SystemModstamp`)}`;
+  /**
+   * One step of a Bulk API 2.0 query job: while it runs, a wait the state machine makes
+   * (never a sleep here); once complete, one page of its CSV results by locator, so each
+   * page commits like a REST page; after the last page the job is deleted. A job that
+   * fails, is aborted, runs too long or loses its results falls back to REST pages for the
+   * object, read from the start: records of this sync seen again count once (the engine is
+   * told they may repeat).
+   */
+  private async readBulkPage(org: SalesforceOrg, cursor: SalesforceCursor & { bulkJob: string }): Promise<SourcePage> {
+    const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
+    const jobId = cursor.bulkJob;
+    const fallBack = async (abort: boolean) => {
+      await discardQueryJob(org, jobId, { abort });
+      const page = await this.readRestPage(org, restartedObject(cursor), this.queryPath(object, undefined));
+      return { ...page, repeatsEarlierRecords: true };
+    };
+    if (cursor.bulkLocator === undefined) {
+      const job = await readQueryJob(org, jobId);
+      if (!job || job.state === 'Failed' || job.state === 'Aborted') return await fallBack(false);
+      if (job.state !== 'JobComplete') {
+        const waited = cursor.bulkWaited ?? 0;
+        if (waited >= this.bulk.jobMaxWaitSeconds) return await fallBack(true);
+        const seconds = Math.min(MAX_POLL_SECONDS, Math.max(FIRST_POLL_SECONDS, waited));
+        return { records: [], failed: 0, nextCursor: { ...cursor, bulkWaited: waited + seconds }, watermark: cursor.watermarks, wait: { seconds, reason: 'bulkJob' } };
+      }
+    }
+    const results = await readQueryResults(org, jobId, { locator: cursor.bulkLocator ?? null, maxRecords: this.bulk.pageSize });
+    // The locator expired, or the job is gone: its results cannot be read on.
+    if (!results) return await fallBack(false);
+    const { records, failed, newest } = toSourceRecords(object, results.rows.map((row) => fromCsvRow(object, row)));
+    // Bulk results have no order: the object's watermark moves only once all of them are read.
+    const bulkNewest = [cursor.bulkNewest ?? '', newest ?? ''].sort().at(-1)!;
+    if (results.nextLocator) {
+      const nextCursor = { ...cursor, bulkLocator: results.nextLocator, ...(bulkNewest && { bulkNewest }) };
+      return { records, failed, nextCursor, watermark: cursor.watermarks };
+    }
+    await discardQueryJob(org, jobId, { abort: false });
+    const watermarks = { ...cursor.watermarks, ...(bulkNewest && { [object.name]: bulkNewest }) };
+    return { records, failed, nextCursor: nextObject(cursor.objectIndex, watermarks), watermark: watermarks };
+  }
+
+  /** The REST query of an object: everything live in SystemModstamp order, or (queryAll, deletions too) what changed since the watermark. */
+  private queryPath(object: (typeof SALESFORCE_OBJECTS)[number], watermark: string | undefined): string {
+    const select = selectOf(object);
+    if (!watermark) return `${DATA_PATH}/query?q=${encodeURIComponent(`${select} ORDER BY SystemModstamp`)}`;
     const since = new Date(Date.parse(watermark) - WATERMARK_OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const soql = `${select} WHERE SystemModstamp > ${since} ORDER BY SystemModstamp`;
-    return `/services/data/${SALESFORCE_API_VERSION}/queryAll?q=${encodeURIComponent(soql)}`;
+    return `${DATA_PATH}/queryAll?q=${encodeURIComponent(soql)}`;
   }
 
   /**
    * GET on the org's REST API (a path such as `/services/data/v62.0/query?q=...`, or a
    * `nextRecordsUrl`), with Salesforce's errors mapped to ProviderError.
    */
-  async get<T>(
-    credentials: OAuthCredentials,
-    config: Record<string, unknown>,
-    path: string,
-    headers: Record<string, string> = {},
-  ): Promise<T> {
-    const instanceUrl = config.instanceUrl;
-    if (typeof instanceUrl !== 'string') {
-      throw new ProviderError('The Salesforce connection has no instance URL; reconnect Salesforce.', {
-        provider: PROVIDER,
-        reauthorizationRequired: true,
-      });
-    }
-    const response = await providerFetch(PROVIDER, new URL(path, instanceUrl).toString(), {
-      headers: { ...headers, authorization: `Bearer ${credentials.accessToken}`, accept: 'application/json' },
-    });
-    if (response.ok) return await readJson<T>(PROVIDER, response);
-    throw await restError(response);
+  async get<T>(credentials: OAuthCredentials, config: Record<string, unknown>, path: string, headers: Record<string, string> = {}): Promise<T> {
+    return await new SalesforceOrg(credentials, config).json<T>(path, { headers });
   }
 
   private async token(form: Record<string, string>, during: 'exchange' | 'refresh'): Promise<TokenAnswer> {
@@ -252,32 +324,54 @@ async function tokenError(response: Response, during: 'exchange' | 'refresh'): P
   return new ProviderError(`Salesforce refused the token request (${error ?? `HTTP ${response.status}`}).`, { provider: PROVIDER });
 }
 
-/** Salesforce REST errors (a JSON array of {message, errorCode}) mapped by error code. */
-async function restError(response: Response): Promise<ProviderError> {
-  const text = await response.text();
-  let errorCode: string | undefined;
-  try {
-    errorCode = (JSON.parse(text) as { errorCode?: string }[])[0]?.errorCode;
-  } catch {
-    errorCode = undefined;
+/** Where a Salesforce sync stands: which object, its REST page or Bulk job, and the watermarks reached. */
+interface SalesforceCursor {
+  objectIndex: number;
+  /** The next REST page (`nextRecordsUrl`) of the object. */
+  next?: string | null;
+  watermarks: Record<string, string>;
+  /** The object's Bulk query job. */
+  bulkJob?: string;
+  /** Seconds waited so far for the job to complete. */
+  bulkWaited?: number;
+  /** The next results page; absent until the job completed, null for its first page. */
+  bulkLocator?: string | null;
+  /** The newest SystemModstamp among the job's rows read so far. */
+  bulkNewest?: string;
+}
+
+function readCursor(request: ReadPageRequest): SalesforceCursor {
+  const cursor = (request.cursor ?? {}) as Partial<SalesforceCursor>;
+  return { ...cursor, objectIndex: Number(cursor.objectIndex ?? 0), watermarks: { ...(cursor.watermarks ?? request.watermark ?? {}) } };
+}
+
+/** The start of the object after this one, or the end of the sync. */
+function nextObject(objectIndex: number, watermarks: Record<string, string>): SyncCursor | null {
+  return objectIndex + 1 < SALESFORCE_OBJECTS.length ? { objectIndex: objectIndex + 1, next: null, watermarks } : null;
+}
+
+/** The same object from its start, through REST, with the watermarks other objects reached. */
+function restartedObject(cursor: SalesforceCursor): SalesforceCursor {
+  return { objectIndex: cursor.objectIndex, next: null, watermarks: cursor.watermarks };
+}
+
+function selectOf(object: (typeof SALESFORCE_OBJECTS)[number]): string {
+  return `SELECT ${['Id', 'SystemModstamp', 'IsDeleted', ...object.fields].join(', ')} FROM ${object.name}`;
+}
+
+/** Maps a page of Salesforce records; records without an Id count as failed. Also answers the newest SystemModstamp among them. */
+function toSourceRecords(object: (typeof SALESFORCE_OBJECTS)[number], raw: SalesforceRecord[]): { records: SourceRecord[]; failed: number; newest: string | undefined } {
+  const records: SourceRecord[] = [];
+  let failed = 0;
+  let newest: string | undefined;
+  for (const item of raw) {
+    const record = toSourceRecord(object, item);
+    if (!record) {
+      failed += 1;
+      continue;
+    }
+    records.push(record);
+    if (record.modifiedAt && record.modifiedAt > (newest ?? '')) newest = record.modifiedAt;
   }
-  const retryAfter = retryAfterSeconds(response);
-  if (response.status === 401 || errorCode === 'INVALID_SESSION_ID') {
-    return new ProviderError('The Salesforce session expired (INVALID_SESSION_ID).', { provider: PROVIDER, accessTokenExpired: true });
-  }
-  if (errorCode === 'REQUEST_LIMIT_EXCEEDED') {
-    return comeBackLaterError(
-      PROVIDER,
-      "Salesforce refused the request because the org's API request limit is used up (REQUEST_LIMIT_EXCEEDED).",
-      { throttled: true, waitSeconds: retryAfter },
-    );
-  }
-  if (response.status === 429 || response.status >= 500) {
-    const throttled = response.status === 429;
-    return comeBackLaterError(PROVIDER, `Salesforce${atHostOf(response)} ${throttled ? 'is limiting our requests' : 'is unavailable'} (HTTP ${response.status}).`, {
-      throttled,
-      waitSeconds: retryAfter,
-    });
-  }
-  return new ProviderError(`Salesforce refused the request (${errorCode ?? `HTTP ${response.status}`}).`, { provider: PROVIDER });
+  return { records, failed, newest };
 }

@@ -13,6 +13,8 @@ interface SalesforceObject {
   attributes: Readonly<Record<string, string>>;
   /** Fixed attributes, e.g. which kind of person. */
   fixed?: Readonly<Record<string, string>>;
+  /** The fields that are numbers (Bulk results are CSV text; REST answers JSON numbers). */
+  numbers?: readonly string[];
 }
 
 /** The objects a Salesforce sync reads, in order, and how each maps to our entities. */
@@ -22,6 +24,7 @@ export const SALESFORCE_OBJECTS: readonly SalesforceObject[] = [
     entity: 'accounts',
     fields: ['Name', 'Website', 'Industry', 'NumberOfEmployees', 'AnnualRevenue', 'BillingCountry'],
     attributes: { Name: 'name', Website: 'website', Industry: 'industry', NumberOfEmployees: 'employees', AnnualRevenue: 'annualRevenue', BillingCountry: 'country' },
+    numbers: ['NumberOfEmployees', 'AnnualRevenue'],
   },
   {
     name: 'Contact',
@@ -42,6 +45,7 @@ export const SALESFORCE_OBJECTS: readonly SalesforceObject[] = [
     entity: 'opportunities',
     fields: ['Name', 'AccountId', 'Amount', 'StageName', 'CloseDate', 'Probability'],
     attributes: { Name: 'name', AccountId: 'accountId', Amount: 'amount', StageName: 'stage', CloseDate: 'closeDate', Probability: 'probability' },
+    numbers: ['Amount', 'Probability'],
   },
 ];
 
@@ -60,4 +64,17 @@ export function toSourceRecord(object: SalesforceObject, raw: SalesforceRecord):
     deleted: raw.IsDeleted === true,
     attributes,
   };
+}
+
+/**
+ * A Bulk API CSV row as the record the REST API would have answered: an empty field is null,
+ * numbers and IsDeleted are typed, so both paths store equal attributes (an entity read once
+ * through each counts no update).
+ */
+export function fromCsvRow(object: SalesforceObject, row: Record<string, string>): SalesforceRecord {
+  const record: SalesforceRecord = {};
+  for (const [field, text] of Object.entries(row)) {
+    record[field] = text === '' ? null : field === 'IsDeleted' ? text === 'true' : object.numbers?.includes(field) ? Number(text) : text;
+  }
+  return record;
 }

@@ -141,18 +141,20 @@ describe('Salesforce sync through the local stack', () => {
     expect((await errorOf(stack.client('members', 'member').connector.triggerSync.mutate({ connectorId: 'salesforce' }))).data?.code).toBe('FORBIDDEN');
   });
 
-  it('ends in error with a message a user understands when Salesforce\'s request limit is used up', async () => {
+  it('waits for an org whose whole API allowance is used up, and after the longest wait ends completed with a note saying so', async () => {
     await stack.connectSalesforce('limited');
     stack.salesforce!.failures.requestLimitExceeded(Infinity);
 
     await sync('limited');
 
+    // REQUEST_LIMIT_EXCEEDED is the org's allowance spent: the sync waits for it like for its budget, then gives up quietly.
     expect(await status('limited')).toMatchObject({
-      status: 'error',
-      lastSyncError: expect.stringMatching(/API request limit is used up \(REQUEST_LIMIT_EXCEEDED\)/),
+      status: 'connected',
+      lastSyncError: null,
+      lastSyncNote: expect.stringMatching(/^Paused by the API budget: the Salesforce org had used 100,000 of its 100,000 daily API requests .* the next sync continues from there\.$/),
     });
-    expect(await latest('limited')).toMatchObject({ status: 'failed', completedAt: expect.any(String) });
-    // Only throttled: it stays on the schedule.
+    expect(await latest('limited')).toMatchObject({ status: 'completed', recordsCreated: 0, message: expect.stringMatching(/^Paused by the API budget/), completedAt: expect.any(String) });
+    expect(stack.stepFunctions.transitions().byState.WaitForApiBudget).toBeGreaterThanOrEqual(24);
     expect(await scheduledAt('limited')).toEqual(expect.any(String));
   });
 
