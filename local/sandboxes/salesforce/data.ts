@@ -8,7 +8,7 @@
  */
 import { SeededRandom } from '../shared/random';
 import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
-import { type FieldValue, type SObjectType, sobjectTypes } from './schema';
+import { type FieldValue, objectFields, type SObjectType, sobjectTypes } from './schema';
 
 /** One version of one record. Datetimes are epoch milliseconds; they are formatted on the way out. */
 export interface StoredRecord {
@@ -35,6 +35,13 @@ export interface DataSetSizes {
    * options, can carry them; the data store itself ignores it.
    */
   readonly orgs?: readonly SalesforceOrgOptions[];
+  /**
+   * The first org's daily API allowance (see `SalesforceSandboxOptions.apiLimit`), carried
+   * here for the same reason as `orgs`; the data store ignores it.
+   */
+  readonly apiLimit?: number;
+  /** See `SalesforceSandboxOptions.bulkPollsToComplete`; carried like `orgs`, ignored by the data store. */
+  readonly bulkPollsToComplete?: number;
 }
 
 /**
@@ -59,6 +66,8 @@ export interface SalesforceOrgOptions {
    * clients resolve `/services/data/...` and `nextRecordsUrl` against it.
    */
   readonly port?: number;
+  /** Its daily API allowance (`Sforce-Limit-Info: api-usage=N/<apiLimit>`). @default 100000 */
+  readonly apiLimit?: number;
 }
 
 /** The default data set of the local stack contract (DESIGN.md). */
@@ -190,6 +199,30 @@ export class SalesforceDataStore {
       lastModified: stamp,
       deleted: true,
     }));
+  }
+
+  /**
+   * Sets fields of the live record `id` of `type` to `values` (fields particular to the
+   * object, in Salesforce's spelling) and stamps it now; returns the id. For values the
+   * generator never makes, such as text with commas, quotes or line breaks.
+   */
+  set(type: SObjectType, id: string, values: Readonly<Record<string, FieldValue>>): string {
+    const table = this.table(type);
+    const record = table.live.find((candidate) => candidate.id === id);
+    if (!record) throw new RangeError(`no live ${type} record ${id}`);
+    for (const [field, value] of Object.entries(values)) {
+      if (!objectFields[type].includes(field)) {
+        throw new RangeError(`cannot set ${type}.${field}; settable: ${objectFields[type].join(', ')}`);
+      }
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new RangeError(`${type}.${field} must be a string, number, boolean or null`);
+      }
+    }
+    const stamp = this.nextStamp();
+    const version: StoredRecord = { ...record, modstamp: stamp, lastModified: stamp, values: { ...record.values, ...values } };
+    table.all = [...table.all.filter((candidate) => candidate.id !== id), version];
+    table.live = table.all.filter((candidate) => !candidate.deleted);
+    return id;
   }
 
   private update(

@@ -15,6 +15,16 @@ export interface SalesforceFailureState {
   readonly rotateRefreshTokens: boolean;
   /** Whether the authorize endpoint answers `error=access_denied`. */
   readonly consentDenied: boolean;
+  /** Bulk query jobs still to be created that end `Failed`; `'always'` until reset. */
+  readonly bulkJobFails: number | 'always';
+  /** Bulk query jobs still to be created that end `Aborted`; `'always'` until reset. */
+  readonly bulkJobAborted: number | 'always';
+  /** Bulk query jobs still to be created that stay `InProgress` forever; `'always'` until reset. */
+  readonly bulkJobNeverCompletes: number | 'always';
+  /** Bulk results requests with a locator still to answer 400 INVALIDLOCATOR; `'always'` until reset. */
+  readonly bulkLocatorExpires: number | 'always';
+  /** The poll on which a new bulk query job finishes (0: finished at creation). */
+  readonly bulkPollsToComplete: number;
 }
 
 /**
@@ -43,7 +53,31 @@ export interface SalesforceSandboxFailures {
   revokeGrant(): void;
   /** The authorize endpoint redirects with `error=access_denied` instead of a code. */
   consentDenied(on: boolean): void;
-  /** Turns every failure mode off (issued and revoked tokens stay as they are). */
+  /**
+   * The next `times` bulk query jobs created (in any org) end `Failed`, with an
+   * `errorMessage`, on the poll that would have completed them.
+   */
+  bulkJobFails(times: number): void;
+  /** The next `times` bulk query jobs created end `Aborted` on the poll that would have completed them. */
+  bulkJobAborted(times: number): void;
+  /** The next `times` bulk query jobs created stay `InProgress` on every poll (until aborted). */
+  bulkJobNeverCompletes(times: number): void;
+  /**
+   * The next `times` results requests that carry a `locator` (of a job that exists and is
+   * complete) answer 400 INVALIDLOCATOR, as an expired or unknown locator does.
+   */
+  bulkLocatorExpires(times: number): void;
+  /**
+   * On which poll new bulk query jobs finish: the polls before it answer `InProgress`. 0 (or 1)
+   * finishes a job at once (0: even before its first poll). Not a failure: `reset()` puts back
+   * the sandbox's option (default 2).
+   */
+  bulkPollsToComplete(polls: number): void;
+  /**
+   * Turns every failure mode off (issued and revoked tokens stay as they are), including the
+   * orgs' other integrations (`othersPerCall`) and usage release (`releasePerSecond`) of
+   * their allowances; their `limit` and `used` stay.
+   */
   reset(): void;
   /** The current settings. */
   state(): SalesforceFailureState;
@@ -58,8 +92,16 @@ export class FailureModes {
   readonly malformedJson = new CountedFailure('malformedJson');
   slowMs = 0;
   consentDenied = false;
+  readonly bulkJobFails = new CountedFailure('bulkJobFails');
+  readonly bulkJobAborted = new CountedFailure('bulkJobAborted');
+  readonly bulkJobNeverCompletes = new CountedFailure('bulkJobNeverCompletes');
+  readonly bulkLocatorExpires = new CountedFailure('bulkLocatorExpires');
 
   reset(): void {
+    this.bulkJobFails.reset();
+    this.bulkJobAborted.reset();
+    this.bulkJobNeverCompletes.reset();
+    this.bulkLocatorExpires.reset();
     this.requestLimitExceeded.reset();
     this.serverError.reset();
     this.serverErrorStatus = undefined;

@@ -18,6 +18,8 @@ export const keyPrefix = {
   Organization: '00D',
   User: '005',
   QueryLocator: '01g',
+  /** Bulk API 2.0 jobs (AsyncApiJob). */
+  QueryJob: '750',
 } as const;
 
 /** The sandbox's made-up instance part of every id (real ids carry a pod/instance code here). */

@@ -1,6 +1,7 @@
 /**
- * Salesforce sandbox: a real HTTP server on 127.0.0.1 that speaks Salesforce's OAuth and
- * REST query wire formats (see /work/shared/PROVIDERS.md), for the local stack and tests.
+ * Salesforce sandbox: a real HTTP server on 127.0.0.1 that speaks Salesforce's OAuth, REST
+ * query, `/limits` and Bulk API 2.0 query wire formats (see /work/shared/PROVIDERS.md), for
+ * the local stack and tests.
  *
  * @example
  * const sandbox = await startSalesforceSandbox({ ...salesforceSandboxSizesFromEnv(process.env) });
@@ -22,7 +23,13 @@ export {
   type SalesforceSandboxData,
   type SalesforceSandboxOptions,
   type SalesforceSandboxStats,
+  type SalesforceSandboxAllowance,
+  type SalesforceBulkJobSummary,
+  type SalesforceAllowanceChanges,
+  type SalesforceAllowanceState,
 } from './sandbox';
+export { DEFAULT_API_LIMIT } from './allowance';
+export { BULK_MIN_VERSION, DAILY_BULK_QUERY_JOBS, MAX_RESULTS_PAGE, MAX_JOBS_PER_ORG, JOB_RETENTION_MS } from './bulk';
 export type { SalesforceFailureState, SalesforceSandboxFailures } from './failures';
 export { type SObjectType, sobjectTypes, objectFields, systemFields } from './schema';
 export { type DataSetSizes, defaultDataSetSizes, splitPeople, DATA_SET_END } from './data';

@@ -6,7 +6,7 @@
 import type { SalesforceDataStore, StoredRecord } from './data';
 import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
 import { type FieldValue, formatDateTime, type SObjectType } from './schema';
-import { parseSoql } from './soql';
+import { parseSoql, type SoqlQuery } from './soql';
 
 /** Salesforce's page-size bounds for `Sforce-Query-Options: batchSize=N`. */
 export const MIN_BATCH_SIZE = 200;
@@ -86,13 +86,12 @@ export class QueryService {
     this.nextLocator = snapshot.nextLocator;
   }
 
-  /** `GET .../query?q=` (includeDeleted false) or `.../queryAll?q=` (true). */
+  /** `GET .../query?q=` (includeDeleted false) or `.../queryAll?q=` (true); `SELECT COUNT()` answers the size without records. */
   query(version: string, soql: string, includeDeleted: boolean, batchSize: number, grantId: number): QueryPage {
     const parsed = parseSoql(soql);
-    const records = this.store.records(parsed.type, includeDeleted);
-    let start = 0;
-    if (parsed.since) start = firstAfter(records, parsed.since.ms, parsed.since.inclusive);
-    const end = parsed.limit === undefined ? records.length : Math.min(records.length, start + parsed.limit);
+    const { records, start, end } = matching(this.store, parsed, includeDeleted);
+    // `SELECT COUNT()`: the size alone, in one answer whatever the size.
+    if (parsed.count) return { totalSize: end - start, done: true, records: [] };
     if (end - start <= batchSize) {
       return { totalSize: end - start, done: true, records: render(version, parsed.type, parsed.fields, records, start, end) };
     }
@@ -172,6 +171,22 @@ export function batchSizeFromHeader(header: string | string[] | undefined): numb
   return Math.min(MAX_BATCH_SIZE, Math.max(MIN_BATCH_SIZE, Number(match[1])));
 }
 
+/**
+ * The records a parsed query matches, as a range of the store's current (never changed in
+ * place) array: `records[start..end)` in SystemModstamp order. Holding the array keeps the
+ * snapshot the query ran on.
+ */
+export function matching(
+  store: SalesforceDataStore,
+  parsed: SoqlQuery,
+  includeDeleted: boolean,
+): { records: readonly StoredRecord[]; start: number; end: number } {
+  const records = store.records(parsed.type, includeDeleted);
+  const start = parsed.since ? firstAfter(records, parsed.since.ms, parsed.since.inclusive) : 0;
+  const end = parsed.limit === undefined ? records.length : Math.min(records.length, start + parsed.limit);
+  return { records, start, end };
+}
+
 /** Index of the first record whose SystemModstamp is after `ms` (or at it, when inclusive). */
 function firstAfter(records: readonly StoredRecord[], ms: number, inclusive: boolean): number {
   let low = 0;
@@ -205,7 +220,8 @@ function render(
   return out;
 }
 
-function fieldValue(record: StoredRecord, field: string): FieldValue {
+/** A record's value of `field` as the REST answers show it (datetimes formatted, IsDeleted a boolean). */
+export function fieldValue(record: StoredRecord, field: string): FieldValue {
   switch (field) {
     case 'Id':
       return record.id;

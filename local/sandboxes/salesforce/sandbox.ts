@@ -1,20 +1,43 @@
 /**
- * The Salesforce sandbox's HTTP server: OAuth endpoints, the REST query resource, the
- * identity URL, and the `/__sandbox/*` control endpoints that let a separately running
- * local stack be driven into failure modes.
+ * The Salesforce sandbox's HTTP server: OAuth endpoints, the REST query resource, `/limits`,
+ * Bulk API 2.0 query jobs, the identity URL, and the `/__sandbox/*` control endpoints that
+ * let a separately running local stack be driven into failure modes.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkMs, parseFailureBody, parseFlag, parseMs, parseTimes, truncatedJson } from '../shared/failures';
-import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, escapeHtml, isRecord, listen, readForm, requestListener, send } from '../shared/http';
+import {
+  answerControl,
+  type BodyLimits,
+  close,
+  type ControlEndpoints,
+  Delays,
+  escapeHtml,
+  isRecord,
+  listen,
+  readBody,
+  readForm,
+  requestListener,
+  send,
+} from '../shared/http';
 import { basicCredentials } from '../shared/oauth';
 import { increment } from '../shared/stats';
+import { Allowance, type SalesforceAllowanceChanges, type SalesforceAllowanceState } from './allowance';
+import {
+  BULK_MIN_VERSION,
+  type BulkJobOutcome,
+  BulkQueryService,
+  type BulkSnapshot,
+  bulkJsonText,
+  DAILY_BULK_QUERY_JOBS,
+  writeCsvRows,
+} from './bulk';
 import { type DataSetSizes, defaultDataSetSizes, type SalesforceOrgOptions, SalesforceDataStore } from './data';
 import { type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
 import { orgInstance } from './ids';
 import { OAuthServer, type OAuthSnapshot } from './oauth';
 import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, type QuerySnapshot, RestError } from './rest';
-import { canonicalObject, type SObjectType, sobjectTypes } from './schema';
+import { canonicalObject, type FieldValue, objectFields, type SObjectType, sobjectTypes } from './schema';
 import { SoqlError } from './soql';
 
 /** Options of {@link startSalesforceSandbox}. */
@@ -39,7 +62,7 @@ export interface SalesforceSandboxOptions {
   /** Seed of the generated data set; the same seed gives the same records. @default 20260305 */
   readonly seed?: number;
   /**
-   * A file that keeps the org's grants, tokens and open query locators across restarts
+   * A file that keeps the org's grants, tokens, open query locators and bulk query jobs across restarts
    * (the local stack puts it in its state directory), so connections made before a restart
    * keep working after it. Without it they live in memory only.
    */
@@ -50,9 +73,22 @@ export interface SalesforceSandboxOptions {
    * data set, instance URL, users, grants and tokens. See {@link SalesforceOrgOptions}.
    */
   readonly orgs?: readonly SalesforceOrgOptions[];
+  /**
+   * The first org's daily API allowance: the LIMIT of `Sforce-Limit-Info: api-usage=USED/LIMIT`
+   * and of `/limits`' DailyApiRequests. Calls past it answer 403 REQUEST_LIMIT_EXCEEDED.
+   * Other orgs take theirs from {@link SalesforceOrgOptions.apiLimit}. @default 100000
+   */
+  readonly apiLimit?: number;
+  /**
+   * On which poll a Bulk API 2.0 query job finishes: the polls before it answer
+   * `InProgress`. 0 finishes a job at creation (its results are there before any poll).
+   * Also `failures.bulkPollsToComplete(n)`. @default 2
+   */
+  readonly bulkPollsToComplete?: number;
 }
 
 export type { SalesforceOrgOptions } from './data';
+export type { SalesforceAllowanceChanges, SalesforceAllowanceState } from './allowance';
 
 /** The id of the sandbox's first org, for {@link SalesforceSandbox.org} and {@link SalesforceSandbox.consentAs}. */
 export const DEFAULT_ORG = 'default';
@@ -73,14 +109,49 @@ export interface SalesforceSandboxOrg {
   readonly instanceUrl: string;
   /** The org's data mutations and counts. */
   readonly data: SalesforceSandboxData;
+  /** The org's API allowance. */
+  readonly allowance: SalesforceSandboxAllowance;
+  /** The org's Bulk API 2.0 query jobs that still exist (not deleted, not past their 7 days). */
+  bulkJobs(): SalesforceBulkJobSummary[];
+}
+
+/** A Bulk API 2.0 query job as {@link SalesforceSandbox.bulkJobs} and `GET /__sandbox/state` list it. */
+export interface SalesforceBulkJobSummary {
+  /** The sandbox org id ({@link DEFAULT_ORG} for the first). */
+  readonly org: string;
+  readonly id: string;
+  readonly object: SObjectType;
+  readonly operation: 'query' | 'queryAll';
+  readonly state: 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+  readonly numberRecordsProcessed: number;
+}
+
+/**
+ * An org's API allowance (per org, shared by the org's integrations): also
+ * `POST /__sandbox/allowance {"org":"org-b","used":79000}`.
+ */
+export interface SalesforceSandboxAllowance {
+  /** The allowance now (usage released since the last look included). */
+  state(): SalesforceAllowanceState;
+  /**
+   * Changes the allowance: `limit` and `used` directly (e.g. 79000 of 100000);
+   * `othersPerCall`, the calls the org's other integrations make for each of ours;
+   * `releasePerSecond`, the calls leaving the rolling 24-hour window per second. Checks every
+   * field first (RangeError, nothing changed); answers the allowance after the change.
+   */
+  set(changes: SalesforceAllowanceChanges): SalesforceAllowanceState;
 }
 
 /** What {@link SalesforceSandboxOptions.stateFile} holds. The top-level `oauth` and `queries` are the first org's. */
 interface SandboxStateFile {
   readonly oauth: OAuthSnapshot;
   readonly queries: QuerySnapshot;
-  /** The additional orgs' grants, locators and instance ports, by org id. */
-  readonly orgs?: Readonly<Record<string, { readonly port: number; readonly oauth: OAuthSnapshot; readonly queries: QuerySnapshot }>>;
+  /** The first org's bulk query jobs (absent in files of sandboxes before Bulk API 2.0). */
+  readonly bulk?: BulkSnapshot;
+  /** The additional orgs' grants, locators, bulk jobs and instance ports, by org id. */
+  readonly orgs?: Readonly<
+    Record<string, { readonly port: number; readonly oauth: OAuthSnapshot; readonly queries: QuerySnapshot; readonly bulk?: BulkSnapshot }>
+  >;
   /** The org the next consent logs into. */
   readonly consentOrg?: string;
 }
@@ -89,16 +160,30 @@ interface SandboxStateFile {
 export interface SalesforceSandboxStats {
   /** Every request except the `/__sandbox/*` control endpoints. */
   readonly requests: number;
-  /** Requests per endpoint: authorize, token, revoke, query, queryAll, queryMore, identity, notFound. */
+  /**
+   * Requests per endpoint: authorize, token, revoke, query, queryAll, queryMore, limits,
+   * bulkCreate, bulkList, bulkPoll, bulkAbort, bulkDelete, bulkResults, identity, notFound
+   * (bulkJobs / bulkJob for a bulk path with a method it does not take).
+   */
   readonly byEndpoint: Readonly<Record<string, number>>;
-  /** REST calls (`/services/data/...`); this is the N of `Sforce-Limit-Info: api-usage=N/5000`. */
+  /**
+   * REST calls (`/services/data/...`) made to the sandbox, every org and refused calls
+   * included. The orgs' allowances (`allowances`, `Sforce-Limit-Info`) count the same calls
+   * per org, plus what other integrations spend, less what was released.
+   */
   readonly apiUsage: number;
   /** Token-endpoint calls with `grant_type=refresh_token`, successful or not. */
   readonly tokenRefreshes: number;
   /** Token-endpoint calls with `grant_type=authorization_code` that passed client authentication. */
   readonly codeExchanges: number;
-  /** Records sent in query answers. */
+  /** Records sent in query answers and bulk results pages. */
   readonly recordsReturned: number;
+  /** The part of recordsReturned sent as CSV rows of bulk results pages. */
+  readonly bulkRecordsReturned: number;
+  /** Bulk query jobs created (every org). */
+  readonly bulkJobsCreated: number;
+  /** Each org's API allowance, by org id ({@link DEFAULT_ORG} for the first). */
+  readonly allowances: Readonly<Record<string, SalesforceAllowanceState>>;
 }
 
 /** Per-object record counts. */
@@ -115,6 +200,12 @@ export interface SalesforceSandboxData {
   modify(object: SObjectType, count: number): string[];
   /** Marks `count` live records of `object` IsDeleted = true with a new SystemModstamp; returns their ids. */
   remove(object: SObjectType, count: number): string[];
+  /**
+   * Sets fields of the live record `id` (fields particular to `object`, e.g. Account's Name)
+   * and bumps its SystemModstamp to now; returns the id. For values the generated data never
+   * has, such as text with commas, quotes or line breaks.
+   */
+  set(object: SObjectType, id: string, values: Readonly<Record<string, FieldValue>>): string;
   /** Live (not deleted) records per object. */
   counts(): SalesforceObjectCounts;
   /** Deleted records per object (what queryAll sees on top of query). */
@@ -135,6 +226,10 @@ export interface SalesforceSandbox {
   readonly failures: SalesforceSandboxFailures;
   /** Data mutations and counts of the first org (the same as `org(DEFAULT_ORG).data`). */
   readonly data: SalesforceSandboxData;
+  /** The first org's API allowance (the same as `org(DEFAULT_ORG).allowance`). */
+  readonly allowance: SalesforceSandboxAllowance;
+  /** Every org's Bulk API 2.0 query jobs that still exist, the first org's first: `[]` once a sync cleaned up. */
+  bulkJobs(): SalesforceBulkJobSummary[];
   /** The org with this id ({@link DEFAULT_ORG}, or omitted, for the first); throws a RangeError for an unknown id. */
   org(id?: string): SalesforceSandboxOrg;
   /** Every org, the first one first. */
@@ -149,18 +244,20 @@ export interface SalesforceSandbox {
   consentOrg(): string;
   /** Request counters. */
   stats(): SalesforceSandboxStats;
-  /** Zeroes the request counters (api usage included). */
+  /** Zeroes the request counters and every org's allowance usage and daily bulk job count (limits and settings stay). */
   resetStats(): void;
   /** Every access token, refresh token and auth code issued so far, plus the client secret. */
   secretsIssued(): string[];
-  /** Moves the sandbox clock forward (auth-code and query-locator expiry; mutation stamps). */
+  /** Moves the sandbox clock forward (auth-code, query-locator and bulk job expiry; allowance release; mutation stamps). */
   advanceTime(ms: number): void;
   /** Stops the server and drops open connections. */
   close(): Promise<void>;
 }
 
 const DEFAULT_SEED = 20260305;
-const DAILY_API_LIMIT = 5000;
+const DEFAULT_BULK_POLLS_TO_COMPLETE = 2;
+/** `/limits`' DailyBulkV2QueryFileStorageMB: Salesforce's figure; the sandbox stores no files, so none is ever used. */
+const BULK_FILE_STORAGE_MB = 976_562;
 const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 20 };
 const API_VERSION = /^v(\d{2})\.0$/;
 /** REST versions the sandbox answers: those Salesforce still serves, up to the adapter's v62.0. */
@@ -169,7 +266,8 @@ const MAX_VERSION = 62;
 
 /**
  * Starts a Salesforce sandbox on 127.0.0.1: the OAuth 2.0 web server flow with PKCE,
- * refresh, revoke, and REST `query` / `queryAll` over a deterministic data set.
+ * refresh, revoke, REST `query` / `queryAll` over a deterministic data set, `/limits` and
+ * Bulk API 2.0 query jobs, each org with its API allowance.
  */
 export async function startSalesforceSandbox(options: SalesforceSandboxOptions = {}): Promise<SalesforceSandbox> {
   const sizes = {
@@ -183,6 +281,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
 
   const extraOptions = checkOrgOptions(options.orgs ?? []);
+  const defaultPollsToComplete = checkPolls(options.bulkPollsToComplete ?? DEFAULT_BULK_POLLS_TO_COMPLETE);
+  let pollsToComplete = defaultPollsToComplete;
 
   let clockOffset = 0;
   const now = (): number => Date.now() + clockOffset;
@@ -200,10 +300,19 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const servers: Server[] = [server];
   const saved = options.stateFile ? readStateFile(options.stateFile) : undefined;
 
-  const makeOrg = (id: string, orgServer: Server, instanceUrl: string, orgSizes: DataSetSizes, orgSeed: number, index: number): Org => {
+  const makeOrg = (
+    id: string,
+    orgServer: Server,
+    instanceUrl: string,
+    orgSizes: DataSetSizes,
+    orgSeed: number,
+    index: number,
+    apiLimit: number | undefined,
+  ): Org => {
     // The first org keeps the ids it always had; each additional org has an instance part of its own.
     const instance = index === 0 ? undefined : orgInstance(index);
     const store = new SalesforceDataStore(orgSizes, orgSeed, now, instance);
+    const allowance = new Allowance(now, apiLimit);
     const org: Org = {
       id,
       server: orgServer,
@@ -223,11 +332,13 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         onSecretIssued,
       ),
       data: dataOf(store),
-      apiUsage: 0,
+      allowance,
+      allowanceApi: { state: () => allowance.state(), set: (changes) => allowance.set(changes) },
+      bulk: new BulkQueryService(store, now, instance),
     };
     return org;
   };
-  const first = makeOrg(DEFAULT_ORG, server, url, sizes, seed, 0);
+  const first = makeOrg(DEFAULT_ORG, server, url, sizes, seed, 0, options.apiLimit);
   const orgs: Org[] = [first];
   try {
     for (const [i, extra] of extraOptions.entries()) {
@@ -253,7 +364,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       };
       const orgSeed = extra.seed ?? seed + index;
       if (!Number.isInteger(orgSeed)) throw new RangeError(`orgs[${i}].seed must be an integer, got ${orgSeed}`);
-      orgs.push(makeOrg(extra.id, orgServer, instanceUrl, orgSizes, orgSeed, index));
+      orgs.push(makeOrg(extra.id, orgServer, instanceUrl, orgSizes, orgSeed, index, extra.apiLimit));
     }
   } catch (error) {
     await Promise.all(servers.map((opened) => close(opened)));
@@ -268,11 +379,13 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   if (saved) {
     first.oauth.restore(saved.oauth);
     first.queries.restore(saved.queries);
+    first.bulk.restore(saved.bulk);
     for (const org of orgs.slice(1)) {
       const state = saved.orgs?.[org.id];
       if (!state) continue;
       org.oauth.restore(state.oauth);
       org.queries.restore(state.queries);
+      org.bulk.restore(state.bulk);
     }
     consentOrg = orgs.find((org) => org.id === saved.consentOrg) ?? first;
   }
@@ -286,9 +399,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     const state: SandboxStateFile = {
       oauth: first.oauth.snapshot(),
       queries: first.queries.snapshot(),
+      bulk: first.bulk.snapshot(),
       ...(orgs.length > 1 && {
         orgs: Object.fromEntries(
-          orgs.slice(1).map((org) => [org.id, { port: portOf(org.instanceUrl), oauth: org.oauth.snapshot(), queries: org.queries.snapshot() }]),
+          orgs
+            .slice(1)
+            .map((org) => [
+              org.id,
+              { port: portOf(org.instanceUrl), oauth: org.oauth.snapshot(), queries: org.queries.snapshot(), bulk: org.bulk.snapshot() },
+            ]),
         ),
       }),
       ...(consentOrg !== first && { consentOrg: consentOrg.id }),
@@ -324,9 +443,20 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     consentDenied: (on) => {
       modes.consentDenied = on;
     },
+    bulkJobFails: (times) => modes.bulkJobFails.set(times),
+    bulkJobAborted: (times) => modes.bulkJobAborted.set(times),
+    bulkJobNeverCompletes: (times) => modes.bulkJobNeverCompletes.set(times),
+    bulkLocatorExpires: (times) => modes.bulkLocatorExpires.set(times),
+    bulkPollsToComplete: (polls) => {
+      pollsToComplete = checkPolls(polls);
+    },
     reset: () => {
       modes.reset();
-      for (const org of orgs) org.oauth.rotateRefreshTokens = false;
+      pollsToComplete = defaultPollsToComplete;
+      for (const org of orgs) {
+        org.oauth.rotateRefreshTokens = false;
+        org.allowance.resetBehaviour();
+      }
     },
     state: (): SalesforceFailureState => ({
       requestLimitExceeded: modes.requestLimitExceeded.remaining(),
@@ -335,6 +465,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       slowMs: modes.slowMs,
       rotateRefreshTokens: first.oauth.rotateRefreshTokens,
       consentDenied: modes.consentDenied,
+      bulkJobFails: modes.bulkJobFails.remaining(),
+      bulkJobAborted: modes.bulkJobAborted.remaining(),
+      bulkJobNeverCompletes: modes.bulkJobNeverCompletes.remaining(),
+      bulkLocatorExpires: modes.bulkLocatorExpires.remaining(),
+      bulkPollsToComplete: pollsToComplete,
     }),
   };
 
@@ -348,7 +483,18 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     organizationId: org.oauth.orgId,
     instanceUrl: org.instanceUrl,
     data: org.data,
+    allowance: org.allowanceApi,
+    bulkJobs: () => bulkJobsOf(org),
   });
+  const bulkJobsOf = (org: Org): SalesforceBulkJobSummary[] =>
+    org.bulk.snapshot().jobs.map(({ id, object, operation, state, numberRecordsProcessed }) => ({
+      org: org.id,
+      id,
+      object,
+      operation,
+      state,
+      numberRecordsProcessed,
+    }));
 
   const stats = (): SalesforceSandboxStats => ({
     requests: counters.requests,
@@ -357,14 +503,19 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     tokenRefreshes: orgs.reduce((sum, org) => sum + org.oauth.counters.tokenRefreshes, 0),
     codeExchanges: orgs.reduce((sum, org) => sum + org.oauth.counters.codeExchanges, 0),
     recordsReturned: counters.recordsReturned,
+    bulkRecordsReturned: counters.bulkRecordsReturned,
+    bulkJobsCreated: orgs.reduce((sum, org) => sum + org.bulk.jobsCreated, 0),
+    allowances: Object.fromEntries(orgs.map((org) => [org.id, org.allowance.state()])),
   });
   const resetStats = (): void => {
     counters = freshCounters();
     for (const org of orgs) {
       org.oauth.counters.tokenRefreshes = 0;
       org.oauth.counters.codeExchanges = 0;
-      org.apiUsage = 0;
+      org.allowance.resetUsage();
+      org.bulk.jobsCreated = 0;
     }
+    persist();
   };
 
   const count = (endpoint: string): void => {
@@ -451,18 +602,16 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
 
   async function rest(org: Org, req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
     const parts = requestUrl.pathname.split('/').slice(3); // ['v62.0', 'query', ...]
-    const [version = '', resource = '', more] = parts;
-    const endpoint =
-      (resource === 'query' || resource === 'queryAll') && parts.length === 2
-        ? resource
-        : (resource === 'query' || resource === 'queryAll') && parts.length === 3
-          ? 'queryMore'
-          : 'notFound';
+    const [version = '', , more] = parts;
+    const method = req.method ?? 'GET';
+    const { endpoint, allow } = restEndpoint(parts, method);
     count(endpoint);
     counters.apiUsage++;
-    // The allowance is the org's (shared by its integrations, not by other orgs).
-    org.apiUsage++;
-    const headers = { 'Sforce-Limit-Info': `api-usage=${org.apiUsage}/${DAILY_API_LIMIT}` };
+    // The allowance is the org's (shared by its integrations, not by other orgs). A call made
+    // when it is used up is refused and counts nothing.
+    const charge = org.allowance.charge();
+    const headers = { 'Sforce-Limit-Info': charge.header };
+    if (!charge.allowed) return sendRestError(res, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.', headers);
 
     // Injected failures come before the session check, so "the next n calls" means exactly that.
     if (modes.requestLimitExceeded.take()) {
@@ -491,15 +640,76 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }
     const versionMatch = API_VERSION.exec(version);
     const versionNumber = Number(versionMatch?.[1] ?? 0);
-    if (endpoint === 'notFound' || versionNumber < MIN_VERSION || versionNumber > MAX_VERSION) {
+    const minVersion = endpoint.startsWith('bulk') ? BULK_MIN_VERSION : MIN_VERSION;
+    if (endpoint === 'notFound' || versionNumber < minVersion || versionNumber > MAX_VERSION) {
       return sendRestError(res, 404, 'NOT_FOUND', 'The requested resource does not exist', headers);
     }
-    if (req.method !== 'GET') {
-      return sendRestError(res, 405, 'METHOD_NOT_ALLOWED', `HTTP Method '${req.method}' not allowed. Allowed are GET,HEAD`, headers);
+    // HEAD is named in the answer, as Salesforce names it, but served as before: not at all.
+    if (method === 'HEAD' || !allow.includes(method)) {
+      return sendRestError(res, 405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are ${allow.join(',')}`, headers);
     }
+    /** A successful JSON answer; `malformedJson` truncates it. */
+    const answer = (body: string): void => {
+      if (modes.malformedJson.take()) return send(res, 200, truncatedJson(body), JSON_TYPE, headers);
+      return send(res, 200, body, JSON_TYPE, headers);
+    };
 
-    let page;
     try {
+      switch (endpoint) {
+        case 'limits': {
+          const allowance = org.allowance.state();
+          return answer(
+            JSON.stringify({
+              DailyApiRequests: { Max: allowance.limit, Remaining: allowance.remaining },
+              DailyBulkV2QueryJobs: { Max: DAILY_BULK_QUERY_JOBS, Remaining: Math.max(0, DAILY_BULK_QUERY_JOBS - org.bulk.jobsCreated) },
+              DailyBulkV2QueryFileStorageMB: { Max: BULK_FILE_STORAGE_MB, Remaining: BULK_FILE_STORAGE_MB },
+            }),
+          );
+        }
+        case 'bulkCreate': {
+          const body = await readBody(req, BODY_LIMITS);
+          const info = org.bulk.create(versionNumber, body, grant.user.userId, pollsToComplete, takeOutcome);
+          persist();
+          return answer(bulkJsonText(info));
+        }
+        case 'bulkList':
+          return answer(bulkJsonText(org.bulk.list()));
+        case 'bulkPoll': {
+          const info = org.bulk.poll(parts[3] ?? '');
+          persist();
+          return answer(bulkJsonText(info));
+        }
+        case 'bulkAbort': {
+          const info = org.bulk.abort(parts[3] ?? '', await readBody(req, BODY_LIMITS));
+          persist();
+          return answer(bulkJsonText(info));
+        }
+        case 'bulkDelete':
+          org.bulk.remove(parts[3] ?? '');
+          persist();
+          res.writeHead(204, headers).end();
+          return;
+        case 'bulkResults': {
+          const page = org.bulk.results(parts[3] ?? '', versionNumber, requestUrl.searchParams, () => modes.bulkLocatorExpires.take());
+          const rows = page.to - page.from;
+          counters.recordsReturned += rows;
+          counters.bulkRecordsReturned += rows;
+          // Chunked, a thousand rows at a time: a page of a million-record job is never one string.
+          res.writeHead(200, {
+            'Content-Type': 'text/csv',
+            'Sforce-Locator': page.locator,
+            'Sforce-NumberOfRecords': String(rows),
+            ...headers,
+          });
+          const write = (chunk: string): Promise<boolean> => writeChunk(res, chunk);
+          if (await write(page.header)) await writeCsvRows(page, write);
+          res.end();
+          return;
+        }
+        default:
+          break;
+      }
+      let page;
       const batchHeader = batchSizeFromHeader(req.headers['sforce-query-options']);
       if (endpoint === 'queryMore') {
         const locator = /^(01g[A-Za-z0-9]{15})-(\d+)$/.exec(more ?? '');
@@ -510,16 +720,22 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         if (!soql) throw new RestError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
         page = org.queries.query(version, soql, endpoint === 'queryAll', batchHeader ?? MAX_BATCH_SIZE, grant.id);
       }
+      counters.recordsReturned += page.records.length;
+      persist();
+      return answer(JSON.stringify(page));
     } catch (error) {
       if (error instanceof SoqlError) return sendRestError(res, 400, error.errorCode, error.message, headers);
       if (error instanceof RestError) return sendRestError(res, error.status, error.errorCode, error.message, headers);
       throw error;
     }
-    counters.recordsReturned += page.records.length;
-    persist();
-    const body = JSON.stringify(page);
-    if (modes.malformedJson.take()) return send(res, 200, truncatedJson(body), JSON_TYPE, headers);
-    return send(res, 200, body, JSON_TYPE, headers);
+  }
+
+  /** How a new bulk job ends, from the failure modes (each job uses up at most one). */
+  function takeOutcome(): BulkJobOutcome {
+    if (modes.bulkJobFails.take()) return 'fail';
+    if (modes.bulkJobAborted.take()) return 'abort';
+    if (modes.bulkJobNeverCompletes.take()) return 'never';
+    return 'complete';
   }
 
   const control: ControlEndpoints = {
@@ -530,6 +746,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       entityCounts: data.entityCounts(),
       failures: failures.state(),
       stats: stats(),
+      allowance: first.allowance.state(),
       consentOrg: consentOrg.id,
       orgs: orgs.map((org) => ({
         id: org.id,
@@ -538,6 +755,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         counts: org.data.counts(),
         deletedCounts: org.data.deletedCounts(),
         entityCounts: org.data.entityCounts(),
+        allowance: org.allowance.state(),
+        bulkJobs: bulkJobsOf(org),
       })),
     }),
     applyFailures: (body) => applyFailures(failures, body, consentAs),
@@ -551,6 +770,19 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     },
     resetStats,
     stats,
+    more: {
+      // `{"org":"org-b","used":79000}`: changes that org's allowance (the first org's without `org`).
+      allowance: (body) => {
+        if (!isRecord(body)) throw new Error('body must be a JSON object');
+        const { org: id, ...changes } = body;
+        if (id !== undefined && typeof id !== 'string') throw new Error('org must be an org id');
+        const known = ['limit', 'used', 'othersPerCall', 'releasePerSecond'];
+        const unknown = Object.keys(changes).filter((key) => !known.includes(key));
+        if (unknown.length > 0) throw new Error(`unknown allowance field(s): ${unknown.join(', ')}; known: org, ${known.join(', ')}`);
+        const target = orgById(id);
+        return { org: target.id, ...target.allowance.set(changes as SalesforceAllowanceChanges) };
+      },
+    },
   };
 
   for (const org of orgs) {
@@ -569,6 +801,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     clientSecret,
     failures,
     data,
+    allowance: first.allowanceApi,
+    bulkJobs: () => orgs.flatMap(bulkJobsOf),
     org: (id) => publicOrg(orgById(id)),
     orgs: () => orgs.map(publicOrg),
     consentAs,
@@ -595,8 +829,61 @@ interface Org {
   readonly queries: QueryService;
   readonly oauth: OAuthServer;
   readonly data: SalesforceSandboxData;
-  /** REST calls since start or the last resetStats: the org's `Sforce-Limit-Info` usage. */
-  apiUsage: number;
+  /** The org's API allowance: `Sforce-Limit-Info`, `/limits`, REQUEST_LIMIT_EXCEEDED. */
+  readonly allowance: Allowance;
+  /** {@link allowance} as the public API shows it. */
+  readonly allowanceApi: SalesforceSandboxAllowance;
+  /** The org's Bulk API 2.0 query jobs. */
+  readonly bulk: BulkQueryService;
+}
+
+/**
+ * Which REST endpoint a `/services/data/<version>/...` path and method name (the stats key),
+ * and the methods it takes.
+ */
+function restEndpoint(parts: readonly string[], method: string): { endpoint: string; allow: readonly string[] } {
+  const [, resource = '', sub] = parts;
+  const read = ['GET', 'HEAD'];
+  if (resource === 'query' || resource === 'queryAll') {
+    if (parts.length === 2) return { endpoint: resource, allow: read };
+    if (parts.length === 3) return { endpoint: 'queryMore', allow: read };
+  }
+  if (resource === 'limits' && (parts.length === 2 || (parts.length === 3 && sub === ''))) return { endpoint: 'limits', allow: read };
+  if (resource === 'jobs' && sub === 'query') {
+    if (parts.length === 3) {
+      return { endpoint: method === 'POST' ? 'bulkCreate' : method === 'GET' ? 'bulkList' : 'bulkJobs', allow: ['GET', 'POST'] };
+    }
+    if (parts.length === 4 && parts[3] !== '') {
+      const byMethod: Record<string, string> = { GET: 'bulkPoll', PATCH: 'bulkAbort', DELETE: 'bulkDelete' };
+      return { endpoint: byMethod[method] ?? 'bulkJob', allow: ['GET', 'PATCH', 'DELETE'] };
+    }
+    if (parts.length === 5 && parts[3] !== '' && parts[4] === 'results') return { endpoint: 'bulkResults', allow: ['GET'] };
+  }
+  return { endpoint: 'notFound', allow: read };
+}
+
+/** Writes a chunk of a streamed answer, waiting for the socket to drain; false once the client is gone. */
+async function writeChunk(res: ServerResponse, chunk: string): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(chunk)) return true;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+  return !res.destroyed;
+}
+
+/** Polls before a bulk job finishes: a non-negative integer. */
+function checkPolls(polls: number): number {
+  if (!Number.isSafeInteger(polls) || polls < 0 || polls > 1_000_000) {
+    throw new RangeError(`bulkPollsToComplete must be a non-negative integer, got ${polls}`);
+  }
+  return polls;
 }
 
 /** The data API of one org's store. */
@@ -605,6 +892,7 @@ function dataOf(store: SalesforceDataStore): SalesforceSandboxData {
     add: (object, count) => store.add(checkObject(object), count),
     modify: (object, count) => store.modify(checkObject(object), count),
     remove: (object, count) => store.remove(checkObject(object), count),
+    set: (object, id, values) => store.set(checkObject(object), id, values),
     counts: () => store.counts(),
     deletedCounts: () => store.deletedCounts(),
     entityCounts: () => {
@@ -638,6 +926,7 @@ interface Counters {
   byEndpoint: Record<string, number>;
   apiUsage: number;
   recordsReturned: number;
+  bulkRecordsReturned: number;
 }
 
 /** The recorded state of an earlier run, or undefined when there is none yet. */
@@ -651,7 +940,7 @@ function readStateFile(file: string): SandboxStateFile | undefined {
 }
 
 function freshCounters(): Counters {
-  return { requests: 0, byEndpoint: {}, apiUsage: 0, recordsReturned: 0 };
+  return { requests: 0, byEndpoint: {}, apiUsage: 0, recordsReturned: 0, bulkRecordsReturned: 0 };
 }
 
 function size(name: string, value: number | undefined, fallback: number): number {
@@ -683,6 +972,11 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
     'rotateRefreshTokens',
     'consentDenied',
     'consentAs',
+    'bulkJobFails',
+    'bulkJobAborted',
+    'bulkJobNeverCompletes',
+    'bulkLocatorExpires',
+    'bulkPollsToComplete',
   ]);
   if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
   if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
@@ -704,6 +998,13 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
   if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
   if (fields.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(parseFlag('rotateRefreshTokens', fields.rotateRefreshTokens));
   if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
+  for (const mode of ['bulkJobFails', 'bulkJobAborted', 'bulkJobNeverCompletes', 'bulkLocatorExpires'] as const) {
+    if (fields[mode] !== undefined) failures[mode](parseTimes(mode, fields[mode]));
+  }
+  if (fields.bulkPollsToComplete !== undefined) {
+    if (typeof fields.bulkPollsToComplete !== 'number') throw new Error('bulkPollsToComplete must be a number of polls');
+    failures.bulkPollsToComplete(fields.bulkPollsToComplete);
+  }
   // Not a failure mode, but a switch of the same kind: which org the next consent logs into (null: the first).
   if (fields.consentAs !== undefined) {
     if (fields.consentAs !== null && typeof fields.consentAs !== 'string') throw new Error('consentAs must be an org id or null');
@@ -711,12 +1012,33 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
   }
 }
 
-/** Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`. */
+/**
+ * Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`
+ * or `{"set":{"Account":{"<id>":{"Name":"Comma, \"Quote\" Inc."}}}}`. Sets apply first.
+ */
 function applyData(data: SalesforceSandboxData, body: unknown): Record<string, Record<string, string[]>> {
   if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove');
-  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove`);
-  // Validate everything before changing anything.
+  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove' && key !== 'set');
+  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove, set`);
+  // Validate everything before changing anything (but whether a set's record exists, which set itself checks).
+  const sets: Array<[SObjectType, string, Record<string, FieldValue>]> = [];
+  if (body.set !== undefined) {
+    if (!isRecord(body.set)) throw new Error('set must map object names to {id: {field: value}}');
+    for (const [object, perId] of Object.entries(body.set)) {
+      const type = checkObject(object);
+      if (!isRecord(perId)) throw new Error(`set.${object} must map record ids to {field: value}`);
+      for (const [id, values] of Object.entries(perId)) {
+        if (!isRecord(values)) throw new Error(`set.${object}.${id} must map field names to values`);
+        for (const [field, value] of Object.entries(values)) {
+          if (!objectFields[type].includes(field)) throw new Error(`cannot set ${type}.${field}; settable: ${objectFields[type].join(', ')}`);
+          if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+            throw new Error(`set.${object}.${id}.${field} must be a string, number, boolean or null`);
+          }
+        }
+        sets.push([type, id, values as Record<string, FieldValue>]);
+      }
+    }
+  }
   const plan: Array<['add' | 'modify' | 'remove', SObjectType, number]> = [];
   for (const operation of ['add', 'modify', 'remove'] as const) {
     const perObject = body[operation];
@@ -730,6 +1052,7 @@ function applyData(data: SalesforceSandboxData, body: unknown): Record<string, R
     }
   }
   const changed: Record<string, Record<string, string[]>> = {};
+  for (const [object, id, values] of sets) ((changed.set ??= {})[object] ??= []).push(data.set(object, id, values));
   for (const [operation, object, value] of plan) {
     (changed[operation] ??= {})[object] = data[operation](object, value);
   }

@@ -6,6 +6,8 @@
  *     [ORDER BY SystemModstamp [ASC]]
  *     [LIMIT n]
  *
+ * and the size check before it: `SELECT COUNT() FROM <object> [WHERE ...] [LIMIT n]`.
+ *
  * Keywords, object and field names are case-insensitive, as in SOQL. Anything outside
  * this grammar is a 400 MALFORMED_QUERY, also where real SOQL would accept it: the
  * sandbox only promises the subset our adapter uses.
@@ -15,8 +17,10 @@ import { canonicalField, canonicalObject, type SObjectType } from './schema';
 /** A parsed query. */
 export interface SoqlQuery {
   readonly type: SObjectType;
-  /** Selected fields in Salesforce's spelling, in the order asked for. */
+  /** Selected fields in Salesforce's spelling, in the order asked for; empty for COUNT(). */
   readonly fields: readonly string[];
+  /** `SELECT COUNT()`: the answer is the number of matching records, without records. */
+  readonly count?: true;
   /** Lower bound on SystemModstamp (epoch ms), if any. */
   readonly since?: { readonly ms: number; readonly inclusive: boolean };
   readonly limit?: number;
@@ -100,10 +104,22 @@ export function parseSoql(soql: string): SoqlQuery {
   };
 
   expectKeyword('SELECT');
-  const rawFields = [expectWord()];
-  while (peek()?.text === ',') {
+  const rawFields: string[] = [];
+  let count = false;
+  if (isKeyword('COUNT') && tokens[position + 1]?.text === '(') {
+    position += 2;
+    // COUNT(field) is an aggregate with an `expr0` record, which the sandbox does not serve.
+    if (peek()?.text !== ')') throw new SoqlError('MALFORMED_QUERY', 'the sandbox supports COUNT() only without a field');
     position++;
+    count = true;
+    // SOQL allows COUNT() only on its own.
+    if (peek()?.text === ',') throw unexpected();
+  } else {
     rawFields.push(expectWord());
+    while (peek()?.text === ',') {
+      position++;
+      rawFields.push(expectWord());
+    }
   }
   expectKeyword('FROM');
   const objectName = expectWord();
@@ -154,6 +170,9 @@ export function parseSoql(soql: string): SoqlQuery {
   }
 
   if (isKeyword('ORDER')) {
+    // Unclear whether SOQL accepts ORDER BY with COUNT() (a count has no rows to order); the
+    // sandbox refuses it, so the adapter never depends on it.
+    if (count) throw new SoqlError('MALFORMED_QUERY', 'ORDER BY is not allowed with COUNT()');
     position++;
     expectKeyword('BY');
     const fieldName = expectWord();
@@ -177,7 +196,13 @@ export function parseSoql(soql: string): SoqlQuery {
   }
 
   if (peek()) throw unexpected();
-  return { type, fields, ...(since ? { since } : {}), ...(limit !== undefined ? { limit } : {}) };
+  return {
+    type,
+    fields,
+    ...(count ? { count: true as const } : {}),
+    ...(since ? { since } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
 }
 
 function noSuchColumn(field: string, type: SObjectType): SoqlError {

@@ -144,6 +144,11 @@ export interface ControlEndpoints {
   /** `POST /__sandbox/stats/reset` zeroes the counters this way, then answers {@link stats}. */
   resetStats(): void;
   stats(): unknown;
+  /**
+   * More control endpoints of one sandbox: `POST /__sandbox/<name>` applies its JSON body
+   * with `more[name]` and answers what that returns.
+   */
+  readonly more?: Readonly<Record<string, (body: unknown) => unknown>>;
 }
 
 /**
@@ -171,6 +176,9 @@ export async function answerControl(
       endpoints.resetStats();
       return answer(200, endpoints.stats());
     }
+    const more = req.method === 'POST' ? /^\/__sandbox\/([A-Za-z][A-Za-z0-9-]*)$/.exec(path) : null;
+    const extra = more && endpoints.more && Object.hasOwn(endpoints.more, more[1] as string) ? endpoints.more[more[1] as string] : undefined;
+    if (extra) return answer(200, extra(await readJson(req, limits)));
     return answer(404, { error: `no control endpoint ${req.method} ${path}` });
   } catch (error) {
     return answer(400, { error: error instanceof Error ? error.message : String(error) });

@@ -55,6 +55,27 @@ describe('Salesforce sandbox SOQL', () => {
     expect(soqlError("SELECT Id FROM Account WHERE SystemModstamp > '2026-01-01T00:00:00Z'").errorCode).toBe('INVALID_FIELD');
   });
 
+  it('parses SELECT COUNT() with a filter and a limit, and no fields', () => {
+    expect(parseSoql('select count() from contact where SystemModstamp > 2026-01-01T00:00:00Z limit 5')).toEqual({
+      type: 'Contact',
+      fields: [],
+      count: true,
+      since: { ms: Date.UTC(2026, 0, 1), inclusive: false },
+      limit: 5,
+    });
+    // A field named like the function is still a field (and unknown here).
+    expect(soqlError('SELECT Count FROM Account').errorCode).toBe('INVALID_FIELD');
+  });
+
+  it.each([
+    ['COUNT() with a field', 'SELECT COUNT(), Id FROM Account'],
+    ['COUNT(field)', 'SELECT COUNT(Id) FROM Account'],
+    ['COUNT() with ORDER BY', 'SELECT COUNT() FROM Account ORDER BY SystemModstamp'],
+    ['an unclosed COUNT(', 'SELECT COUNT( FROM Account'],
+  ])('rejects %s as MALFORMED_QUERY', (_, soql) => {
+    expect(soqlError(soql).errorCode).toBe('MALFORMED_QUERY');
+  });
+
   it.each([
     ['garbage', 'hello world'],
     ['a missing FROM', 'SELECT Id Account'],

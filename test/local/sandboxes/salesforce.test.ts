@@ -116,7 +116,7 @@ async function allPages(accessToken: string, soql: string, options: { all?: bool
   let response = await query(accessToken, soql, options);
   for (;;) {
     expect(response.status).toBe(200);
-    expect(response.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/5000$/);
+    expect(response.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/100000$/);
     const page = (await response.json()) as QueryAnswer;
     pages.push(page);
     if (page.done) break;
@@ -367,7 +367,7 @@ describe('Salesforce sandbox: REST query', () => {
   it('answers 401 INVALID_SESSION_ID without a valid bearer token', async () => {
     for (const accessToken of [undefined, 'garbage']) {
       const response = await get(`${API}/query?q=${encodeURIComponent('SELECT Id FROM Account')}`, accessToken);
-      expect(response.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/5000$/);
+      expect(response.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/100000$/);
       expect(await restError(response)).toEqual({ status: 401, errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' });
     }
   });
@@ -505,8 +505,8 @@ describe('Salesforce sandbox: REST query', () => {
     const { access_token } = await tokens();
     const first = await query(access_token, 'SELECT Id FROM Account LIMIT 1');
     const second = await query(access_token, 'SELECT Id FROM Account LIMIT 1');
-    expect(first.headers.get('sforce-limit-info')).toBe('api-usage=1/5000');
-    expect(second.headers.get('sforce-limit-info')).toBe('api-usage=2/5000');
+    expect(first.headers.get('sforce-limit-info')).toBe('api-usage=1/100000');
+    expect(second.headers.get('sforce-limit-info')).toBe('api-usage=2/100000');
     expect(sandbox.stats()).toMatchObject({ apiUsage: 2, recordsReturned: 2, byEndpoint: { authorize: 1, token: 1, query: 2 } });
   });
 });
@@ -594,6 +594,11 @@ describe('Salesforce sandbox: failure modes', () => {
       slowMs: 0,
       rotateRefreshTokens: false,
       consentDenied: false,
+      bulkJobFails: 0,
+      bulkJobAborted: 0,
+      bulkJobNeverCompletes: 0,
+      bulkLocatorExpires: 0,
+      bulkPollsToComplete: 2,
     });
     expect((await query(access_token, 'SELECT Id FROM Account')).status).toBe(200);
   });
