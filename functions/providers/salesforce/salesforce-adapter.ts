@@ -197,7 +197,7 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     if (since === undefined && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
       const jobId = await createQueryJob(org, selectOf(object));
       // Salesforce will not run the job: the object is read through REST pages after all.
-      if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, bulkJob: jobId, bulkWaited: 0 }, watermark: cursor.watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
+      if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, bulkJob: jobId, bulkWaited: FIRST_POLL_SECONDS }, watermark: cursor.watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
     }
     return await this.readRestPage(org, cursor, this.queryPath(object, since));
   }
