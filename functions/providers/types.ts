@@ -88,6 +88,12 @@ export interface SourcePage {
    * from its start after its Bulk job failed): the engine then looks each one up, so it counts once.
    */
   repeatsEarlierRecords?: boolean;
+  /**
+   * The next page must not be read ahead, only once this one committed: reading it changes
+   * the source in a way a retry of this page would notice (it deletes a Bulk job whose
+   * results this page came from), or creates something only the next task should own.
+   */
+  readNextAfterCommit?: boolean;
   /** The org's API usage the provider reported with the last call of this page. */
   apiUsage?: { used: number; limit: number };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SyncState } from '../../functions/core/model';
@@ -11,7 +11,7 @@ import { ENTITY_SHARDS, entityPk, entityShard } from '../../functions/core/repos
 import type { CredentialService } from '../../functions/core/services/credential-service';
 import { PROVIDER_ATTEMPTS, SyncEngine, type SyncStores } from '../../functions/core/services/sync-engine';
 import { SyncService } from '../../functions/core/services/sync-service';
-import type { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
+import { SalesforceAdapter } from '../../functions/providers/salesforce/salesforce-adapter';
 import type { SalesforceSandbox } from '../../local/sandboxes/salesforce';
 import { loadSyncDefinition } from '../../local/step-functions';
 import { freshTable } from '../support/dynamodb';
@@ -65,7 +65,7 @@ describe('sync state machine under crashes', () => {
    * Runs the whole sync of `tenant`, crashing once per page at `crashAt` (on page
    * `keepsCrashingOn`, at every attempt); answers how many crashes happened.
    */
-  async function syncWithCrashes(tenant: string, crashAt: CrashPoint | null, fullSync = false, keepsCrashingOn?: number): Promise<number> {
+  async function syncWithCrashes(tenant: string, crashAt: CrashPoint | null, fullSync = false, keepsCrashingOn?: number, using: SalesforceAdapter = adapter): Promise<number> {
     const crashed = new Set<string>();
     let crashes = 0;
     const stores = crashingStores(table.client, table.tableName, (at, page) => {
@@ -75,9 +75,9 @@ describe('sync state machine under crashes', () => {
       crashes += 1;
       return true;
     });
-    const engine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter: () => adapter });
+    const engine = new SyncEngine({ ...stores, credentials: credentialService, syncAdapter: () => using });
     // FailSync is a Lambda of its own: the crashes injected into the page steps do not reach it.
-    const failEngine = new SyncEngine({ ...createRepositories(table.client, table.tableName), credentials: credentialService, syncAdapter: () => adapter });
+    const failEngine = new SyncEngine({ ...createRepositories(table.client, table.tableName), credentials: credentialService, syncAdapter: () => using });
     executions.length = 0;
     const run = (name: string, input: SyncState) => {
       const execution = { name, pages: 0, done: Promise.resolve() as Promise<unknown> };
@@ -118,7 +118,7 @@ describe('sync state machine under crashes', () => {
       ...stores,
       schedule: createRepositories(table.client, table.tableName).schedule,
       engine,
-      syncAdapter: () => adapter,
+      syncAdapter: () => using,
       pagesPerExecution: 3,
       executions: { start: async (name, state) => run(name, state), stop: async () => undefined },
     });
@@ -169,6 +169,56 @@ describe('sync state machine under crashes', () => {
       expect(connector).toMatchObject({ status: 'connected', lastSyncError: null });
     });
   }
+
+  describe('through Bulk API query jobs', () => {
+    /** Every object above 100 records goes through a Bulk job: all four here, read in pages of 150 rows. */
+    let bulkAdapter: SalesforceAdapter;
+    beforeAll(() => {
+      bulkAdapter = new SalesforceAdapter({
+        loginUrl: sandbox.url,
+        clientId: sandbox.clientId,
+        clientSecret: async () => sandbox.clientSecret,
+        pageSize: 200,
+        bulk: { threshold: 100, pageSize: 150, jobMaxWaitSeconds: 60 },
+      });
+    });
+    afterEach(() => sandbox.failures.reset());
+
+    for (const crashAt of ['afterFetch', 'afterPartialWrites', 'beforeCommit', 'afterCommit', 'beforeFinish'] as const) {
+      it(`counts exactly when every Bulk results page crashes once at ${crashAt} and is retried`, async () => {
+        const tenant = `bulk-crash-${crashAt}`;
+        await connect(tenant);
+        const before = sandbox.stats().byEndpoint;
+
+        const crashes = await syncWithCrashes(tenant, crashAt, false, undefined, bulkAdapter);
+
+        expect(crashes).toBeGreaterThan(crashAt === 'beforeFinish' ? 0 : 9);
+        const { connector, latestSync, counts } = await stored(tenant);
+        expect(counts).toEqual(sandbox.data.entityCounts());
+        expect(latestSync).toMatchObject({ status: 'completed', recordsCreated: 2000, recordsFailed: 0 });
+        expect(connector).toMatchObject({ status: 'connected', lastSyncError: null });
+        // All four objects went through Bulk jobs, a retried page read its locator again, and no job is left behind.
+        const after = sandbox.stats().byEndpoint;
+        expect((after.bulkCreate ?? 0) - (before.bulkCreate ?? 0)).toBe(4);
+        expect((after.query ?? 0) - (before.query ?? 0)).toBe(4);
+        expect(sandbox.bulkJobs()).toEqual([]);
+      });
+    }
+
+    it('counts exactly when a Bulk read falls back to REST mid-object while its pages crash half written', async () => {
+      await connect('bulk-fallback-crash');
+      // The Contact job's second page: its locator has expired by the time it is read.
+      sandbox.failures.bulkLocatorExpires(1);
+
+      const crashes = await syncWithCrashes('bulk-fallback-crash', 'afterPartialWrites', false, undefined, bulkAdapter);
+
+      expect(crashes).toBeGreaterThan(9);
+      const { latestSync, counts } = await stored('bulk-fallback-crash');
+      expect(counts).toEqual(sandbox.data.entityCounts());
+      expect(latestSync).toMatchObject({ status: 'completed', recordsCreated: 2000 });
+      expect(counts).toEqual(await liveStored('bulk-fallback-crash'));
+    });
+  });
 
   it('counts each update once when every page of an incremental sync crashes half written and is retried', async () => {
     await connect('updates');

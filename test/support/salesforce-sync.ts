@@ -11,7 +11,7 @@ export const FIXTURE_PAGE_SIZE = 200;
  * What a sync engine needs below the state machine, for service-level sync tests: a fresh
  * table on DynamoDB Local, the Salesforce sandbox over HTTP (450 accounts, 1,300 people,
  * 250 opportunities), its adapter with {@link FIXTURE_PAGE_SIZE}-record pages, and a
- * credential service with a local key.
+ * credential service with a local key. Bulk reads are off.
  */
 export async function startSalesforceSyncFixture() {
   const table = await freshTable();
@@ -21,6 +21,8 @@ export async function startSalesforceSyncFixture() {
     clientId: sandbox.clientId,
     clientSecret: async () => sandbox.clientSecret,
     pageSize: FIXTURE_PAGE_SIZE,
+    // REST pages only, so a sync's requests are its pages (readPages); Bulk reads have tests of their own.
+    bulk: { threshold: Infinity },
   });
   const credentialService = localCredentialService(table, () => adapter);
   return {

@@ -105,7 +105,8 @@ export class SyncEngine {
           return { instead: this.waitForBudget(state, adapter, error.allowanceSpent, budgetShare(adapter.apiAllowance.policy, config.apiBudget), log) };
         }
         // A page that asks to wait is read again after the wait, not ahead of it.
-        this.readAhead.served(state, page.restartAsFull || page.wait ? null : page.nextCursor, () => read(page.nextCursor));
+        const readAhead = !(page.restartAsFull || page.wait || page.readNextAfterCommit);
+        this.readAhead.served(state, readAhead ? page.nextCursor : null, () => read(page.nextCursor));
         return { page };
       });
       if ('instead' in answer) return answer.instead;

@@ -85,6 +85,10 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   /** The org's rolling 24-hour API allowance is shared by all its integrations: a sync spends only its budget of it. */
   readonly apiAllowance: SyncAdapter['apiAllowance'] & {};
   private readonly bulk: SalesforceBulkConfig;
+  /** An infinite threshold turns Bulk reads off: no object is counted first. */
+  private get bulkEnabled(): boolean {
+    return Number.isFinite(this.bulk.threshold);
+  }
 
   constructor(private readonly app: SalesforceAppConfig) {
     // Settings left undefined (an unset variable) keep their defaults.
@@ -189,12 +193,15 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     return { ...page, ...(org.usage && { apiUsage: org.usage }) };
   }
 
-  private async readFrom(org: SalesforceOrg, cursor: SalesforceCursor, request: ReadPageRequest): Promise<SourcePage> {
+  private async readFrom(org: SalesforceOrg, at: SalesforceCursor, request: ReadPageRequest): Promise<SourcePage> {
+    const { discardJob, ...cursor } = at;
+    if (discardJob) await discardQueryJob(org, discardJob, { abort: false });
+    if (cursor.objectIndex >= SALESFORCE_OBJECTS.length) return { records: [], failed: 0, nextCursor: null, watermark: cursor.watermarks };
     if (cursor.bulkJob) return await this.readBulkPage(org, { ...cursor, bulkJob: cursor.bulkJob });
     if (cursor.next) return await this.readRestPage(org, cursor, cursor.next);
     const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
     const since = request.mode === 'incremental' ? request.watermark?.[object.name] : undefined;
-    if (since === undefined && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
+    if (since === undefined && this.bulkEnabled && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
       const jobId = await createQueryJob(org, selectOf(object));
       // Salesforce will not run the job: the object is read through REST pages after all.
       if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, bulkJob: jobId, bulkWaited: FIRST_POLL_SECONDS }, watermark: cursor.watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
@@ -217,13 +224,14 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     // Records come in SystemModstamp order: the newest read so far is where a later sync may resume.
     if (newest && newest > (watermarks[object.name] ?? '')) watermarks[object.name] = newest;
     const nextCursor = !answer.done && answer.nextRecordsUrl ? { objectIndex, next: answer.nextRecordsUrl, watermarks } : nextObject(objectIndex, watermarks);
-    return { records, failed, nextCursor, watermark: watermarks };
+    // The next object may start with a Bulk job: only the task that owns it creates it.
+    return { records, failed, nextCursor, watermark: watermarks, ...(nextCursor?.next === null && this.bulkEnabled && { readNextAfterCommit: true }) };
   }
 
   /**
    * One step of a Bulk API 2.0 query job: while it runs, a wait the state machine makes
    * (never a sleep here); once complete, one page of its CSV results by locator, so each
-   * page commits like a REST page; after the last page the job is deleted. A job that
+   * page commits like a REST page; the step after the last page deletes the job. A job that
    * fails, is aborted, runs too long or loses its results falls back to REST pages for the
    * object, read from the start: records of this sync seen again count once (the engine is
    * told they may repeat).
@@ -256,9 +264,11 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
       const nextCursor = { ...cursor, bulkLocator: results.nextLocator, ...(bulkNewest && { bulkNewest }) };
       return { records, failed, nextCursor, watermark: cursor.watermarks };
     }
-    await discardQueryJob(org, jobId, { abort: false });
     const watermarks = { ...cursor.watermarks, ...(bulkNewest && { [object.name]: bulkNewest }) };
-    return { records, failed, nextCursor: nextObject(cursor.objectIndex, watermarks), watermark: watermarks };
+    // The next step deletes the job, not this one: a retry of this page, or a read ahead no task
+    // took, must still find its results (or it would read the whole object again through REST).
+    const after = { objectIndex: cursor.objectIndex + 1, next: null, watermarks, discardJob: jobId };
+    return { records, failed, nextCursor: after, watermark: watermarks, readNextAfterCommit: true };
   }
 
   /** The REST query of an object: everything live in SystemModstamp order, or (queryAll, deletions too) what changed since the watermark. */
@@ -338,6 +348,8 @@ interface SalesforceCursor {
   bulkLocator?: string | null;
   /** The newest SystemModstamp among the job's rows read so far. */
   bulkNewest?: string;
+  /** A job whose results were all read: deleted by this step (past the last object, that is all it does). */
+  discardJob?: string;
 }
 
 function readCursor(request: ReadPageRequest): SalesforceCursor {
