@@ -97,8 +97,12 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
       });
       return { ...repositories, entities: dying };
     });
-    // Small pages: a sync spans several Tasks, so steps land in the middle of it.
+    // Small pages: a sync spans several Tasks, so steps land in the middle of it. Org A's
+    // Account (300) and Contact (about 400) are read through Bulk jobs, org B's objects through
+    // REST: generated sequences cancel, crash and reconnect in the middle of both paths.
     process.env.SALESFORCE_PAGE_SIZE = '200';
+    process.env.SALESFORCE_BULK_THRESHOLD = '250';
+    process.env.SALESFORCE_BULK_PAGE_SIZE = '120';
     stack = await startTestStack({
       events: {},
       salesforceSizes: { accounts: 300, people: 500, opportunities: 100, orgs: [{ id: 'org-b', accounts: 60, people: 250, opportunities: 20 }] },
@@ -172,6 +176,9 @@ describe('connector lifecycle, model-based (fast-check over the local stack)', (
         interruptAfterTimeLimit: 20 * 60_000,
       },
     );
+    // The sequences went through both paths: Bulk jobs (org A's large objects) and REST pages.
+    const { bulkCreate, bulkResults, query } = stack.salesforce!.stats().byEndpoint;
+    expect(Math.min(bulkCreate ?? 0, bulkResults ?? 0, query ?? 0)).toBeGreaterThan(0);
   }, RUNS * 15_000 + 60_000);
 
   const api = (tenant: string) => stack.client(tenant, 'admin').connector;
