@@ -123,6 +123,8 @@ export class ConnectorServiceStack extends Stack {
       ADMIN_ROLE: config.adminRole,
       SALESFORCE_CLIENT_ID: config.salesforce.clientId,
       SALESFORCE_LOGIN_URL: config.salesforce.loginUrl,
+      ...(config.salesforce.apiBudget === undefined ? {} : { SALESFORCE_API_BUDGET: String(config.salesforce.apiBudget) }),
+      ...(config.salesforce.bulkThreshold === undefined ? {} : { SALESFORCE_BULK_THRESHOLD: String(config.salesforce.bulkThreshold) }),
       ...(config.o365 === undefined ? {} : { O365_CLIENT_ID: config.o365.clientId, O365_TENANT: config.o365.tenant }),
       OAUTH_REDIRECT_BASE_URL: this.apiBaseUrl,
       ...(config.appUrl === undefined ? {} : { APP_URL: config.appUrl }),

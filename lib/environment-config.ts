@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { API_BUDGET_RANGE } from '../functions/core/api-budget';
 
 /**
  * The settings of one deployment environment, as written under
@@ -42,6 +43,18 @@ export interface EnvironmentSettings {
      * @default 'https://login.salesforce.com'
      */
     readonly loginUrl?: string;
+    /**
+     * The share of an org's daily API allowance a sync may bring its usage to
+     * (`SALESFORCE_API_BUDGET`); a connector's own (`setApiBudget`) wins.
+     * @default - 0.8 (the runtime's default)
+     */
+    readonly apiBudget?: number;
+    /**
+     * Records above which an object read from its start goes through a Bulk API 2.0 job
+     * (`SALESFORCE_BULK_THRESHOLD`).
+     * @default - 50,000 (the runtime's default)
+     */
+    readonly bulkThreshold?: number;
   };
   /**
    * The Microsoft Entra app registration Office 365 connects through, if this environment offers
@@ -77,6 +90,9 @@ export interface EnvironmentSettings {
 export interface SalesforceConfig {
   readonly clientId: string;
   readonly loginUrl: string;
+  /** Set only where the environment overrides the runtime's default. */
+  readonly apiBudget?: number;
+  readonly bulkThreshold?: number;
 }
 
 /** The Office 365 (Microsoft Entra) app registration of an environment, with defaults applied. */
@@ -189,12 +205,24 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     adminRole: optionalString(raw, 'adminRole', where) ?? 'admin',
     allowedOrigins,
     logRetention: logRetentionDays as RetentionDays,
-    salesforce: { clientId: requireString(salesforce, 'clientId', `${where}.salesforce`), loginUrl },
+    salesforce: { clientId: requireString(salesforce, 'clientId', `${where}.salesforce`), loginUrl, ...parseSalesforceSync(salesforce, `${where}.salesforce`) },
     ...(o365 === undefined ? {} : { o365 }),
     ...(apiBaseUrl === undefined ? {} : { apiBaseUrl: apiBaseUrl.replace(/\/+$/, '') }),
     ...(appUrl === undefined ? {} : { appUrl }),
     retainData: name !== DISPOSABLE_ENVIRONMENT,
   };
+}
+
+/** Checks the optional sync settings of `salesforce` (`where` names them in errors). */
+function parseSalesforceSync(salesforce: Record<string, unknown>, where: string): Pick<SalesforceConfig, 'apiBudget' | 'bulkThreshold'> {
+  const { apiBudget, bulkThreshold } = salesforce;
+  if (apiBudget !== undefined && (typeof apiBudget !== 'number' || apiBudget < API_BUDGET_RANGE.min || apiBudget > API_BUDGET_RANGE.max)) {
+    throw new Error(`${where}.apiBudget must be a share of the org's API allowance between ${API_BUDGET_RANGE.min} and ${API_BUDGET_RANGE.max}, got ${JSON.stringify(apiBudget)}.`);
+  }
+  if (bulkThreshold !== undefined && (typeof bulkThreshold !== 'number' || !Number.isInteger(bulkThreshold) || bulkThreshold < 0)) {
+    throw new Error(`${where}.bulkThreshold must be a whole number of records, got ${JSON.stringify(bulkThreshold)}.`);
+  }
+  return { ...(apiBudget !== undefined && { apiBudget }), ...(bulkThreshold !== undefined && { bulkThreshold }) };
 }
 
 /** Checks the optional `o365` settings of an environment (`where` names them in errors). */

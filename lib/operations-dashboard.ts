@@ -85,6 +85,10 @@ export class OperationsDashboard extends Construct {
         graph('Token refreshes', perProvider('TokenRefreshes', env), { right: perProvider('TokenRefreshFailures', env).map((m) => withLabel(m, `failed ${m.label}`)) }),
         graph('Reauthorization required', perProvider('ReauthorizationRequired', env)),
       ],
+      [
+        graph('API budget waits (an org at its API budget)', perProvider('ApiBudgetWaits', env)),
+        graph('Bulk job polls', perProvider('BulkJobPolls', env)),
+      ],
       [heading('Scheduler, recovery, API', 'Metrics without a provider: one series per environment.')],
       [
         graph('Scheduler', [

@@ -23,8 +23,10 @@ export interface SyncStepSettings {
  * code reaches: a page read unseals (and, after a refresh, re-seals) the provider's tokens and
  * may need that provider's OAuth client secret to refresh them (`secret:oauthClients` reads
  * every configured one); sweeping, purging, finishing and failing touch the table only. A page
- * is a provider round trip plus up to a thousand writes, hence 5 minutes (the Task's
- * TimeoutSeconds in sync.asl.json) and 1 GB (more CPU for JSON and marshalling). No step may
+ * is a provider round trip plus up to 2,000 writes (a REST page), or 50,000 from a Salesforce
+ * Bulk results page (SALESFORCE_BULK_PAGE_SIZE) with the next one read ahead meanwhile, hence
+ * 5 minutes (the Task's TimeoutSeconds in sync.asl.json) and 1 GB (more CPU for CSV, JSON and
+ * marshalling). No step may
  * start or stop executions: they are created before the state machine, so a grant naming it
  * fails the synth.
  */

@@ -792,6 +792,16 @@ describe('ConnectorServiceStack', () => {
     });
   });
 
+  it('passes an environment\'s Salesforce API budget and Bulk threshold to every function, and only when set', () => {
+    const tuned = synthesize('prod', { salesforce: { clientId: 'prod-key', apiBudget: 0.6, bulkThreshold: 100_000 } });
+    for (const [label, fn] of functionsByLabel(tuned)) {
+      expect(fn.Properties.Environment.Variables, label).toMatchObject({ SALESFORCE_API_BUDGET: '0.6', SALESFORCE_BULK_THRESHOLD: '100000' });
+    }
+    for (const [label, fn] of functionsByLabel(synths.prod!)) {
+      expect(Object.keys(fn.Properties.Environment.Variables as object).filter((name) => /BUDGET|BULK/.test(name)), label).toEqual([]);
+    }
+  });
+
   describe('without Office 365', () => {
     let plain: Synthesized;
     beforeAll(() => {

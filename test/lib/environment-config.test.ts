@@ -57,6 +57,14 @@ describe('readEnvironmentConfig', () => {
     ).toThrow(/loginUrl must be an https origin/);
   });
 
+  it('reads the optional Salesforce API budget and Bulk threshold, and refuses values the runtime would', () => {
+    const salesforce = (extra: Record<string, unknown>) => configOf({ env: 'dev', environments: { dev: { ...settings, salesforce: { clientId: 'k', ...extra } } } }).salesforce;
+    expect(salesforce({ apiBudget: 0.6, bulkThreshold: 100_000 })).toMatchObject({ apiBudget: 0.6, bulkThreshold: 100_000 });
+    expect(salesforce({})).not.toHaveProperty('apiBudget');
+    for (const apiBudget of [0, 1.2, '0.8']) expect(() => salesforce({ apiBudget }), String(apiBudget)).toThrow(/salesforce.apiBudget must be a share of the org's API allowance between 0.05 and 1/);
+    for (const bulkThreshold of [-1, 2.5, '50000']) expect(() => salesforce({ bulkThreshold }), String(bulkThreshold)).toThrow(/salesforce.bulkThreshold must be a whole number of records/);
+  });
+
   it('reads an optional Office 365 app registration, defaulting the tenant to common', () => {
     expect(configOf({ env: 'dev', environments: { dev: settings } }).o365).toBeUndefined();
     expect(configOf({ env: 'dev', environments: { dev: { ...settings, o365: { clientId: 'app-id' } } } }).o365).toEqual({

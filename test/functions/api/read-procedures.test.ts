@@ -44,6 +44,7 @@ describe('connector read procedures', () => {
         status: 'connected',
         lastSyncAt: '2026-03-05T08:00:00.000Z',
         lastSyncError: null,
+        lastSyncNote: null,
         databaseId: databaseIdFor('acme', 'salesforce'),
       });
       expect(connectors[1]).toMatchObject({ status: 'error', lastSyncError: 'The provider rejected the API key.' });
