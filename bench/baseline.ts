@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export type Item = Record<string, unknown>;
@@ -43,6 +44,52 @@ async function batchWrite(client: DynamoDBDocumentClient, tableName: string, chu
 export async function plainBatchWrite(client: DynamoDBDocumentClient, tableName: string, items: readonly Item[], concurrency: number): Promise<number> {
   const started = performance.now();
   await inParallel(chunks(items, 25), concurrency, (chunk) => batchWrite(client, tableName, chunk));
+  return (performance.now() - started) / 1000;
+}
+
+/** Items kept one JSON object a line in a file (source-items.ts writeSourceItems), for data sets too large to hold in the stack's process. */
+export interface ItemFile {
+  readonly file: string;
+  /** Items (lines) in the file. */
+  readonly length: number;
+}
+
+/** A file's items `size` at a time, read as they are asked for (never the whole file at once); the first `limit` only. */
+async function* chunksOfFile(file: string, size: number, limit = Infinity): AsyncGenerator<Item[]> {
+  let chunk: Item[] = [];
+  let read = 0;
+  let rest = '';
+  for await (const text of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+    const lines = (rest + text).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      if (!line) continue;
+      if (read++ >= limit) return;
+      chunk.push(JSON.parse(line) as Item);
+      if (chunk.length === size) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+  }
+  if (rest && read < limit) chunk.push(JSON.parse(rest) as Item);
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * {@link plainBatchWrite} of a file's items (the first `limit`), streamed: each of the
+ * `concurrency` writers takes the file's next 25 items as it finishes a request, so the
+ * reading and parsing (a few microseconds an item) overlap the writes in flight.
+ */
+export async function plainBatchWriteFromFile(client: DynamoDBDocumentClient, tableName: string, items: ItemFile, concurrency: number, limit?: number): Promise<number> {
+  const source = chunksOfFile(items.file, 25, limit);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      // An async generator queues concurrent next() calls: each chunk goes to one writer.
+      for (let next = await source.next(); !next.done; next = await source.next()) await batchWrite(client, tableName, next.value);
+    }),
+  );
   return (performance.now() - started) / 1000;
 }
 
@@ -105,4 +152,23 @@ export async function readPartitions(client: DynamoDBDocumentClient, tableName: 
     }),
   );
   return parts.flat();
+}
+
+/** Items in some partitions, counted with paginated `Select: COUNT` Queries (nothing is held in memory), partitions in parallel. */
+export async function countPartitions(client: DynamoDBDocumentClient, tableName: string, pks: readonly string[]): Promise<number> {
+  const counts = await Promise.all(
+    pks.map(async (pk) => {
+      let count = 0;
+      let startKey: Item | undefined;
+      do {
+        const answer = await client.send(
+          new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Select: 'COUNT', ExclusiveStartKey: startKey }),
+        );
+        count += answer.Count ?? 0;
+        startKey = answer.LastEvaluatedKey;
+      } while (startKey);
+      return count;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }

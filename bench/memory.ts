@@ -5,6 +5,7 @@
  * kernel's own high-water mark of this process is reported too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 /** Child processes that stand in for the provider: not DynamoDB Local, counted apart. */
 const providerPids = new Set<number>();
@@ -21,6 +22,14 @@ export interface MemoryPeaks {
   childrenMb: number;
   /** The kernel's high-water mark of this process (process.resourceUsage().maxRSS), MB. */
   selfMaxRssMb: number;
+  /** Highest sampled V8 heap in use (live objects and garbage not yet collected) of this process, MB. */
+  heapUsedMb: number;
+  /** Highest sampled memory outside the V8 heap held by JS objects (Buffers, ArrayBuffers, strings' external storage), MB. */
+  externalMb: number;
+  /** This process's memory at the sample of the highest RSS, MB: what the peak is made of. */
+  atPeak: { rssMb: number; heapTotalMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
+  /** Highest sampled RSS of this process in each tenth of the window (by time), MB: a peak flat in the data stays level across them. */
+  byTenth: number[];
   samples: number;
 }
 
@@ -36,14 +45,20 @@ export interface MemorySampler {
 const MB = 1024 * 1024;
 
 export function startMemorySampler(everyMs = 100): MemorySampler {
-  let window = { self: 0, children: 0, samples: 0 };
-  const all = { self: 0, children: 0, samples: 0 };
+  const empty = () => ({ self: 0, children: 0, heapUsed: 0, external: 0, samples: 0, atPeak: process.memoryUsage(), timeline: [] as [number, number][] });
+  let window = empty();
+  const all = empty();
   const sample = () => {
-    const self = process.memoryUsage.rss();
+    const usage = process.memoryUsage();
+    const { rss: self, heapUsed, external } = usage;
     const children = childrenRss();
+    window.timeline.push([performance.now(), self]);
     for (const peak of [window, all]) {
+      if (self > peak.self) peak.atPeak = usage;
       peak.self = Math.max(peak.self, self);
       peak.children = Math.max(peak.children, children);
+      peak.heapUsed = Math.max(peak.heapUsed, heapUsed);
+      peak.external = Math.max(peak.external, external);
       peak.samples += 1;
     }
   };
@@ -54,18 +69,41 @@ export function startMemorySampler(everyMs = 100): MemorySampler {
     selfMb: peak.self / MB,
     childrenMb: peak.children / MB,
     selfMaxRssMb: (process.resourceUsage().maxRSS * 1024) / MB,
+    heapUsedMb: peak.heapUsed / MB,
+    externalMb: peak.external / MB,
+    atPeak: {
+      rssMb: peak.atPeak.rss / MB,
+      heapTotalMb: peak.atPeak.heapTotal / MB,
+      heapUsedMb: peak.atPeak.heapUsed / MB,
+      externalMb: peak.atPeak.external / MB,
+      arrayBuffersMb: peak.atPeak.arrayBuffers / MB,
+    },
+    byTenth: byTenth(peak.timeline),
     samples: peak.samples,
   });
   return {
     mark: () => {
       sample();
-      window = { self: 0, children: 0, samples: 0 };
+      window = empty();
       sample();
     },
     peaks: () => report(window),
     overall: () => report(all),
     stop: () => clearInterval(timer),
   };
+}
+
+/** The highest RSS in each tenth of the timeline's span, MB. */
+function byTenth(timeline: [number, number][]): number[] {
+  if (timeline.length < 2) return [];
+  const from = timeline[0]![0];
+  const span = timeline.at(-1)![0] - from || 1;
+  const peaks = Array.from({ length: 10 }, () => 0);
+  for (const [at, rss] of timeline) {
+    const tenth = Math.min(9, Math.floor(((at - from) / span) * 10));
+    peaks[tenth] = Math.max(peaks[tenth]!, rss / MB);
+  }
+  return peaks;
 }
 
 /** Child process ids of this process (Linux /proc); empty elsewhere. */

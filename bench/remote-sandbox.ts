@@ -15,6 +15,10 @@ export interface RemoteSalesforceSandbox {
   readonly pid: number;
   counts(): Promise<SalesforceObjectCounts>;
   entityCounts(): Promise<{ accounts: number; people: number; opportunities: number }>;
+  /** The live records of the sandbox org `org` (see `orgs` in the sizes), as entity counts. */
+  orgEntityCounts(org: string): Promise<{ accounts: number; people: number; opportunities: number }>;
+  /** The org the next consents log into (null: the first). */
+  consentAs(org: string | null): Promise<void>;
   /** Changes `count` live records of `object`; answers their ids. */
   modify(object: SObjectType, count: number): Promise<string[]>;
   stats(): Promise<SalesforceSandboxStats>;
@@ -41,7 +45,8 @@ export async function startRemoteSalesforceSandbox(sizes: Partial<DataSetSizes>)
     if (!answer.ok) throw new Error(`sandbox control ${path}: HTTP ${answer.status} ${await answer.text()}`);
     return (await answer.json()) as T;
   };
-  type State = { counts: SalesforceObjectCounts; entityCounts: { accounts: number; people: number; opportunities: number }; stats: SalesforceSandboxStats };
+  type EntityCounts = { accounts: number; people: number; opportunities: number };
+  type State = { counts: SalesforceObjectCounts; entityCounts: EntityCounts; stats: SalesforceSandboxStats; orgs: { id: string; entityCounts: EntityCounts }[] };
   return {
     url,
     clientId,
@@ -49,6 +54,12 @@ export async function startRemoteSalesforceSandbox(sizes: Partial<DataSetSizes>)
     pid: child.pid!,
     counts: async () => (await control<State>('state')).counts,
     entityCounts: async () => (await control<State>('state')).entityCounts,
+    orgEntityCounts: async (org) => {
+      const found = (await control<State>('state')).orgs.find(({ id }) => id === org);
+      if (!found) throw new Error(`the sandbox has no org ${org}`);
+      return found.entityCounts;
+    },
+    consentAs: async (org) => void (await control('failures', { consentAs: org })),
     modify: async (object, count) => (await control<{ changed: { modify: Record<string, string[]> } }>('data', { modify: { [object]: count } })).changed.modify[object] ?? [],
     stats: async () => (await control<State>('state')).stats,
     resetStats: async () => void (await control('stats/reset', {})),

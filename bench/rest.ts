@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: the budgets of DESIGN.md ("Budgets"), measured in one run on this machine.
+ * `npm run bench` (without --bulk): the budgets of DESIGN.md ("Budgets"), measured in one
+ * run on this machine, on the REST path (every object read through REST query pages).
  *
  *  1. Full sync of 100,000 Salesforce records (sandbox -> DynamoDB Local) through the real
  *     API, state machine and handlers: records per second; twice, for two tenants.
@@ -16,20 +17,15 @@
  * Options: --analyze (always replay the patterns), --no-analyze, --records N (default
  * 100000; split 20% / 70% / 10%). Exits 0 whatever the budgets say; FAIL lines say it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { startIoMonitor, splitTime, WRITE_OPERATIONS } from './io-monitor';
-import { cpuSeconds, setProviderProcess, startMemorySampler } from './memory';
-import { startRemoteSalesforceSandbox } from './remote-sandbox';
-
-// Handlers read their configuration (the log level included) when they load: before the stack starts.
-process.env.POWERTOOLS_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'WARN';
-process.env.AWS_REGION ??= 'local';
+import { splitTime, WRITE_OPERATIONS } from './io-monitor';
+import * as baseline from './baseline';
+import { sourceItems } from './source-items';
+import { busy, collectGarbage, cpuLine, type Cpu, fmt, log, othersCores, othersSeconds, pass, printTable, seconds, startHarness, sum, WRITE_CONCURRENCY } from './harness';
+import { ENTITY_SHARDS, entityPk } from '../functions/core/repository/keys';
+import type { Item } from './baseline';
+import type { SObjectType } from '../local/sandboxes/salesforce';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -42,88 +38,24 @@ if (!Number.isInteger(TOTAL) || TOTAL < 1000) throw new Error('--records must be
 const SIZES = { accounts: Math.round(TOTAL * 0.2), people: Math.round(TOTAL * 0.7), opportunities: TOTAL - Math.round(TOTAL * 0.2) - Math.round(TOTAL * 0.7) };
 const TENANT = 'bench';
 const CHANGED_FRACTION = 0.01;
-
-const { startDynamoDbLocal, ensureTable, localDynamoDbClient } = await import('../local/dynamodb-local');
-const { startLocalStack } = await import('../local/stack');
-const { issueLocalToken } = await import('../local/jwt-issuer');
-const { BATCH_CONCURRENCY: WRITE_CONCURRENCY } = await import('../functions/core/repository/dynamo-batches');
-const { ENTITY_SHARDS, entityPk } = await import('../functions/core/repository/keys');
-const { createTRPCClient, httpLink } = await import('@trpc/client');
-const baseline = await import('./baseline');
-const { sourceItems } = await import('./source-items');
-type Item = import('./baseline').Item;
-type AppRouter = import('../functions/api/router').AppRouter;
-type SObjectType = import('../local/sandboxes/salesforce').SObjectType;
+// This scenario measures the REST path: no object goes through a Bulk API job (at 100,000
+// records its 56,000 contacts would pass the adapter's default threshold of 50,000). The
+// Bulk path has a scenario of its own (--bulk). Handlers read this when the stack starts.
+process.env.SALESFORCE_BULK_THRESHOLD ??= String(Math.max(TOTAL, 1_000_000_000));
 
 const PAGE_SIZE = 2000; // the Salesforce adapter's batchSize
 
-const log = (line = '') => process.stdout.write(`${line}\n`);
-const seconds = (ms: number) => ms / 1000;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-
-const monitor = startIoMonitor();
-const memory = startMemorySampler(100);
-const stateDir = await mkdtemp(join(tmpdir(), 'connector-bench-'));
 const runStarted = performance.now();
 
-const busy = () => `load average ${loadavg().map((n) => fmt(n, 1)).join(' ')} on ${availableParallelism()} cores`;
 log(`bench: ${busy()}${loadavg()[0]! > availableParallelism() ? ' - WARNING: the machine is busy with other work; figures will be noisy' : ''}`);
-log(`bench: ${fmt(TOTAL)} Salesforce records (accounts ${fmt(SIZES.accounts)}, people ${fmt(SIZES.people)}, opportunities ${fmt(SIZES.opportunities)}); write concurrency ${WRITE_CONCURRENCY}`);
+log(`bench: ${fmt(TOTAL)} Salesforce records (accounts ${fmt(SIZES.accounts)}, people ${fmt(SIZES.people)}, opportunities ${fmt(SIZES.opportunities)}); write concurrency ${WRITE_CONCURRENCY}; REST path (SALESFORCE_BULK_THRESHOLD ${process.env.SALESFORCE_BULK_THRESHOLD}; --bulk measures the Bulk API path)`);
 
-const dynamo = await startDynamoDbLocal();
-// The provider runs in a process of its own, as a real one runs on another machine: its
-// page building must not share the event loop of the stack being measured.
-const sandbox = await startRemoteSalesforceSandbox(SIZES).catch(async (error: unknown) => {
-  await dynamo.stop();
-  throw error;
-});
-setProviderProcess(sandbox.pid);
-// DynamoDB Local and the provider are child processes: stop them however the bench ends (an error, Ctrl-C), or they outlive us.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void Promise.allSettled([dynamo.stop(), sandbox.close(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
-  });
-}
-// Pointed at "a real org" (the provider process), the stack starts no Salesforce sandbox of its own.
-Object.assign(process.env, { SALESFORCE_LOGIN_URL: sandbox.url, SALESFORCE_CLIENT_ID: sandbox.clientId, SALESFORCE_CLIENT_SECRET: sandbox.clientSecret });
-const stack = await startLocalStack({
-  port: 0,
-  stateDir,
-  dynamoDbEndpoint: dynamo.endpoint,
-  tableName: 'connector-bench',
-  stepFunctions: { retryDelayMs: 0, waitMs: 0 },
-  // No stream and no stream reader: in AWS the stream costs the table's writes nothing and its
-  // consumer runs apart from the sync, while DynamoDB Local's stream slows every write and the
-  // local reader would parse each entity's images in this process. The baseline tables have none either.
-  events: false,
-}).catch(async (error: unknown) => {
-  await Promise.allSettled([dynamo.stop(), sandbox.close()]);
-  throw error;
-});
-monitor.setOrigins({ provider: sandbox.url, api: stack.url });
-const db = baseline.engineLikeClient(dynamo.endpoint);
+const harness = await startHarness(SIZES);
+const { monitor, memory, sandbox, stack, db, adminOf, newTable, dropTable, connectSalesforce, fullSync } = harness;
+const measureBaseline = async (name: string, items: Item[]) => harness.measureBaseline(name, items);
 
 try {
-  const adminOf = (tenantId: string) =>
-    createTRPCClient<AppRouter>({
-      links: [httpLink({ url: `${stack.url}/trpc`, headers: async () => ({ authorization: `Bearer ${await issueLocalToken(stateDir, { tenantId, role: 'admin' })}` }) })],
-    });
   const admin = adminOf(TENANT);
-  const newTable = async (name: string) => {
-    const raw = localDynamoDbClient(dynamo.endpoint);
-    await ensureTable(raw, name, { stream: false });
-    raw.destroy();
-    return name;
-  };
-  // DynamoDB Local scans every table with TTL enabled, all the time, under the table's write
-  // lock (its TimeToLiveDeletionJob): a table the bench is done with is dropped at once so
-  // it does not slow what is measured next.
-  const dropTable = async (name: string) => {
-    const raw = localDynamoDbClient(dynamo.endpoint);
-    await raw.send(new DeleteTableCommand({ TableName: name }));
-    raw.destroy();
-  };
 
   // The items a sync writes, read through the real adapter before anything is timed.
   let items: Item[] | undefined = await sourceItems(sandbox, TENANT);
@@ -143,8 +75,7 @@ try {
   }
 
   // ===================== 2a. Baseline before the sync =====================
-  const baselineBefore = await measureBaseline(await newTable('bench-baseline-before'), items);
-  await dropTable('bench-baseline-before');
+  const baselineBefore = await measureBaseline('bench-baseline-before', items);
   log(`baseline before the sync: ${fmt(items.length)} items (avg ${fmt(itemBytes)} B as JSON), plain BatchWriteItem x25 at concurrency ${WRITE_CONCURRENCY}: ${fmt(baselineBefore.seconds, 2)} s = ${fmt(baselineBefore.rate)} records/s`);
   // The sync's memory peak should be the stack's, not the bench's copy of the items.
   items = undefined;
@@ -155,45 +86,8 @@ try {
 
   /** Connects Salesforce for `tenant` as an admin would in a browser (authUrl -> consent -> callback), then runs and checks one full sync. */
   const measuredFullSync = async (tenant: string) => {
-    const client = adminOf(tenant);
-    const { authUrl } = await client.connector.getAuthUrl.mutate();
-    const consent = await fetch(authUrl, { redirect: 'manual' });
-    await consent.body?.cancel();
-    const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
-    await callback.body?.cancel();
-    const { status } = await client.connector.getStatus.query({ connectorId: 'salesforce' });
-    if (status !== 'connected') throw new Error(`Salesforce did not connect: ${status}`);
-
-    monitor.reset();
-    await sandbox.resetStats();
-    memory.mark();
-    const transitionsBefore = stack.stepFunctions.transitions();
-    const cpuBefore = cpuSeconds();
-    const started = performance.now();
-    const triggered = await client.connector.triggerSync.mutate({ connectorId: 'salesforce', fullSync: true });
-    await stack.stepFunctions.idle();
-    const ended = performance.now();
-    const run = {
-      started,
-      ended,
-      seconds: seconds(ended - started),
-      rate: sourceTotal / seconds(ended - started),
-      cpu: diffCpu(cpuBefore, cpuSeconds()),
-      memory: memory.peaks(),
-      io: monitor.snapshot(),
-      provider: await sandbox.stats(),
-      transitionsBefore,
-      transitionsAfter: stack.stepFunctions.transitions(),
-    };
-
-    const counts = await client.connector.getEntityCounts.query({ connectorId: 'salesforce' });
-    const [fullLog] = await client.connector.getSyncHistory.query({ connectorId: 'salesforce', limit: 1 });
-    if (JSON.stringify(counts) !== JSON.stringify(sourceCounts)) {
-      throw new Error(`FULL SYNC WRONG: getEntityCounts ${JSON.stringify(counts)} != sandbox ${JSON.stringify(sourceCounts)}`);
-    }
-    if (fullLog?.status !== 'completed' || fullLog.recordsCreated !== sourceTotal) {
-      throw new Error(`FULL SYNC WRONG: sync log ${JSON.stringify(fullLog)} (expected completed, recordsCreated ${sourceTotal}; trigger answered ${JSON.stringify(triggered)})`);
-    }
+    await connectSalesforce(tenant);
+    const { counts, total: _total, ...run } = await fullSync(tenant, sourceCounts);
     const entityPks = Array.from({ length: ENTITY_SHARDS }, (_, shard) => entityPk(tenant, 'salesforce', shard));
     const stored = await baseline.readPartitions(db, stack.tableName, entityPks);
     if (stored.length !== sourceTotal) throw new Error(`FULL SYNC WRONG: ${stored.length} entity items stored, expected ${sourceTotal}`);
@@ -210,8 +104,7 @@ try {
   const retried = first.transitionsAfter.retried - first.transitionsBefore.retried;
   const byState = Object.fromEntries(Object.entries(first.transitionsAfter.byState).map(([name, n]) => [name, n - (first.transitionsBefore.byState[name] ?? 0)]));
   const transitionsPer1000 = ((entered + retried) / sourceTotal) * 1000;
-  const baselineAfter = await measureBaseline(await newTable('bench-baseline-after'), stored);
-  await dropTable('bench-baseline-after');
+  const baselineAfter = await measureBaseline('bench-baseline-after', stored);
   log(`baseline after the sync (the engine's stored items): ${fmt(baselineAfter.seconds, 2)} s = ${fmt(baselineAfter.rate)} records/s`);
 
   // ===================== 1b. A second tenant's full sync, and a third baseline =====================
@@ -220,8 +113,7 @@ try {
   const { second, baselineLast } = await (async () => {
     // Its stored items are only needed for its baseline: they go once it is measured.
     const { stored: secondStored, ...second } = await measuredFullSync(`${TENANT}-2`);
-    const baselineLast = await measureBaseline(await newTable('bench-baseline-last'), secondStored);
-    await dropTable('bench-baseline-last');
+    const baselineLast = await measureBaseline('bench-baseline-last', secondStored);
     return { second, baselineLast };
   })();
   log(`baseline after the second sync: ${fmt(baselineLast.seconds, 2)} s = ${fmt(baselineLast.rate)} records/s`);
@@ -392,65 +284,11 @@ try {
       '',
     ],
   ];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['metric', 'value', 'budget', 'result'][i]!.length));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  log(line(['metric', 'value', 'budget', 'result']));
-  log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of rows) log(line(row));
+  printTable(rows);
   log(`incremental detail: DynamoDB ${JSON.stringify(incIo.dynamo.requests)}, items ${JSON.stringify(incIo.dynamo.itemsWritten)}; provider ${JSON.stringify(incProvider.byEndpoint)}`);
   const failed = [ratio >= 0.8, transitionsPer1000 <= 3, ...Object.values(incOk)].filter((ok) => !ok).length;
   log(failed ? `BENCH: ${failed} budget(s) FAIL` : 'BENCH: all budgets PASS');
   log(`bench took ${fmt(seconds(performance.now() - runStarted), 0)} s; at the end: ${busy()}`);
 } finally {
-  memory.stop();
-  monitor.stop();
-  db.destroy();
-  await stack.stop();
-  await Promise.allSettled([dynamo.stop(), sandbox.close()]);
-  await rm(stateDir, { recursive: true, force: true });
+  await harness.stop();
 }
-
-/** Plain BatchWriteItem of `items` into `table`, with CPU and request checks. */
-async function measureBaseline(table: string, items: Item[]) {
-  monitor.reset();
-  const cpuBefore = cpuSeconds();
-  const elapsed = await baseline.plainBatchWrite(db, table, items, WRITE_CONCURRENCY);
-  const cpu = diffCpu(cpuBefore, cpuSeconds());
-  const io = monitor.snapshot();
-  if ((io.dynamo.itemsWritten.BatchWriteItem ?? 0) < items.length) {
-    throw new Error(`the request monitor missed writes: ${io.dynamo.itemsWritten.BatchWriteItem} of ${items.length} items seen`);
-  }
-  return { seconds: elapsed, rate: items.length / elapsed, cpu, meanInFlight: splitTime(io.intervals, 0, Infinity, ['BatchWriteItem']).meanInFlight.BatchWriteItem ?? 0 };
-}
-
-/** A full garbage collection, so RSS sampled next is the stack's and not the bench's leftovers. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-type Cpu = ReturnType<typeof cpuSeconds>;
-
-function diffCpu(before: Cpu, after: Cpu): Cpu {
-  return { self: after.self - before.self, children: after.children - before.children, provider: after.provider - before.provider, machine: after.machine - before.machine };
-}
-
-function othersCores(cpu: Cpu, wallSeconds: number): string {
-  return fmt(othersSeconds(cpu) / wallSeconds, 2);
-}
-
-/** Cores used by the bench process, by DynamoDB Local, and by everything else on the machine. */
-function cpuLine(cpu: Cpu, wallSeconds: number): string {
-  const cores = (s: number) => fmt(s / wallSeconds, 2);
-  return `Node ${cores(cpu.self)} cores, DynamoDB Local ${cores(cpu.children)}, provider sandbox ${cores(cpu.provider)}, other processes ${cores(othersSeconds(cpu))} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`;
-}
-
-/** CPU seconds the machine spent on processes that are not part of the bench. */
-function othersSeconds(cpu: Cpu): number {
-  return Math.max(0, cpu.machine - cpu.self - cpu.children - cpu.provider);
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
