@@ -37,6 +37,11 @@ describe('Salesforce API budget through the local stack', () => {
   const allowance = () => stack.salesforce!.allowance;
   const budgetWaits = () => stack.stepFunctions.transitions().byState.WaitForApiBudget ?? 0;
   const limitsCalls = () => stack.salesforce!.stats().byEndpoint.limits ?? 0;
+  /** As soon as a sync waits for the budget, the org's other integrations stop and the rolling window lets calls go (about 2,000 per wait). */
+  const rollWindowOnceWaiting = async (waitsBefore: number) => {
+    while (budgetWaits() === waitsBefore) await new Promise((resolve) => setTimeout(resolve, 10));
+    allowance().set({ othersPerCall: 0, releasePerSecond: 15_000 });
+  };
   let tenants = 0;
   const connected = async () => {
     const tenant = `budget-${++tenants}`;
@@ -77,11 +82,7 @@ describe('Salesforce API budget through the local stack', () => {
     allowance().set({ used: 79_000, othersPerCall: 500 });
     const waitsBefore = budgetWaits();
     const limitsBefore = limitsCalls();
-    // As soon as the sync waits, the other integrations stop and the rolling window lets calls go: ~2,000 per wait.
-    const watcher = (async () => {
-      while (budgetWaits() === waitsBefore) await new Promise((resolve) => setTimeout(resolve, 10));
-      allowance().set({ othersPerCall: 0, releasePerSecond: 15_000 });
-    })();
+    const watcher = rollWindowOnceWaiting(waitsBefore);
 
     await sync(tenant);
     await watcher;
@@ -146,10 +147,7 @@ describe('Salesforce API budget through the local stack', () => {
     await admin(tenant).connector.setApiBudget.mutate({ connectorId: 'salesforce', budget: 1 });
     allowance().set({ used: 99_000, othersPerCall: 400 });
     const waitsBefore = budgetWaits();
-    const watcher = (async () => {
-      while (budgetWaits() === waitsBefore) await new Promise((resolve) => setTimeout(resolve, 10));
-      allowance().set({ othersPerCall: 0, releasePerSecond: 15_000 });
-    })();
+    const watcher = rollWindowOnceWaiting(waitsBefore);
 
     await sync(tenant);
     await watcher;
