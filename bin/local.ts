@@ -25,7 +25,7 @@ const stack = await startLocalStack({
   // A test switch: read the first domain events from the table's stream, then stop before publishing them.
   events: { haltBeforePublish: process.env.LOCAL_EVENTS_HALT_BEFORE_PUBLISH === '1' },
 });
-console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir})`);
+console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir}); connections page: ${stack.pageUrl}`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
 console.log(`  events: ${stack.events.file} (one EventBridge event a line)`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
@@ -33,6 +33,7 @@ if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url
 if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);
 if (stack.delivrai) console.log(`  Delivr.ai sandbox: ${stack.delivrai.url} (API key: sandbox-key, organizationId: ${stack.delivrai.organizationId})`);
 if (stack.o365) console.log(`  Office 365 sandbox: ${stack.o365.url}`);
+console.log(`  sign in to the page: ${stack.url}/local/sign-in?tenant=acme&role=admin (or role=member)`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);
 
 let stopping = false;

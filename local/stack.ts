@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureTable, localDynamoDbClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { createConsole } from './console';
 import { answerClientError, createLocalGateway, type LambdaHandler, type RouteSpec } from './gateway';
 import { startLocalEventStream, type LocalEventStream, type StreamHandler } from './event-stream';
 import { localJwks, localTokenVerifier } from './jwt-issuer';
@@ -48,10 +49,18 @@ export interface LocalStackOptions {
    * is a test switch of the consumer.
    */
   events?: false | { haltBeforePublish?: boolean };
+  /**
+   * Send people back to the connections page after an OAuth consent: APP_URL defaults to it
+   * (`npm start` does this). Off, and without APP_URL, the callback answers a short page of
+   * its own, as it does for API callers.
+   */
+  oauthReturnsToPage?: boolean;
 }
 
 export interface LocalStack {
   readonly url: string;
+  /** The connections page (web/dist), served by the stack next to the API. */
+  readonly pageUrl: string;
   readonly stateDir: string;
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
@@ -134,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const gateway = createLocalGateway({ routes, loadHandler, verifyToken: await localTokenVerifier(stateDir) });
   const jwks = JSON.stringify(await localJwks(stateDir));
+  const page = createConsole({ stateDir });
   let ready = false;
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
@@ -145,7 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       res.setHeader('content-type', 'application/json');
       return res.end(jwks);
     }
-    gateway(req, res).catch(() => {
+    page(req, res).then((answered) => (answered ? undefined : gateway(req, res))).catch(() => {
       if (!res.headersSent) res.statusCode = 500;
       res.end();
     });
@@ -159,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : options.port}`;
+  const pageUrl = `${url}/`;
 
   const eventsFile = join(stateDir, 'events.jsonl');
   Object.assign(process.env, {
@@ -170,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     CONNECTOR_ENCRYPTION_KEY: process.env.CONNECTOR_ENCRYPTION_KEY || (await localEncryptionKey(stateDir)),
     POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'connector',
     OAUTH_REDIRECT_BASE_URL: process.env.OAUTH_REDIRECT_BASE_URL || url,
+    ...(options.oauthReturnsToPage && !process.env.APP_URL && { APP_URL: pageUrl }),
     STATE_MACHINE_ARN: stepFunctions.stateMachineArn,
     EVENTS_FILE: eventsFile,
     SFN_ENDPOINT: stepFunctions.endpoint,
@@ -208,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   return {
     url,
+    pageUrl,
     stateDir,
     tableName,
     dynamoDbEndpoint: endpoint,
