@@ -84,6 +84,24 @@ export interface EnvironmentSettings {
    * @default - the callback answers with a small page
    */
   readonly appUrl?: string;
+  /**
+   * Serve the connections page (the static build in `web/dist`) from a private S3 bucket
+   * through CloudFront, and let its origin call the API. `{}` turns it on with no sign-in link.
+   * @default - no page: no bucket, no distribution, no outputs
+   */
+  readonly connectionsPage?: {
+    /**
+     * Where the page sends a user who has no token: the platform's sign-in, which issues the
+     * bearer tokens the API's JWT authorizer accepts.
+     * @default - the page shows no sign-in link
+     */
+    readonly signInUrl?: string;
+  };
+}
+
+/** The connections page of an environment, when it has one. */
+export interface ConnectionsPageConfig {
+  readonly signInUrl?: string;
 }
 
 /** The Salesforce connected app of an environment, with defaults applied. */
@@ -118,6 +136,8 @@ export interface EnvironmentConfig {
   /** The API's public base URL, if it is not the HTTP API's own URL (no trailing slash). */
   readonly apiBaseUrl?: string;
   readonly appUrl?: string;
+  /** The connections page; absent when the environment does not serve it. */
+  readonly connectionsPage?: ConnectionsPageConfig;
   /**
    * Whether stateful resources (table, key, log groups) outlive the stack and resist deletion.
    * Only `dev` is disposable.
@@ -195,6 +215,7 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
   if (appUrl !== undefined && !/^https?:\/\/[^\s#]+$/.test(appUrl)) {
     throw new Error(`${where}.appUrl must be an http(s) URL, got "${appUrl}".`);
   }
+  const connectionsPage = parseConnectionsPage(raw.connectionsPage, `${where}.connectionsPage`);
 
   return {
     name,
@@ -209,6 +230,7 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     ...(o365 === undefined ? {} : { o365 }),
     ...(apiBaseUrl === undefined ? {} : { apiBaseUrl: apiBaseUrl.replace(/\/+$/, '') }),
     ...(appUrl === undefined ? {} : { appUrl }),
+    ...(connectionsPage === undefined ? {} : { connectionsPage }),
     retainData: name !== DISPOSABLE_ENVIRONMENT,
   };
 }
@@ -240,6 +262,21 @@ function parseO365(raw: unknown, where: string): O365Config | undefined {
     );
   }
   return { clientId, tenant };
+}
+
+/** Checks the optional `connectionsPage` settings of an environment (`where` names them in errors). */
+function parseConnectionsPage(raw: unknown, where: string): ConnectionsPageConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) {
+    throw new Error(`${where} must be an object ({} serves the page; optionally { "signInUrl": "https://..." }), or be left out.`);
+  }
+  const unknown = Object.keys(raw).filter((key) => key !== 'signInUrl');
+  if (unknown.length > 0) throw new Error(`${where} has unknown settings (${unknown.join(', ')}): the only one is signInUrl.`);
+  const signInUrl = optionalString(raw, 'signInUrl', where);
+  if (signInUrl !== undefined && !/^https:\/\/[^\s"'<>\\]+$/.test(signInUrl)) {
+    throw new Error(`${where}.signInUrl must be an https URL, got "${signInUrl}".`);
+  }
+  return signInUrl === undefined ? {} : { signInUrl };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -108,6 +108,22 @@ describe('readEnvironmentConfig', () => {
     );
   });
 
+  it('serves the connections page only when connectionsPage is set, with an optional https sign-in URL', () => {
+    const page = (connectionsPage: unknown) => configOf({ env: 'dev', environments: { dev: { ...settings, connectionsPage } } }).connectionsPage;
+    expect(configOf({ env: 'dev', environments: { dev: settings } }).connectionsPage).toBeUndefined();
+    expect(page({})).toEqual({});
+    expect(page({ signInUrl: 'https://auth.example.com/sign-in?next=connections' })).toEqual({ signInUrl: 'https://auth.example.com/sign-in?next=connections' });
+    for (const connectionsPage of [true, 'web/dist', null, []]) {
+      expect(() => page(connectionsPage), JSON.stringify(connectionsPage)).toThrow(/environments.dev.connectionsPage must be an object \({} serves the page/);
+    }
+    for (const signInUrl of ['http://auth.example.com', 'auth.example.com', 'https://auth.example.com/"x"', '']) {
+      expect(() => page({ signInUrl }), signInUrl).toThrow(/connectionsPage.signInUrl must be/);
+    }
+    expect(() => page({ signinUrl: 'https://auth.example.com' })).toThrow(
+      'environments.dev.connectionsPage has unknown settings (signinUrl): the only one is signInUrl.',
+    );
+  });
+
   it('retains data in every environment but dev', () => {
     const environments = { dev: settings, staging: settings, prod: settings };
     expect(configOf({ env: 'dev', environments }).retainData).toBe(false);
