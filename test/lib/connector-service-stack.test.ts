@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../local/dynamodb-local';
@@ -21,9 +19,17 @@ import {
 } from '../../lib/lambda-defaults';
 import { API_FUNCTION_TIMEOUT_MS, MAX_SEQUENTIAL_PROVIDER_CALLS_PER_REQUEST, PROVIDER_CALL_TIMEOUT_MS } from '../../functions/core/timeouts';
 import {
+  assertNoDependencyCycle,
   cdkContext,
+  CFN_LINT,
+  cfnLint,
+  cfnResourcesOf,
+  dependencies,
   getAtt,
   logicalIdIn,
+  nagAcknowledgements,
+  nagFindings,
+  nagFindingsUnacknowledged,
   ofType,
   only,
   statementsOfFunction,
@@ -91,9 +97,6 @@ const DYNAMODB_WRITES = [
   'dynamodb:PartiQLDelete',
 ];
 
-/** Whether cfn-lint is on this machine (CI machines of this kind have it). */
-const CFN_LINT = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-
 /** Where the test's cloud assemblies go; removed after the tests. */
 const outRoot = mkdtempSync(join(tmpdir(), 'connector-stack-'));
 
@@ -141,27 +144,6 @@ const executionsOf = (id: string) => ({
   ],
 });
 
-/** The resources each resource of the template refers to (Ref, Fn::GetAtt, DependsOn). */
-function dependencies(resources: Record<string, Resource>): Map<string, Set<string>> {
-  const collect = (value: unknown, into: Set<string>): void => {
-    if (Array.isArray(value)) for (const item of value) collect(item, into);
-    else if (value && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) {
-        if (key === 'Ref' && typeof item === 'string' && item in resources) into.add(item);
-        else if (key === 'Fn::GetAtt') into.add(Array.isArray(item) ? String(item[0]) : String(item).split('.')[0]!);
-        else collect(item, into);
-      }
-    }
-  };
-  return new Map(
-    Object.entries(resources).map(([id, resource]) => {
-      const into = new Set<string>([resource.DependsOn ?? []].flat());
-      collect(resource.Properties, into);
-      return [id, into];
-    }),
-  );
-}
-
 describe('ConnectorServiceStack', () => {
   // One synth per environment, shared by every test of that environment.
   const synths: Record<'dev' | 'prod', Synthesized> = {} as never;
@@ -208,11 +190,8 @@ describe('ConnectorServiceStack', () => {
 
     describe(CFN_LINT ? 'CloudFormation (cfn-lint)' : 'CloudFormation (cfn-lint is not installed here: the deployability check is skipped)', () => {
       it.skipIf(!CFN_LINT)('passes cfn-lint: the template deploys, not only synthesizes', () => {
-        const file = join(outRoot, `${env}.template.json`);
-        writeFileSync(file, JSON.stringify(s().template.toJSON()));
-        // W3005: CDK adds DependsOn on a function's role that its Ref already implies; harmless, and not ours to change.
-        const lint = spawnSync('cfn-lint', ['--ignore-checks', 'W3005', '--', file], { encoding: 'utf8' });
-        expect(lint.stdout + lint.stderr).toBe('');
+        const lint = cfnLint(s().template, join(outRoot, `${env}.template.json`));
+        expect(lint.output).toBe('');
         expect(lint.status).toBe(0);
       });
     });
@@ -676,19 +655,8 @@ describe('ConnectorServiceStack', () => {
     });
 
     it('has no circular dependency between its resources', () => {
+      assertNoDependencyCycle(s().resources);
       const graph = dependencies(s().resources);
-      const state = new Map<string, 'visiting' | 'done'>();
-      const path: string[] = [];
-      const visit = (id: string): void => {
-        if (state.get(id) === 'done') return;
-        if (state.get(id) === 'visiting') throw new Error(`circular dependency: ${[...path.slice(path.indexOf(id)), id].join(' -> ')}`);
-        state.set(id, 'visiting');
-        path.push(id);
-        for (const next of graph.get(id) ?? []) visit(next);
-        path.pop();
-        state.set(id, 'done');
-      };
-      for (const id of graph.keys()) visit(id);
       // The case that matters: functions name the API's endpoint while the API's integrations name the functions.
       const [apiId] = only(s().resources, 'AWS::ApiGatewayV2::Api');
       expect([...(graph.get(apiId) ?? [])]).toEqual([]);
@@ -724,26 +692,15 @@ describe('ConnectorServiceStack', () => {
 
     describe('cdk-nag AwsSolutions', () => {
       it('has no unacknowledged finding, error or warning', () => {
-        const report = new AwsSolutionsChecks().validateScope(s().stack);
-        const findings = report.violations.flatMap((violation) =>
-          violation.violatingResources.map((r) => `${violation.severity} ${violation.ruleName} at ${r.constructPath}`),
-        );
-        expect(findings).toEqual([]);
+        expect(nagFindings(s().stack)).toEqual([]);
       });
 
-      const acknowledgements = () =>
-        s()
-          .stack.node.findAll()
-          .flatMap((construct: IConstruct) =>
-            construct.node.metadata
-              .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-              .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ construct, id, reason }))),
-          );
+      const acknowledgements = () => nagAcknowledgements(s().stack);
 
       it('acknowledges each finding on the one resource it concerns, with a reason', () => {
         expect(acknowledgements().length).toBeGreaterThan(0);
         for (const { construct, id, reason } of acknowledgements()) {
-          const resources = construct.node.findAll().filter((c) => CfnResource.isCfnResource(c));
+          const resources = cfnResourcesOf(construct);
           expect(resources.map((r) => r.node.path), `${id} at ${construct.node.path}`).toHaveLength(1);
           expect(reason.length, `${id} at ${construct.node.path}`).toBeGreaterThan(40);
         }
@@ -751,13 +708,9 @@ describe('ConnectorServiceStack', () => {
 
       it('acknowledges only findings cdk-nag reports, by their exact id (a pattern or a stale id acknowledges nothing)', () => {
         // The pack with every acknowledgement ignored: all the findings there are, by resource.
-        const pack = new AwsSolutionsChecks();
-        Object.assign(pack, { isAcknowledged: () => false });
-        const reported = new Set(
-          pack.validateScope(s().stack).violations.flatMap((violation) => violation.violatingResources.map((r) => `${violation.ruleName} at ${r.constructPath}`)),
-        );
+        const reported = nagFindingsUnacknowledged(s().stack);
         for (const { construct, id } of acknowledgements()) {
-          const [resource] = construct.node.findAll().filter((c) => CfnResource.isCfnResource(c));
+          const [resource] = cfnResourcesOf(construct);
           expect(reported, `${id} at ${construct.node.path}`).toContain(`${id.replace(/^annotation::/i, '')} at ${resource!.node.path}`);
         }
       });
@@ -823,8 +776,7 @@ describe('ConnectorServiceStack', () => {
     });
 
     it('has no unacknowledged cdk-nag finding', () => {
-      const report = new AwsSolutionsChecks().validateScope(plain.stack);
-      expect(report.violations.flatMap((violation) => violation.violatingResources.map((r) => `${violation.ruleName} at ${r.constructPath}`))).toEqual([]);
+      expect(nagFindings(plain.stack)).toEqual([]);
     });
   });
 });
