@@ -1,5 +1,6 @@
 import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ConnectionsPage } from './connections-page';
 import { ConnectorApi } from './connector-api';
 import { ConnectorTable } from './connector-table';
 import { DomainEvents } from './domain-events';
@@ -28,13 +29,18 @@ export interface ConnectorServiceStackProps extends StackProps {
    * @default functions/api
    */
   readonly handlersDir?: string;
+  /**
+   * The built connections page, deployed when the environment has `connectionsPage`.
+   * @default web/dist (CONNECTIONS_PAGE_DIR)
+   */
+  readonly connectionsPageDir?: string;
 }
 
 /**
  * The connector service in one environment: key, table, the OAuth client secrets (Salesforce,
  * and Office 365 when configured), the domain-event bus fed by the table's stream, the sync
- * state machine with its scheduler and recovery, the API, and the alarms and dashboard that
- * watch them.
+ * state machine with its scheduler and recovery, the API, the connections page when the
+ * environment serves it, and the alarms and dashboard that watch them.
  */
 export class ConnectorServiceStack extends Stack {
   /** The credentials key. */
@@ -56,6 +62,8 @@ export class ConnectorServiceStack extends Stack {
   public readonly syncRecovery: SyncRecovery;
   /** The HTTP API and its functions. */
   public readonly api: ConnectorApi;
+  /** The connections page's bucket and distribution; absent when the environment does not serve it. */
+  public readonly connectionsPage?: ConnectionsPage;
   /** The domain-event bus and the stream consumer that publishes to it. */
   public readonly domainEvents: DomainEvents;
   /** The alarms and the topic they notify. */
@@ -111,6 +119,22 @@ export class ConnectorServiceStack extends Stack {
         },
       });
 
+    // The page comes before the API: the API's CORS names the page's origin. Its config.js names
+    // the API's URL (the Lazy above), which only the deployment custom resource reads, so the
+    // distribution depends on no part of the API.
+    if (config.connectionsPage) {
+      this.connectionsPage = new ConnectionsPage(this, 'ConnectionsPage', {
+        apiUrl: this.apiBaseUrl,
+        signInUrl: config.connectionsPage.signInUrl,
+        claims: { tenant: config.tenantClaim, role: config.roleClaim, adminRole: config.adminRole },
+        sourceDir: props.connectionsPageDir,
+        retain: config.retainData,
+        logRetention: config.logRetention,
+      });
+    }
+    // After consent the OAuth callback sends the user to the app, else to the page, if either exists.
+    const appUrl = config.appUrl ?? this.connectionsPage?.url;
+
     // What functions/core/runtime.ts reads; every function builds the same runtime. Variables
     // that name a resource a function may use (STATE_MACHINE_ARN, SALESFORCE_CLIENT_SECRET_ARN,
     // O365_CLIENT_SECRET_ARN) come with the grant that allows the use (lib/grants.ts). Office 365
@@ -127,7 +151,7 @@ export class ConnectorServiceStack extends Stack {
       ...(config.salesforce.bulkThreshold === undefined ? {} : { SALESFORCE_BULK_THRESHOLD: String(config.salesforce.bulkThreshold) }),
       ...(config.o365 === undefined ? {} : { O365_CLIENT_ID: config.o365.clientId, O365_TENANT: config.o365.tenant }),
       OAUTH_REDIRECT_BASE_URL: this.apiBaseUrl,
-      ...(config.appUrl === undefined ? {} : { APP_URL: config.appUrl }),
+      ...(appUrl === undefined ? {} : { APP_URL: appUrl }),
       // The metrics' `service` and `environment` dimensions (functions/core/metrics.ts); the
       // alarms and the dashboard read the same values.
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -152,7 +176,7 @@ export class ConnectorServiceStack extends Stack {
       grantTargets: { ...grantTargets, stateMachine },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
-      allowedOrigins: config.allowedOrigins,
+      allowedOrigins: allowedOriginsWith(config.allowedOrigins, this.connectionsPage?.url),
       tenantClaim: config.tenantClaim,
       routesFile: props.routesFile,
       handlersDir: props.handlersDir,
@@ -215,6 +239,12 @@ export class ConnectorServiceStack extends Stack {
         description: "Secrets Manager secret where operators put the Office 365 app registration's client secret (it expires: renew it before then)",
       });
     }
+    if (this.connectionsPage) {
+      new CfnOutput(this, 'ConnectionsPageUrl', {
+        value: this.connectionsPage.url,
+        description: 'The connections page (CloudFront); the API allows its origin',
+      });
+    }
     new CfnOutput(this, 'SyncStateMachineArn', { value: stateMachine.stateMachineArn, description: 'The sync state machine' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'The single DynamoDB table' });
     new CfnOutput(this, 'EventBusName', {
@@ -231,4 +261,9 @@ export class ConnectorServiceStack extends Stack {
       description: 'KMS key that wraps credential data keys (CONNECTOR_ENCRYPTION_KEY)',
     });
   }
+}
+
+/** cdk.json's allowed origins, and the page's origin when there is a page and not every origin is allowed already. */
+function allowedOriginsWith(allowedOrigins: readonly string[], pageOrigin: string | undefined): readonly string[] {
+  return pageOrigin === undefined || allowedOrigins.includes('*') ? allowedOrigins : [...allowedOrigins, pageOrigin];
 }

@@ -10,7 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { expect } from 'vitest';
-import { ConnectorServiceStack } from '../../lib/connector-service-stack';
+import { ConnectorServiceStack, type ConnectorServiceStackProps } from '../../lib/connector-service-stack';
 import { readEnvironmentConfig, type EnvironmentConfig } from '../../lib/environment-config';
 import { REPO_ROOT } from '../../lib/lambda-defaults';
 
@@ -37,9 +37,15 @@ export interface Synthesized {
 /**
  * Synthesizes the stack as `cdk synth -c env=<env>` does, into `outdir`, with cdk.json's
  * context (and `overrides` of the environment's settings), but without bundling: that runs
- * esbuild once per function (the stack test's 'bundling' probe covers it).
+ * esbuild once per function (the stack test's 'bundling' probe covers it). `props` adds stack
+ * properties (a fixture folder for the connections page's build).
  */
-export function synthesizeStack(outdir: string, env: string, overrides: Record<string, unknown> = {}): Synthesized {
+export function synthesizeStack(
+  outdir: string,
+  env: string,
+  overrides: Record<string, unknown> = {},
+  props: Pick<ConnectorServiceStackProps, 'connectionsPageDir'> = {},
+): Synthesized {
   const environments = cdkContext.environments as Record<string, Record<string, unknown>>;
   const app = new App({
     outdir,
@@ -51,7 +57,7 @@ export function synthesizeStack(outdir: string, env: string, overrides: Record<s
     },
   });
   const config = readEnvironmentConfig(app);
-  const stack = new ConnectorServiceStack(app, `Connector-${env}`, { config });
+  const stack = new ConnectorServiceStack(app, `Connector-${env}`, { config, ...props });
   const template = Template.fromStack(stack);
   return { app, stack, config, template, resources: template.toJSON().Resources as Record<string, Resource> };
 }
