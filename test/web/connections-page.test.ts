@@ -166,6 +166,16 @@ describe.skipIf(!existsSync(CHROMIUM))('the connections page in Chromium', () =>
     await (await button(page, form, 'Connect Customer.io')).click();
     await waitForBadge(page, 'customerio', 'Connected');
     expect(await page.$(form)).toBeNull();
+
+    // Its schedule: another interval, then a pause.
+    const schedule = `${card('customerio')} .schedule`;
+    await page.$eval(`${schedule} input[name="intervalMinutes"]`, (input) => ((input as HTMLInputElement).value = ''));
+    await page.type(`${schedule} input[name="intervalMinutes"]`, '30');
+    await (await button(page, schedule, 'Save schedule')).click();
+    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === 'Syncs every 30 minutes.', {}, `${schedule} p`);
+    await (await button(page, schedule, 'Pause scheduled syncs')).click();
+    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent?.startsWith('Scheduled syncs are paused'), {}, `${schedule} p`);
+    expect(await textOf(page, `${card('customerio')} .facts`)).toContain('paused');
     await shot(page, '08-customerio-connected');
 
     // Disconnect asks first, in a dialog of the page; the history stays.

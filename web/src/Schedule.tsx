@@ -29,10 +29,11 @@ export function Schedule(props: { connectorId: string; schedule: ScheduleState; 
       <p>{paused ? `Scheduled syncs are paused (the interval stays ${intervalMinutes} minutes).` : `Syncs every ${intervalMinutes} minutes.`}</p>
       <form onSubmit={submit} className="inline-form">
         <label>
-          Minutes between syncs
+          Every
           <input
             key={intervalMinutes}
             name="intervalMinutes"
+            aria-label="Minutes between syncs"
             type="number"
             min={MIN_INTERVAL}
             max={MAX_INTERVAL}
@@ -41,9 +42,10 @@ export function Schedule(props: { connectorId: string; schedule: ScheduleState; 
             defaultValue={intervalMinutes}
             {...(props.readOnly && { readOnly: true })}
           />
+          minutes
         </label>
-        <button type="submit" {...adminOnly}>
-          Save schedule
+        <button type="submit" aria-label="Save schedule" {...adminOnly}>
+          Save
         </button>
         <button
           type="button"

@@ -1,5 +1,5 @@
 import { describeError } from './errors';
-import { formatCount, formatDuration, formatTime, StatusBadge } from './format';
+import { formatCount, formatDuration, formatShortTime, formatTime, StatusBadge } from './format';
 
 interface Counts {
   accounts: number;
@@ -66,7 +66,9 @@ export function SyncHistory({ name, entries, error }: { name: string; entries: r
           {entries.map((entry) => (
             <tr key={entry.id} data-status={entry.status}>
               <td>
-                <time dateTime={entry.startedAt}>{formatTime(entry.startedAt)}</time>
+                <time dateTime={entry.startedAt} title={formatTime(entry.startedAt)}>
+                  {formatShortTime(entry.startedAt)}
+                </time>
               </td>
               <td>{entry.syncType}</td>
               <td>

@@ -1,9 +1,13 @@
 const numbers = new Intl.NumberFormat(undefined);
 const dateTimes = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const shortDateTimes = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 
 export const formatCount = (value: number): string => numbers.format(value);
 
 export const formatTime = (iso: string): string => dateTimes.format(new Date(iso));
+
+/** The same, shorter, for table cells. */
+export const formatShortTime = (iso: string): string => shortDateTimes.format(new Date(iso));
 
 /** "2 min 5 s", "45 s": how long a sync took. */
 export function formatDuration(fromIso: string, toIso: string): string {
