@@ -24,6 +24,8 @@ const stack = await startLocalStack({
   ...(process.env.LOCAL_STEP_FUNCTIONS_HALT_AT && { stepFunctions: { haltAt: process.env.LOCAL_STEP_FUNCTIONS_HALT_AT } }),
   // A test switch: read the first domain events from the table's stream, then stop before publishing them.
   events: { haltBeforePublish: process.env.LOCAL_EVENTS_HALT_BEFORE_PUBLISH === '1' },
+  // After an OAuth consent, people land back on the connections page (unless APP_URL says where).
+  oauthReturnsToPage: true,
 });
 console.log(`connector service ready at ${stack.url} (state in ${stack.stateDir}); connections page: ${stack.pageUrl}`);
 console.log(`  DynamoDB Local: ${stack.dynamoDbEndpoint}, table ${stack.tableName}`);
