@@ -186,6 +186,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the connections page in Chromium', () =>
     await (await button(page, `${card('salesforce')} dialog`, 'Disconnect Salesforce')).click();
     await waitForBadge(page, 'salesforce', 'Not connected');
     expect(await page.$(`${card('salesforce')} dialog`)).toBeNull();
+    // The consent notice goes with the connection.
+    await page.waitForFunction(() => !document.querySelector('.notice'), { timeout: 5_000 });
     expect(await page.$(`${card('salesforce')} table.history tbody tr[data-status="completed"]`)).not.toBeNull();
     await shot(page, '10-salesforce-disconnected');
 

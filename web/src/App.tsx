@@ -73,7 +73,7 @@ function Connectors({ canAdmin }: { canAdmin: boolean }) {
   }
   return (
     <>
-      <ConsentOutcome names={Object.fromEntries(connectors.data.map((connector) => [connector.id, connector.name]))} />
+      <ConsentOutcome connectors={connectors.data} />
       <ul className="connectors" aria-label="Connectors">
         {connectors.data.map((connector) => (
           <li key={connector.id}>
@@ -85,8 +85,11 @@ function Connectors({ canAdmin }: { canAdmin: boolean }) {
   );
 }
 
-/** What the OAuth callback said when it sent the person back here (`?connector=&status=&message=`). */
-function ConsentOutcome({ names }: { names: Record<string, string> }) {
+/**
+ * What the OAuth callback said when it sent the person back here (`?connector=&status=&message=`),
+ * until dismissed, or, for a connection, until the connector is disconnected again.
+ */
+function ConsentOutcome({ connectors }: { connectors: readonly { id: string; name: string; status: string }[] }) {
   const [outcome, setOutcome] = useState(() => {
     const query = new URLSearchParams(window.location.search);
     const connector = query.get('connector');
@@ -98,8 +101,10 @@ function ConsentOutcome({ names }: { names: Record<string, string> }) {
     if (outcome) window.history.replaceState(null, '', window.location.pathname);
   }, [outcome]);
   if (!outcome) return null;
-  const name = names[outcome.connector] ?? outcome.connector;
+  const connector = connectors.find((candidate) => candidate.id === outcome.connector);
+  const name = connector?.name ?? outcome.connector;
   const connected = outcome.status === 'connected';
+  if (connected && connector?.status === 'disconnected') return null;
   return (
     <div className={connected ? 'notice' : 'alert'} role={connected ? 'status' : 'alert'}>
       <p>{connected ? `${name} is connected.` : `Connecting ${name} did not work: ${outcome.message ?? 'the provider refused it.'}`}</p>
