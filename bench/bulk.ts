@@ -155,7 +155,7 @@ try {
     const { rssMb, heapTotalMb, heapUsedMb, externalMb, arrayBuffersMb } = run.memory.atPeak;
     log(
       `  at the ${fmt(run.total)}-record peak: V8 heap ${fmt(heapTotalMb)} MB committed (${fmt(heapUsedMb)} MB in use, live or garbage), external ${fmt(externalMb)} MB (ArrayBuffers ${fmt(arrayBuffersMb)} MB), ` +
-        `the rest (code, stacks, allocator) ${fmt(rssMb - heapTotalMb - externalMb)} MB; peak RSS by tenth of the sync: ${run.memory.byTenth.map((mb) => fmt(mb)).join(', ')} MB`,
+        `the rest (code, stacks, allocator) ${fmt(rssMb - heapTotalMb - externalMb)} MB; live heap left after the sync (full GC) ${run.heapLeftMb >= 0 ? '+' : ''}${fmt(run.heapLeftMb, 1)} MB; peak RSS by tenth of the sync: ${run.memory.byTenth.map((mb) => fmt(mb)).join(', ')} MB`,
     );
   }
   if (small.provider.bulkJobsCreated === 0) log(`  NOTE: the ${fmt(small.total)}-record sync read every object through REST (none above ${fmt(THRESHOLD)}): the two peaks are not Bulk against Bulk`);
@@ -212,7 +212,11 @@ async function measuredFullSync(harness: Harness, tenant: string, org?: string) 
   await harness.connectSalesforce(tenant, org);
   collectGarbage();
   const rssBeforeMb = process.memoryUsage.rss() / 2 ** 20;
+  const heapBeforeMb = process.memoryUsage().heapUsed / 2 ** 20;
   const run = await harness.fullSync(tenant, expected);
+  // What the sync left live in the heap (a leak grows this with the data; garbage does not count).
+  collectGarbage();
+  const heapLeftMb = process.memoryUsage().heapUsed / 2 ** 20 - heapBeforeMb;
   const pks = Array.from({ length: ENTITY_SHARDS }, (_, shard) => entityPk(tenant, 'salesforce', shard));
   const stored = await baseline.countPartitions(harness.db, harness.stack.tableName, pks);
   if (stored !== run.total) throw new Error(`FULL SYNC WRONG: ${stored} entity items stored for ${tenant}, expected ${run.total}`);
@@ -229,5 +233,5 @@ async function measuredFullSync(harness: Harness, tenant: string, org?: string) 
     `full sync (${tenant}${org ? `, org ${org}` : ''}): ${fmt(run.total)} records in ${fmt(run.seconds, 2)} s = ${fmt(run.rate)} records/s; ${bulkJobs} Bulk job${bulkJobs === 1 ? '' : 's'}, ` +
       `${fmt(run.provider.apiUsage)} API calls; peak RSS ${fmt(run.memory.selfMb)} MB; counts ${JSON.stringify(run.counts)} and ${fmt(stored)} stored items match the sandbox`,
   );
-  return { ...run, rssBeforeMb, retried, transitions, byState, transitionsPer1000: (transitions / run.total) * 1000 };
+  return { ...run, rssBeforeMb, heapLeftMb, retried, transitions, byState, transitionsPer1000: (transitions / run.total) * 1000 };
 }
