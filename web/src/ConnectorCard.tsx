@@ -1,7 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { inferRouterOutputs } from '@trpc/server';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import type { AppRouter } from '../../functions/api/router';
+import type { ConnectorSummary } from './api-types';
 import { ConnectForm } from './ConnectForm';
 import { DisconnectDialog } from './DisconnectDialog';
 import { describeError } from './errors';
@@ -12,9 +11,6 @@ import { EntityCounts, SyncHistory } from './SyncDetails';
 import { expectedRecords } from './progress';
 import { SyncProgress } from './SyncProgress';
 import { useTRPC } from './trpc';
-
-type Outputs = inferRouterOutputs<AppRouter>['connector'];
-export type ConnectorSummary = Outputs['list'][number];
 
 /** How often a running sync's figures are read: only while the connector is syncing. */
 const STATUS_POLL_MS = 1_000;

@@ -1,15 +1,13 @@
 import { useMutation } from '@tanstack/react-query';
 import { useId, type FormEvent } from 'react';
+import type { ConnectorStatus } from './api-types';
 import { describeError } from './errors';
 import { useTRPC } from './trpc';
 
 const MIN_INTERVAL = 15;
 const MAX_INTERVAL = 1440;
 
-interface ScheduleState {
-  intervalMinutes: number;
-  paused: boolean;
-}
+type ScheduleState = Pick<ConnectorStatus['schedule'], 'intervalMinutes' | 'paused'>;
 
 /** When the connector syncs on its own: every N minutes (15 to 1440), or paused. */
 export function Schedule(props: { connectorId: string; schedule: ScheduleState; readOnly: boolean; onChanged: () => unknown }) {

@@ -1,11 +1,6 @@
+import type { EntityCounts as Counts, SyncHistoryEntry as HistoryEntry } from './api-types';
 import { describeError } from './errors';
 import { formatCount, formatDuration, formatShortTime, formatTime, StatusBadge } from './format';
-
-interface Counts {
-  accounts: number;
-  people: number;
-  opportunities: number;
-}
 
 /** How many accounts, people and opportunities the tenant holds from the connector. */
 export function EntityCounts({ name, counts, error }: { name: string; counts: Counts | undefined; error: unknown }) {
@@ -26,19 +21,6 @@ export function EntityCounts({ name, counts, error }: { name: string; counts: Co
       )}
     </section>
   );
-}
-
-interface HistoryEntry {
-  id: string;
-  syncType: string;
-  status: string;
-  recordsCreated: number;
-  recordsUpdated: number;
-  recordsDeleted: number;
-  recordsFailed: number;
-  startedAt: string;
-  completedAt: string | null;
-  message: string | null;
 }
 
 /** The latest syncs, newest first, as the API answers them. */
