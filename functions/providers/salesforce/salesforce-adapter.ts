@@ -220,7 +220,9 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     const object = SALESFORCE_OBJECTS[objectIndex]!;
     const watermarks = { ...cursor.watermarks };
     const answer = await org.json<QueryAnswer>(path, { headers: { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` } });
-    const { records, failed, newest } = toSourceRecords(object, answer.records ?? []);
+    const page = new PageRecords(object);
+    for (const raw of answer.records ?? []) page.add(raw);
+    const { records, failed, newest } = page;
     // Records come in SystemModstamp order: the newest read so far is where a later sync may resume.
     if (newest && newest > (watermarks[object.name] ?? '')) watermarks[object.name] = newest;
     const nextCursor = !answer.done && answer.nextRecordsUrl ? { objectIndex, next: answer.nextRecordsUrl, watermarks } : nextObject(objectIndex, watermarks);
@@ -254,10 +256,11 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
         return { records: [], failed: 0, nextCursor: { ...cursor, bulkWaited: waited + seconds }, watermark: cursor.watermarks, wait: { seconds, reason: 'bulkJob' } };
       }
     }
-    const results = await readQueryResults(org, jobId, { locator: cursor.bulkLocator ?? null, maxRecords: this.bulk.pageSize });
+    const page = new PageRecords(object);
+    const results = await readQueryResults(org, jobId, { locator: cursor.bulkLocator ?? null, maxRecords: this.bulk.pageSize }, (row) => page.add(fromCsvRow(object, row)));
     // The locator expired, or the job is gone: its results cannot be read on.
-    if (!results) return await fallBack(false);
-    const { records, failed, newest } = toSourceRecords(object, results.rows.map((row) => fromCsvRow(object, row)));
+    if (results === 'expired') return await fallBack(false);
+    const { records, failed, newest } = page;
     // Bulk results have no order: the object's watermark moves only once all of them are read.
     const bulkNewest = [cursor.bulkNewest ?? '', newest ?? ''].sort().at(-1)!;
     if (results.nextLocator) {
@@ -371,19 +374,21 @@ function selectOf(object: (typeof SALESFORCE_OBJECTS)[number]): string {
   return `SELECT ${['Id', 'SystemModstamp', 'IsDeleted', ...object.fields].join(', ')} FROM ${object.name}`;
 }
 
-/** Maps a page of Salesforce records; records without an Id count as failed. Also answers the newest SystemModstamp among them. */
-function toSourceRecords(object: (typeof SALESFORCE_OBJECTS)[number], raw: SalesforceRecord[]): { records: SourceRecord[]; failed: number; newest: string | undefined } {
-  const records: SourceRecord[] = [];
-  let failed = 0;
-  let newest: string | undefined;
-  for (const item of raw) {
-    const record = toSourceRecord(object, item);
+/** A page's records as they are mapped one by one: those without an Id count as failed; the newest SystemModstamp is kept. */
+class PageRecords {
+  readonly records: SourceRecord[] = [];
+  failed = 0;
+  newest: string | undefined;
+
+  constructor(private readonly object: (typeof SALESFORCE_OBJECTS)[number]) {}
+
+  add(raw: SalesforceRecord): void {
+    const record = toSourceRecord(this.object, raw);
     if (!record) {
-      failed += 1;
-      continue;
+      this.failed += 1;
+      return;
     }
-    records.push(record);
-    if (record.modifiedAt && record.modifiedAt > (newest ?? '')) newest = record.modifiedAt;
+    this.records.push(record);
+    if (record.modifiedAt && record.modifiedAt > (this.newest ?? '')) this.newest = record.modifiedAt;
   }
-  return { records, failed, newest };
 }

@@ -1,4 +1,6 @@
-import { parse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { parse } from 'csv-parse';
 import { ProviderError } from '../../core/errors';
 import { DATA_PATH, PROVIDER, SalesforceRestError, type SalesforceOrg } from './salesforce-org';
 
@@ -11,12 +13,6 @@ export interface BulkJob {
   state: 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
   errorMessage?: string;
   numberRecordsProcessed?: number;
-}
-
-/** One page of a job's results: its rows (CSV fields by column name) and the locator of the next page (null after the last). */
-export interface BulkResultsPage {
-  rows: Record<string, string>[];
-  nextLocator: string | null;
 }
 
 /**
@@ -46,28 +42,36 @@ export async function readQueryJob(org: SalesforceOrg, jobId: string): Promise<B
 }
 
 /**
- * One page of a finished job's CSV results, `maxRecords` rows at most, parsed with
- * csv-parse (RFC 4180 quoting; an empty field is an empty string here, null to Salesforce).
- * Null when the locator or the job is no longer valid.
+ * One page of a finished job's CSV results, `maxRecords` rows at most, parsed as it streams
+ * in with csv-parse (RFC 4180 quoting; an empty field is an empty string here, null to
+ * Salesforce): each row goes to `onRow` as it is parsed, so neither the page's text nor a
+ * second copy of its rows is kept. Answers the locator of the next page (null after the
+ * last), or `expired` when the locator or the job is no longer valid.
  */
-export async function readQueryResults(org: SalesforceOrg, jobId: string, page: { locator: string | null; maxRecords: number }): Promise<BulkResultsPage | null> {
+export async function readQueryResults(
+  org: SalesforceOrg,
+  jobId: string,
+  page: { locator: string | null; maxRecords: number },
+  onRow: (row: Record<string, string>) => void,
+): Promise<{ nextLocator: string | null } | 'expired'> {
   const query = new URLSearchParams({ maxRecords: String(page.maxRecords), ...(page.locator && { locator: page.locator }) });
   let response: Response;
   try {
     response = await org.send(`${JOBS}/${encodeURIComponent(jobId)}/results?${query}`, { headers: { accept: 'text/csv' } });
   } catch (error) {
-    if (refused(error)) return null;
+    if (refused(error)) return 'expired';
     throw error;
   }
-  const text = await response.text();
-  let rows: Record<string, string>[];
-  try {
-    rows = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-  } catch (cause) {
-    throw new ProviderError('Salesforce answered a Bulk results page that is not valid CSV.', { provider: PROVIDER, retryable: true, cause });
-  }
   const locator = response.headers.get('sforce-locator');
-  return { rows, nextLocator: locator && locator !== 'null' ? locator : null };
+  if (response.body) {
+    try {
+      const rows = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>).pipe(parse({ columns: true, skip_empty_lines: true }));
+      for await (const row of rows) onRow(row as Record<string, string>);
+    } catch (cause) {
+      throw new ProviderError('Salesforce answered a Bulk results page that is not valid CSV, or broke off while sending it.', { provider: PROVIDER, retryable: true, cause });
+    }
+  }
+  return { nextLocator: locator && locator !== 'null' ? locator : null };
 }
 
 /**
