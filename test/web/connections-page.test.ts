@@ -155,6 +155,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the connections page in Chromium', () =>
     const cells = await row!.$$eval('td', (tds) => tds.map((td) => td.textContent?.trim()));
     expect(cells.slice(1, 7)).toEqual(['full', 'Completed', '1,679', '0', '0', '0']);
     expect(await textOf(page, `${card('salesforce')} .facts`)).not.toContain('never');
+    // The org's API usage, as Salesforce reported it to the sync, with the budget in force.
+    expect(await textOf(page, `${card('salesforce')} .facts`)).toMatch(/API usage[\d,]+ of 100,000 daily calls \(budget 80%\)/);
     await shot(page, '06-salesforce-synced');
 
     // Customer.io connects with its API key and region, from a form in its card.

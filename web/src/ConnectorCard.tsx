@@ -95,6 +95,7 @@ export function ConnectorCard({ connector, canAdmin }: { connector: ConnectorSum
   };
 
   const latestSync = statusQuery.data?.latestSync ?? null;
+  const apiUsage = apiUsageOf(statusQuery.data?.config);
   return (
     <article className="card connector" aria-labelledby={titleId} data-connector={connectorId}>
       <header className="connector-head">
@@ -106,6 +107,16 @@ export function ConnectorCard({ connector, canAdmin }: { connector: ConnectorSum
           <dt>Last sync</dt>
           <dd>{current.lastSyncAt ? <time dateTime={current.lastSyncAt}>{formatTime(current.lastSyncAt)}</time> : 'never'}</dd>
         </div>
+        {apiUsage && (
+          <div>
+            <dt>API usage</dt>
+            <dd>
+              {apiUsage.used === null || apiUsage.limit === null
+                ? `not read yet (budget ${percent(apiUsage.budget)})`
+                : `${apiUsage.used.toLocaleString('en-US')} of ${apiUsage.limit.toLocaleString('en-US')} daily calls (budget ${percent(apiUsage.budget)})`}
+            </dd>
+          </div>
+        )}
         {setUp && statusQuery.data?.schedule && (
           <div>
             <dt>Next scheduled sync</dt>
@@ -125,6 +136,11 @@ export function ConnectorCard({ connector, canAdmin }: { connector: ConnectorSum
         </p>
       )}
       {current.lastSyncNote && <p className="note">{current.lastSyncNote}</p>}
+      {syncing && apiUsage && apiUsage.used !== null && apiUsage.limit !== null && apiUsage.used >= apiUsage.budget * apiUsage.limit && (
+        <p className="note" role="status">
+          Waiting for the org's API usage to fall below its budget; the sync goes on by itself once it has.
+        </p>
+      )}
 
       {syncing && latestSync && (
         <SyncProgress
@@ -209,3 +225,13 @@ export function ConnectorCard({ connector, canAdmin }: { connector: ConnectorSum
     </article>
   );
 }
+
+/** The org's API allowance `getStatus` shows in `config.apiUsage` (Salesforce), if it does. */
+function apiUsageOf(config: Record<string, unknown> | undefined): { used: number | null; limit: number | null; budget: number } | undefined {
+  const usage = config?.apiUsage as { used?: unknown; limit?: unknown; budget?: unknown } | undefined;
+  if (!usage || typeof usage.budget !== 'number') return undefined;
+  const figure = (value: unknown) => (typeof value === 'number' ? value : null);
+  return { used: figure(usage.used), limit: figure(usage.limit), budget: usage.budget };
+}
+
+const percent = (share: number) => `${Math.round(share * 100)}%`;
