@@ -173,6 +173,8 @@ export interface StoredEntityState {
   /** A digest of the stored attributes: an update counts only when they change. */
   attributesHash?: string;
   sourceModifiedAt?: string;
+  /** The stored attributes: read only when asked (a page of partial records merges into them). */
+  attributes?: Record<string, unknown>;
 }
 
 /** An entity to write, whole. */

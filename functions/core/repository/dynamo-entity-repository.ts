@@ -13,14 +13,15 @@ export class DynamoEntityRepository implements EntityRepository {
     private readonly concurrency = BATCH_CONCURRENCY,
   ) {}
 
-  async findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]) {
+  async findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[], options: { withAttributes?: boolean } = {}) {
     const found = new Map<string, StoredEntityState>();
     const keys = refs.map((ref) => ({ pk: entityPk(tenantId, providerId, entityShard(ref.sourceId)), sk: entitySk(ref.type, ref.sourceId) }));
+    const state = 'sk, firstSeen, lastSeenSync, deleted, deletedIn, updatedIn, attributesHash, sourceModifiedAt';
     await batchGet(
       this.client,
       this.tableName,
       keys,
-      'sk, firstSeen, lastSeenSync, deleted, deletedIn, updatedIn, attributesHash, sourceModifiedAt',
+      options.withAttributes ? `${state}, attributes` : state,
       (item) =>
         found.set(item.sk as string, {
           firstSeen: item.firstSeen as string,
@@ -30,6 +31,7 @@ export class DynamoEntityRepository implements EntityRepository {
           updatedIn: item.updatedIn as string | undefined,
           attributesHash: item.attributesHash as string | undefined,
           sourceModifiedAt: item.sourceModifiedAt as string | undefined,
+          ...(options.withAttributes && { attributes: (item.attributes as Record<string, unknown> | undefined) ?? {} }),
         }),
       this.concurrency,
     );

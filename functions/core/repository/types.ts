@@ -219,8 +219,16 @@ export type EntityCursor = Record<string, unknown>;
 export interface EntityRepository {
   /** The key a sync names an entity by (`findEntities` answers by it). */
   entityKey(ref: { type: string; sourceId: string }): string;
-  /** The stored state of these entities (one or more BatchGets). */
-  findEntities(tenantId: string, providerId: ProviderId, refs: { type: string; sourceId: string }[]): Promise<Map<string, StoredEntityState>>;
+  /**
+   * The stored state of these entities (one or more BatchGets); their attributes too with
+   * `withAttributes` (a page of partial records merges into them), otherwise only the state fields.
+   */
+  findEntities(
+    tenantId: string,
+    providerId: ProviderId,
+    refs: { type: string; sourceId: string }[],
+    options?: { withAttributes?: boolean },
+  ): Promise<Map<string, StoredEntityState>>;
   /** Writes entities whole (BatchWrite, in parallel). */
   writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void>;
   /**
