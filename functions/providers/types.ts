@@ -47,6 +47,12 @@ export interface SourceRecord {
   modifiedAt?: string;
   /** The provider deleted it: the entity is removed. */
   deleted?: boolean;
+  /**
+   * The record carries only some attributes (Graph's delta answers may send only what changed):
+   * they are merged into the stored ones, top-level key by key, and a `null` removes one; the
+   * attributes it leaves out stay as stored. Without it, `attributes` replace the stored ones whole.
+   */
+  partial?: boolean;
   attributes: Record<string, unknown>;
 }
 
