@@ -137,8 +137,10 @@ export class SyncEngine {
     const records = latestPerSource(page.records, entities);
     // On a first load nothing is stored yet, except what this sync wrote: a record can meet
     // its own earlier copy only if it changed after the sync started, so only those are read.
-    const toRead = state.firstLoad ? records.filter((r) => !r.modifiedAt || r.modifiedAt >= state.startedAt) : records;
-    const existing = await entities.findEntities(tenantId, providerId, toRead);
+    // A partial record is always read: it merges into what is stored (and only then are attributes read at all).
+    const toRead = state.firstLoad ? records.filter((r) => r.partial || !r.modifiedAt || r.modifiedAt >= state.startedAt) : records;
+    const merges = records.some((r) => r.partial && !r.deleted);
+    const existing = await entities.findEntities(tenantId, providerId, toRead, merges ? { withAttributes: true } : undefined);
     const delta: PageDelta = { ...emptyDelta(), failed: page.failed };
     const writes: EntityWrite[] = [];
     for (const record of records) {
@@ -434,11 +436,46 @@ function advance(state: SyncState, next: Pick<SyncState, 'cursor' | 'nextWaterma
   };
 }
 
-/** A source may list a record twice in one page (it changed while being read); the last one wins. */
+/**
+ * A source may list a record twice in one page (it changed while being read); the last one
+ * wins, and a partial one is first merged into the one before it, so no change is lost.
+ */
 function latestPerSource(records: SourceRecord[], entities: Pick<EntityRepository, 'entityKey'>): SourceRecord[] {
   const byKey = new Map<string, SourceRecord>();
-  for (const record of records) byKey.set(entities.entityKey(record), record);
+  for (const record of records) {
+    const key = entities.entityKey(record);
+    const earlier = byKey.get(key);
+    if (!earlier || earlier.deleted || record.deleted || !record.partial) {
+      byKey.set(key, record);
+      continue;
+    }
+    // Two partials stay partial (their nulls still remove stored attributes); onto a whole record, the result is whole.
+    const attributes = earlier.partial ? { ...earlier.attributes, ...record.attributes } : mergeAttributes(earlier.attributes, record.attributes);
+    byKey.set(key, { ...record, partial: earlier.partial, attributes, modifiedAt: record.modifiedAt ?? earlier.modifiedAt });
+  }
   return [...byKey.values()];
+}
+
+/** A partial record's attributes merged into stored ones: each key it names replaces the stored one, a null removes it. */
+function mergeAttributes(stored: Record<string, unknown>, partial: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...stored };
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+/**
+ * The attributes a record leaves its entity with: its own, or, for a partial record, its own
+ * merged into the live entity's (nothing live: its own, without the nulls).
+ */
+function attributesAfter(record: SourceRecord, stored: StoredEntityState | undefined): Record<string, unknown> {
+  if (!record.partial || record.deleted) return record.attributes;
+  if (!stored || stored.deleted) return mergeAttributes({}, record.attributes);
+  // Merging into attributes that were never read would replace them: a repository that ignored withAttributes.
+  if (!stored.attributes) throw new Error('A partial record met a stored entity read without its attributes.');
+  return mergeAttributes(stored.attributes, record.attributes);
 }
 
 /** A stable digest of a record's attributes (keys sorted at every depth): equal attributes, equal digest. */
@@ -457,7 +494,8 @@ function attributesHash(attributes: Record<string, unknown>): string {
  * touches counts once, as created, updated (only when its attributes change) or deleted.
  * "Created, changed or removed by this page" (firstSeen, updatedIn or deletedIn equal to the
  * page key) covers an earlier, crashed attempt of the same page: it counts again, exactly
- * once, at the commit.
+ * once, at the commit. A partial record is merged into the stored attributes first, and
+ * merging the same record again gives the same attributes, so a retried page decides alike.
  */
 function decide(
   record: SourceRecord,
@@ -470,8 +508,10 @@ function decide(
   const count = (n: number) => (delta.counts[record.type] = (delta.counts[record.type] ?? 0) + n);
   // Seen for the first time in this sync and live afterwards: what lets a full sync skip its sweep.
   if (!record.deleted && stored?.lastSeenSync !== state.syncId) delta.seen[record.type] = (delta.seen[record.type] ?? 0) + 1;
-  const hash = attributesHash(record.attributes);
-  const base = { type: record.type, sourceId: record.sourceId, attributes: record.attributes, attributesHash: hash, sourceModifiedAt: record.modifiedAt, lastSeenSync: state.syncId };
+  // A partial record counts and is written by what the entity holds once merged: unchanged merged attributes are no update.
+  const attributes = attributesAfter(record, stored);
+  const hash = attributesHash(attributes);
+  const base = { type: record.type, sourceId: record.sourceId, attributes, attributesHash: hash, sourceModifiedAt: record.modifiedAt ?? (record.partial ? stored?.sourceModifiedAt : undefined), lastSeenSync: state.syncId };
 
   if (record.deleted) {
     if (alive || stored?.deletedIn === pageKey) {
