@@ -19,6 +19,13 @@ export interface AuthorizationGrant {
 }
 
 /**
+ * What a refresh answers: the new credentials, and, when the provider moved something that is
+ * not secret (Salesforce's `instance_url` after an org migration), the config keys to change.
+ * `configUpdate` is stored in the connector's config, never sealed with the credentials.
+ */
+export type RefreshedCredentials = OAuthCredentials & { configUpdate?: Record<string, unknown> };
+
+/**
  * The OAuth 2.0 side of a provider (authorization code with PKCE S256). Each provider's
  * adapter implements it; the OAuth service drives every provider through it alike.
  */
@@ -30,10 +37,11 @@ export interface OAuthAdapter {
   exchangeCode(request: { code: string; codeVerifier: string; redirectUri: string }): Promise<AuthorizationGrant>;
   /**
    * A new access token from the refresh token. Keeps the old refresh token unless the
-   * provider rotated it; then the new one replaces it.
+   * provider rotated it; then the new one replaces it. Config the answer changed (an
+   * instance URL) comes back as `configUpdate`.
    * @throws ProviderError with `reauthorizationRequired` when the grant is gone.
    */
-  refresh(credentials: OAuthCredentials, config: Record<string, unknown>): Promise<OAuthCredentials>;
+  refresh(credentials: OAuthCredentials, config: Record<string, unknown>): Promise<RefreshedCredentials>;
   /** Revokes the grant at the provider, so our copy is not the only thing disconnect removes. */
   revoke(credentials: OAuthCredentials, config: Record<string, unknown>): Promise<void>;
 }
