@@ -59,13 +59,15 @@ export interface CredentialRepository {
   ): Promise<RefreshLease | null>;
   /**
    * Replaces the credentials (the rotated refresh token with them) and frees the lease, in
-   * one write, if they are still at `version`. Answers false when a newer version was stored
-   * (a reconnect or another refresher) or the credentials were removed (a disconnect).
+   * one write, if they are still at `version`; `configUpdate` (keys the refresh answer changed,
+   * such as an instance URL) is set in the connector's config in the same write. Answers false
+   * when a newer version was stored (a reconnect or another refresher) or the credentials were
+   * removed (a disconnect).
    */
   storeRefreshedCredentials(
     tenantId: string,
     providerId: ProviderId,
-    refreshed: { sealed: SealedSecret; version: number; now: string },
+    refreshed: { sealed: SealedSecret; version: number; now: string; configUpdate?: Record<string, unknown> },
   ): Promise<boolean>;
   /** Frees the lease if `owner` still holds it; answers whether it did (false: it lapsed and was taken over, or was freed by a store). */
   releaseRefreshLease(tenantId: string, providerId: ProviderId, owner: string): Promise<boolean>;
