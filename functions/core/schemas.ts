@@ -52,12 +52,21 @@ export const triggerSyncInput = inputObject({
   fullSync: z._default(z.boolean({ error: 'fullSync must be true or false' }), false),
 });
 
-/** Connecting an API-key provider: the key is checked with the provider, then stored sealed. */
+/**
+ * Connecting an API-key provider: the key (and the secret some providers issue with it,
+ * Delivr.ai's) is checked with the provider, then stored sealed; `config` holds only
+ * settings that are not secret, since getStatus shows them.
+ */
 export const connectInput = inputObject({
   connectorId: connectorRef,
   apiKey: z
     .string({ error: 'apiKey must be a string' })
     .check(z.trim(), z.minLength(1, 'apiKey must not be empty'), z.maxLength(1024, 'apiKey is at most 1024 characters')),
+  apiSecret: z.optional(
+    z
+      .string({ error: 'apiSecret must be a string' })
+      .check(z.trim(), z.minLength(1, 'apiSecret must not be empty'), z.maxLength(1024, 'apiSecret is at most 1024 characters')),
+  ),
   config: z.optional(z.record(z.string(), z.unknown(), { error: 'config must be an object of provider settings' })),
 });
 

@@ -89,3 +89,26 @@ export function retryAfterSeconds(response: Response, now = Date.now()): number 
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
+
+/**
+ * An API key and the secret a provider issues with it (Delivr.ai's `X-Api-Key` plus
+ * `X-Api-Secret`), as the one string an `apiKey` credential holds, so both are sealed
+ * together and neither ever lands in a connector's config. A key without a secret stays
+ * the key itself, exactly as connections made before secrets existed stored it.
+ */
+export function joinApiKeyAndSecret(apiKey: string, apiSecret: string | undefined): string {
+  return apiSecret === undefined ? apiKey : JSON.stringify({ apiKey, apiSecret });
+}
+
+/** The key and, when one was given, the secret of a string {@link joinApiKeyAndSecret} made. */
+export function splitApiKeyAndSecret(stored: string): { apiKey: string; apiSecret?: string } {
+  if (stored.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(stored) as { apiKey?: unknown; apiSecret?: unknown };
+      if (typeof parsed.apiKey === 'string' && typeof parsed.apiSecret === 'string') return { apiKey: parsed.apiKey, apiSecret: parsed.apiSecret };
+    } catch {
+      // Not ours: a key that happens to start with "{" (no provider's does).
+    }
+  }
+  return { apiKey: stored };
+}

@@ -3,6 +3,7 @@ import { databaseIdFor, resolveConnector } from '../connector-ref';
 import { ConflictError, InvalidInputError, ProviderError } from '../errors';
 import type { ProviderId } from '../registry';
 import type { ConnectorLifecycleRepository } from '../repository/types';
+import { joinApiKeyAndSecret } from '../../providers/http';
 import type { ApiKeyAdapter } from '../../providers/types';
 import type { Caller } from './caller';
 import type { CredentialService } from './credential-service';
@@ -31,10 +32,13 @@ export class ApiKeyService {
    * Checks the key with one cheap call to the provider; a rejected key stores nothing. An
    * accepted key is sealed (tenant and connector bound) and the connector becomes `connected`;
    * a sync running on the old connection is cancelled first, and the next sync is full.
+   * A secret given with the key (`apiSecret`, Delivr.ai's) is sealed with it, in the one
+   * string the adapter gets as its key (see joinApiKeyAndSecret); the adapters of providers
+   * that issue no secret refuse one. It never enters the config, which getStatus shows.
    */
   async connect(
     caller: Caller,
-    input: { connectorId: string; apiKey: string; config?: Record<string, unknown> },
+    input: { connectorId: string; apiKey: string; apiSecret?: string; config?: Record<string, unknown> },
   ): Promise<{ connected: true; connectorId: string; databaseId: string }> {
     const provider = resolveConnector(caller.tenantId, input.connectorId);
     if (provider.authMode !== 'apiKey') {
@@ -43,17 +47,19 @@ export class ApiKeyService {
     const adapter = this.deps.apiKeyAdapter(provider.id);
     if (!adapter) throw new InvalidInputError(`${provider.name} connections are not configured in this environment.`);
     const config = adapter.parseConfig(input.config);
+    const apiKey = joinApiKeyAndSecret(input.apiKey, input.apiSecret);
     try {
-      await adapter.verifyApiKey(input.apiKey, config);
+      await adapter.verifyApiKey(apiKey, config);
     } catch (error) {
       if (error instanceof ProviderError && error.reauthorizationRequired) {
         caller.log.info('API key rejected by the provider', { connectorId: provider.id });
-        throw new InvalidInputError(`${provider.name}: the provider rejected the API key. Check the key and try again.`, { cause: error });
+        const what = input.apiSecret === undefined ? 'the key' : 'the key and its secret';
+        throw new InvalidInputError(`${provider.name}: the provider rejected the API key. Check ${what} and try again.`, { cause: error });
       }
       throw error;
     }
     const now = this.clock();
-    const sealed = await this.deps.credentialService.seal(caller.tenantId, provider.id, { kind: 'apiKey', apiKey: input.apiKey });
+    const sealed = await this.deps.credentialService.seal(caller.tenantId, provider.id, { kind: 'apiKey', apiKey });
     const databaseId = databaseIdFor(caller.tenantId, provider.id);
     const sourceKey = sourceKeyOf(config);
     const store = async () => {
