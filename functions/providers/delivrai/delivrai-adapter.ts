@@ -1,8 +1,8 @@
 import { ConfigurationError, InvalidInputError, ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds, splitApiKeyAndSecret } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SourceRecord, SyncAdapter, SyncCursor } from '../types';
-import { toSourceRecords } from './delivrai-events';
+import { DELIVRAI_EVENT_FIELDS, toSourceRecords } from './delivrai-events';
 
 const PROVIDER = 'Delivr.ai';
 
@@ -13,6 +13,8 @@ const PROVIDER = 'Delivr.ai';
  */
 export const DELIVRAI_DEFAULT_BASE_URL = 'https://apiv3.delivr.ai';
 const EVENTS_PATH = '/api/v1/events';
+/** The field list of events (name, type, nullable), by Delivr.ai's own reference. */
+const EVENTS_SCHEMA_PATH = '/api/v1/events_schema';
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -46,8 +48,20 @@ export interface DelivrAiAdapterConfig {
   pageSize?: number;
 }
 
-/** A Delivr.ai connector's settings, as `parseConfig` normalizes them. */
-export type DelivrAiConfig = { organizationId: string };
+/**
+ * A Delivr.ai connector's settings, as `parseConfig` normalizes them: the scope, at least
+ * one of the two. Events are asked for by `pixel_id` when there is one (Delivr.ai's current
+ * events reference requires it), else by `organization_id`; `organizationId` also goes out
+ * as `x-organization-id`, without which a bearer call gets events without people.
+ */
+export type DelivrAiConfig = { organizationId?: string; pixelId?: string };
+
+/**
+ * How a request authenticates: the current scheme, an organization API key with its secret
+ * (`X-Api-Key` + `X-Api-Secret`), or the older bearer key (`Authorization: Bearer` plus
+ * `x-organization-id`), which Delivr.ai's current pages call deprecated.
+ */
+type DelivrAiAuth = { scheme: 'keyAndSecret'; apiKey: string; apiSecret: string } | { scheme: 'bearer'; apiKey: string };
 
 /** Where a sync stands: the window being read, the offset inside it, and where the sync ends. */
 interface WindowCursor {
@@ -62,12 +76,12 @@ interface WindowCursor {
  * events in successive time windows of at most 24 hours, paging each window by offset,
  * and maps each resolved visitor to a person and their company to an account.
  *
- * Authentication: Delivr.ai's pages disagree (bearer token plus `x-organization-id` on
- * the newer ones, `X-API-Key` on an older one). We send the bearer token and
- * `x-organization-id`: the newer pages say events come back without identity enrichment
- * (no person, no company) when `x-organization-id` is missing, so it is the reading under
- * which a sync cannot silently come back empty. We do not also send `X-API-Key`: one copy
- * of the key per request is enough.
+ * Authentication, by what the admin connected with: Delivr.ai's current authentication page
+ * says data APIs take an organization key and its secret (`X-Api-Key: dlvr_...` plus
+ * `X-Api-Secret`), and calls the bearer flow deprecated; its older pages use a bearer token
+ * plus `x-organization-id` (without which events come back with no person or company). A key
+ * connected with `apiSecret` goes out as the pair; a key without one as a bearer token, and
+ * then `organizationId` is required, so a sync cannot silently come back empty.
  */
 export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
   readonly providerId = 'delivrai' as const;
@@ -99,29 +113,71 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
     this.clock = config.clock ?? Date.now;
   }
 
-  /** `{ organizationId }`, trimmed; the Delivr.ai organization the key belongs to. */
+  /**
+   * `{ organizationId?, pixelId? }`, trimmed, at least one of them. A secret is refused
+   * here: config is shown by getStatus, so the secret goes beside the key (`apiSecret`).
+   */
   parseConfig(config: Record<string, unknown> | undefined): DelivrAiConfig {
-    const raw = config?.organizationId;
-    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-      throw new InvalidInputError('organizationId is required: the Delivr.ai organization id the API key belongs to.');
+    const secretLike = Object.keys(config ?? {}).filter((key) => /secret|apikey|token|password/i.test(key));
+    if (secretLike.length > 0) {
+      throw new InvalidInputError(
+        `${secretLike.map((key) => `"${key}"`).join(', ')} cannot go in config, which getStatus shows: send the API secret as apiSecret, beside apiKey, and it is stored sealed with the key.`,
+      );
     }
-    if (typeof raw !== 'string') throw new InvalidInputError('organizationId must be a string.');
-    const organizationId = raw.trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(organizationId)) {
-      throw new InvalidInputError('organizationId must be a Delivr.ai organization id (letters, digits, "-" and "_", at most 128 characters).');
+    const organizationId = scopeId(config, 'organizationId', 'organization');
+    const pixelId = scopeId(config, 'pixelId', 'pixel');
+    if (organizationId === undefined && pixelId === undefined) {
+      throw new InvalidInputError(
+        'Delivr.ai needs a scope: pixelId (the pixel whose visitors are read; Delivr.ai\'s current events API requires it) and/or organizationId (the organization the key belongs to).',
+      );
     }
-    return { organizationId };
+    return { ...(organizationId === undefined ? {} : { organizationId }), ...(pixelId === undefined ? {} : { pixelId }) };
   }
 
-  /** One events query over the last millisecond, one row at most. */
+  /**
+   * One events query over the last millisecond (one row at most), which checks the key, its
+   * secret and the scope; then `GET /api/v1/events_schema`, whose field list must hold the
+   * fields the mapping needs: a Delivr.ai that names them otherwise answers a BAD_REQUEST
+   * naming the missing ones now, rather than a sync that fails every record later.
+   */
   async verifyApiKey(apiKey: string, config: Record<string, unknown>): Promise<void> {
-    const { organizationId } = this.parseConfig(config);
-    const key = usableKey(apiKey);
+    const settings = this.parseConfig(config);
+    const auth = authOf(apiKey, settings, 'verify');
     const now = this.clock();
-    const response = await this.fetchEvents(key, organizationId, { windowStart: now - 1, windowEnd: now, offset: 0, until: now }, 1);
-    if (!response.ok) throw await apiError(response, 'verify');
+    const response = await this.fetchEvents(auth, settings, { windowStart: now - 1, windowEnd: now, offset: 0, until: now }, 1);
+    if (!response.ok) throw await apiError(response, 'verify', auth.scheme);
     // A 200 that is not an events answer (a wrong base URL) must not pass for a good key.
-    eventsOf(await readJson<unknown>(PROVIDER, response));
+    const sample = eventsOf(await readJson<unknown>(PROVIDER, response));
+    const fields = await this.eventFields(auth, settings, sample);
+    if (fields === undefined) return;
+    const missing = DELIVRAI_EVENT_FIELDS.required.filter((field) => !fields.has(field));
+    if (missing.length > 0) {
+      throw new InvalidInputError(
+        `Delivr.ai's events do not carry ${missing.length === 1 ? 'a field' : 'fields'} this connector reads: ${missing.join(', ')} (per its events schema). ` +
+          'A sync would fail or miss every record, so the connection was not stored; please tell us, the connector needs updating for this Delivr.ai account.',
+      );
+    }
+  }
+
+  /**
+   * The names of the fields Delivr.ai's events carry: from `GET /api/v1/events_schema`, or,
+   * where that endpoint does not exist (404), from the sample event if it is a resolved one.
+   * Undefined when nothing tells.
+   */
+  private async eventFields(auth: DelivrAiAuth, settings: DelivrAiConfig, sample: unknown[]): Promise<Set<string> | undefined> {
+    const response = await providerFetch(PROVIDER, `${this.baseUrl}${EVENTS_SCHEMA_PATH}`, { headers: headersFor(auth, settings) });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      const event = sample[0];
+      const resolved = typeof event === 'object' && event !== null && (event as { resolved?: unknown }).resolved === true;
+      return resolved ? new Set(Object.keys(event as object)) : undefined;
+    }
+    if (!response.ok) throw await apiError(response, 'verify', auth.scheme);
+    const fields = schemaFieldNames(await readJson<unknown>(PROVIDER, response));
+    if (!fields) {
+      throw new ProviderError('Delivr.ai answered its events schema in a form the connector does not know; the connection was not stored.', { provider: PROVIDER });
+    }
+    return fields;
   }
 
   /** Delivr.ai filters events by time, so incremental syncs really are incremental. */
@@ -148,23 +204,24 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
     if (credentials.kind !== 'apiKey') {
       throw new ProviderError('Delivr.ai needs an API key; reconnect Delivr.ai.', { provider: PROVIDER, reauthorizationRequired: true });
     }
-    let organizationId: string;
+    let settings: DelivrAiConfig;
     try {
-      ({ organizationId } = this.parseConfig(config));
+      settings = this.parseConfig(config);
     } catch {
-      throw new ProviderError('The Delivr.ai connection has no valid organization id; reconnect Delivr.ai.', {
+      throw new ProviderError('The Delivr.ai connection has no valid pixel or organization id; reconnect Delivr.ai.', {
         provider: PROVIDER,
         reauthorizationRequired: true,
       });
     }
+    const auth = authOf(credentials.apiKey, settings, 'sync');
     const cursor = readCursor(request.cursor) ?? this.firstWindow(request);
     if (cursor.windowStart >= cursor.until) {
       // Nothing to read (a watermark at or after now): the sync ends here.
       return { records: [], failed: 0, nextCursor: null, watermark: { eventsUntil: String(cursor.until) } };
     }
 
-    const response = await this.fetchEvents(usableKey(credentials.apiKey), organizationId, cursor, this.pageSize);
-    if (!response.ok) throw await apiError(response, 'sync');
+    const response = await this.fetchEvents(auth, settings, cursor, this.pageSize);
+    if (!response.ok) throw await apiError(response, 'sync', auth.scheme);
     const answer = await readJson<unknown>(PROVIDER, response);
     const events = eventsOf(answer);
 
@@ -209,18 +266,75 @@ export class DelivrAiAdapter implements SyncAdapter, ApiKeyAdapter {
     return { ...windowFrom(start, until), offset: 0, until };
   }
 
-  private async fetchEvents(apiKey: string, organizationId: string, cursor: WindowCursor, limit: number): Promise<Response> {
+  private async fetchEvents(auth: DelivrAiAuth, settings: DelivrAiConfig, cursor: WindowCursor, limit: number): Promise<Response> {
+    // One scope: the narrowest given. Delivr.ai documents a precedence when several are sent,
+    // but one is never ambiguous.
+    const scope: Record<string, string> = settings.pixelId ? { pixel_id: settings.pixelId } : { organization_id: settings.organizationId! };
     const params = new URLSearchParams({
-      organization_id: organizationId,
+      ...scope,
       start_ms: String(cursor.windowStart),
       end_ms: String(cursor.windowEnd),
       limit: String(limit),
       offset: String(cursor.offset),
     });
-    return providerFetch(PROVIDER, `${this.baseUrl}${EVENTS_PATH}?${params.toString()}`, {
-      headers: { authorization: `Bearer ${apiKey}`, 'x-organization-id': organizationId, accept: 'application/json' },
-    });
+    return providerFetch(PROVIDER, `${this.baseUrl}${EVENTS_PATH}?${params.toString()}`, { headers: headersFor(auth, settings) });
   }
+}
+
+/** A scope id from the config: trimmed, undefined when absent or empty. */
+function scopeId(config: Record<string, unknown> | undefined, name: 'organizationId' | 'pixelId', what: string): string | undefined {
+  const raw = config?.[name];
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return undefined;
+  if (typeof raw !== 'string') throw new InvalidInputError(`${name} must be a string.`);
+  const id = raw.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(id)) {
+    throw new InvalidInputError(`${name} must be a Delivr.ai ${what} id (letters, digits, "-" and "_", at most 128 characters).`);
+  }
+  return id;
+}
+
+/**
+ * How to authenticate with what was connected: a key with a secret goes out as the pair, a
+ * key alone as a bearer token, which needs `organizationId` (without `x-organization-id`
+ * Delivr.ai answers events without people, and a sync would silently find nobody).
+ */
+function authOf(stored: string, settings: DelivrAiConfig, during: 'verify' | 'sync'): DelivrAiAuth {
+  const { apiKey, apiSecret } = splitApiKeyAndSecret(stored);
+  const key = usableKey(apiKey, 'API key');
+  if (apiSecret !== undefined) return { scheme: 'keyAndSecret', apiKey: key, apiSecret: usableKey(apiSecret, 'API secret') };
+  if (settings.organizationId === undefined) {
+    if (during === 'verify') {
+      throw new InvalidInputError(
+        'A Delivr.ai key without its secret is sent as a bearer token, which needs organizationId: without it Delivr.ai answers events without people. ' +
+          'Give organizationId, or connect with the API key and its apiSecret (the current scheme).',
+      );
+    }
+    throw new ProviderError('The Delivr.ai connection has a bearer key but no organization id; reconnect Delivr.ai.', { provider: PROVIDER, reauthorizationRequired: true });
+  }
+  return { scheme: 'bearer', apiKey: key };
+}
+
+function headersFor(auth: DelivrAiAuth, settings: DelivrAiConfig): Record<string, string> {
+  const organization: Record<string, string> = settings.organizationId ? { 'x-organization-id': settings.organizationId } : {};
+  if (auth.scheme === 'keyAndSecret') return { 'x-api-key': auth.apiKey, 'x-api-secret': auth.apiSecret, ...organization, accept: 'application/json' };
+  return { authorization: `Bearer ${auth.apiKey}`, ...organization, accept: 'application/json' };
+}
+
+/**
+ * The field names of an events schema answer. Unclear: Delivr.ai documents the endpoint as
+ * "a list of available fields (name, type, nullable)" without a body; read are a bare list,
+ * or one under `fields`, `schema`, `columns` or `data`, of `{ name }` objects or of names.
+ */
+export function schemaFieldNames(answer: unknown): Set<string> | undefined {
+  let list: unknown = answer;
+  if (!Array.isArray(list) && typeof list === 'object' && list !== null) {
+    const wrapper = list as Record<string, unknown>;
+    list = [wrapper.fields, wrapper.schema, wrapper.columns, wrapper.data].find(Array.isArray);
+  }
+  if (!Array.isArray(list)) return undefined;
+  const names = list.map((field) => (typeof field === 'string' ? field : typeof field === 'object' && field !== null ? (field as { name?: unknown }).name : undefined));
+  if (names.length === 0 || !names.every((name): name is string => typeof name === 'string' && name !== '')) return undefined;
+  return new Set(names);
 }
 
 /** The window that starts at `start`: at most DELIVRAI_WINDOW_MS long, never past `until`. */
@@ -257,11 +371,11 @@ function numberField(answer: unknown, field: string): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
-/** The key as a header value; a key no header can carry is rejected like a wrong one (and never quoted). */
-function usableKey(apiKey: string): string {
+/** The key (or secret) as a header value; one no header can carry is rejected like a wrong one (and never quoted). */
+function usableKey(apiKey: string, what: 'API key' | 'API secret'): string {
   const key = apiKey.trim();
   if (!/^[\x21-\x7e]+$/.test(key)) {
-    throw new ProviderError('The Delivr.ai API key is not valid: it is empty or contains spaces or control characters.', {
+    throw new ProviderError(`The Delivr.ai ${what} is not valid: it is empty or contains spaces or control characters.`, {
       provider: PROVIDER,
       reauthorizationRequired: true,
     });
@@ -269,17 +383,22 @@ function usableKey(apiKey: string): string {
   return key;
 }
 
-/** Delivr.ai's error answers, as sentences a user can act on (never the key). */
-async function apiError(response: Response, during: 'verify' | 'sync'): Promise<ProviderError> {
+/**
+ * Delivr.ai's error answers, as sentences a user can act on (never the key). While
+ * connecting, a 400 is about what the admin gave (a scope Delivr.ai will not take): a
+ * BAD_REQUEST with Delivr.ai's own words.
+ */
+async function apiError(response: Response, during: 'verify' | 'sync', scheme: DelivrAiAuth['scheme']): Promise<ProviderError | InvalidInputError> {
   const status = response.status;
+  const credential = scheme === 'keyAndSecret' ? 'API key or its secret' : 'API key';
   if (status === 401 || status === 403) {
     await response.body?.cancel();
     const message =
       during === 'verify'
         ? status === 403
-          ? 'Delivr.ai rejected the API key for this organization; check the organization id.'
-          : 'Delivr.ai rejected the API key.'
-        : `Delivr.ai rejected the API key (HTTP ${status}${status === 403 ? ': no access to this organization' : ''}); an admin needs to reconnect Delivr.ai with a valid key.`;
+          ? `Delivr.ai rejected the ${credential} for this pixel or organization; check pixelId and organizationId.`
+          : `Delivr.ai rejected the ${credential}.`
+        : `Delivr.ai rejected the ${credential} (HTTP ${status}${status === 403 ? ': no access to this pixel or organization' : ''}); an admin needs to reconnect Delivr.ai with a valid key.`;
     return new ProviderError(message, { provider: PROVIDER, reauthorizationRequired: true });
   }
   if (status === 429) {
@@ -296,6 +415,9 @@ async function apiError(response: Response, during: 'verify' | 'sync'): Promise<
     });
   }
   const detail = await errorMessage(response);
+  if (during === 'verify' && status === 400) {
+    return new InvalidInputError(`Delivr.ai refused the query with this scope (HTTP 400${detail ? `: ${detail}` : ''}); check pixelId and organizationId.`);
+  }
   return new ProviderError(`Delivr.ai refused the request (HTTP ${status}${detail ? `: ${detail}` : ''}).`, { provider: PROVIDER });
 }
 

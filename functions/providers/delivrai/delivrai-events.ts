@@ -26,6 +26,17 @@ export interface DelivrAiEvent {
   company_size?: string;
 }
 
+/**
+ * The event fields `toSourceRecords` reads. Without a `required` one a sync cannot work:
+ * no `person_id`, every resolved event fails; no `company_domain`, no account is ever made;
+ * no `timestamp`, nothing says which visit is the latest. The others only fill attributes.
+ * Connect checks them against Delivr.ai's `GET /api/v1/events_schema`.
+ */
+export const DELIVRAI_EVENT_FIELDS = {
+  required: ['person_id', 'timestamp', 'company_domain'],
+  optional: ['resolved', 'first_name', 'last_name', 'email', 'job_title', 'company_name', 'company_industry', 'company_size'],
+} as const;
+
 /** What one event yields: its records, or that it could not be mapped. */
 export interface MappedEvent {
   records: SourceRecord[];

@@ -4,8 +4,9 @@
  *
  * @example
  * const sandbox = await startDelivrAiSandbox({ ...delivrAiSandboxOptionsFromEnv(process.env) });
- * // GET `${sandbox.url}/api/v1/events?organization_id=...&start_ms=...&end_ms=...`
- * //   with `Authorization: Bearer ${sandbox.apiKey}` and `x-organization-id: ${sandbox.organizationId}`
+ * // GET `${sandbox.url}/api/v1/events?pixel_id=${sandbox.pixelId}&start_ms=...&end_ms=...`
+ * //   with `X-Api-Key: ${sandbox.apiKey}` and `X-Api-Secret: ${sandbox.apiSecret}`
+ * //   (or the deprecated `Authorization: Bearer ${sandbox.apiKey}` with `x-organization-id`)
  * sandbox.failures.throttle(2);
  * await sandbox.close();
  */
@@ -15,6 +16,7 @@ import { defaultDataSetSizes } from './data';
 export {
   startDelivrAiSandbox,
   DEFAULT_LIMIT,
+  EVENT_SCHEMA,
   MAX_LIMIT,
   MAX_WINDOW_MS,
   type DelivrAiQuery,
@@ -41,6 +43,7 @@ export const delivrAiSandboxVariables = {
   visitors: 'SANDBOX_DELIVRAI_VISITORS',
   companies: 'SANDBOX_DELIVRAI_COMPANIES',
   apiKey: 'SANDBOX_DELIVRAI_API_KEY',
+  apiSecret: 'SANDBOX_DELIVRAI_API_SECRET',
   organizationId: 'SANDBOX_DELIVRAI_ORGANIZATION_ID',
 } as const;
 
@@ -49,28 +52,32 @@ const MAX_SIZE = 1_000_000;
 
 /**
  * Sandbox options from `SANDBOX_DELIVRAI_VISITORS`, `SANDBOX_DELIVRAI_COMPANIES`,
- * `SANDBOX_DELIVRAI_API_KEY` and `SANDBOX_DELIVRAI_ORGANIZATION_ID`. Unset or empty
- * variables keep the defaults (200 / 60 / 'sandbox-key' / 'sandbox-org'). A size that is
- * not a positive integer (at most 1,000,000) throws an error naming the variable and value.
+ * `SANDBOX_DELIVRAI_API_KEY`, `SANDBOX_DELIVRAI_API_SECRET` and
+ * `SANDBOX_DELIVRAI_ORGANIZATION_ID`. Unset or empty variables keep the defaults
+ * (200 / 60 / 'sandbox-key' / 'sandbox-secret' / 'sandbox-org'). A size that is not a
+ * positive integer (at most 1,000,000) throws an error naming the variable and value.
  */
 export function delivrAiSandboxOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): {
   visitors: number;
   companies: number;
   apiKey?: string;
+  apiSecret?: string;
   organizationId?: string;
 } {
   const read = (key: 'visitors' | 'companies'): number =>
     positiveIntegerFromEnv(env, delivrAiSandboxVariables[key], defaultDataSetSizes[key], MAX_SIZE);
-  const text = (key: 'apiKey' | 'organizationId'): string | undefined => {
+  const text = (key: 'apiKey' | 'apiSecret' | 'organizationId'): string | undefined => {
     const value = env[delivrAiSandboxVariables[key]]?.trim();
     return value ? value : undefined;
   };
   const apiKey = text('apiKey');
+  const apiSecret = text('apiSecret');
   const organizationId = text('organizationId');
   return {
     visitors: read('visitors'),
     companies: read('companies'),
     ...(apiKey ? { apiKey } : {}),
+    ...(apiSecret ? { apiSecret } : {}),
     ...(organizationId ? { organizationId } : {}),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The Delivr.ai sandbox's HTTP server: the Events API (`GET /api/v1/events`) over a
- * deterministic data set, its per-organization rate limit, and the `/__sandbox/*` control
+ * The Delivr.ai sandbox's HTTP server: the Events API (`GET /api/v1/events`, and
+ * `GET /api/v1/events_schema`) over a deterministic data set, both of Delivr.ai's
+ * authentication schemes, its per-organization rate limit, and the `/__sandbox/*` control
  * endpoints that let a separately running local stack be driven into failure modes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,8 +21,10 @@ export interface DelivrAiSandboxOptions {
   readonly companies?: number;
   /** Seed of the generated data; the same seed and start time give the same events. @default 20260305 */
   readonly seed?: number;
-  /** The key the API accepts (as a bearer token, or as `X-API-Key`). @default 'sandbox-key' */
+  /** The key the API accepts: with `apiSecret` as `X-Api-Key`, or alone as a bearer token. @default 'sandbox-key' */
   readonly apiKey?: string;
+  /** The secret that goes with the key in `X-Api-Secret` (Delivr.ai's current scheme). @default 'sandbox-secret' */
+  readonly apiSecret?: string;
   /** The one organization the key belongs to. @default 'sandbox-org' */
   readonly organizationId?: string;
   /** The data clock: history ends at its value when the sandbox starts, `addVisits` stamps with it. @default Date.now */
@@ -37,6 +40,13 @@ export interface DelivrAiSandboxOptions {
    * its own rate-limit bucket; failure modes and stats are the sandbox's.
    */
   readonly organizations?: readonly DelivrAiOrganizationOptions[];
+  /**
+   * Event fields this Delivr.ai does not have (as if it named them otherwise): left out of
+   * every event and of `GET /api/v1/events_schema`. @default none
+   */
+  readonly omitFields?: readonly string[];
+  /** Whether `GET /api/v1/events_schema` exists; false answers it 404. @default true */
+  readonly eventsSchema?: boolean;
 }
 
 /**
@@ -51,6 +61,8 @@ export interface DelivrAiOrganizationOptions {
   readonly id: string;
   /** The key that reaches it. @default the sandbox's `apiKey` */
   readonly apiKey?: string;
+  /** The secret that goes with its key. @default the sandbox's `apiSecret` */
+  readonly apiSecret?: string;
   /** Resolved visitors. @default 80 */
   readonly visitors?: number;
   /** Their companies. @default 25 */
@@ -70,6 +82,8 @@ export interface DelivrAiSandboxOrganization {
   readonly organizationId: string;
   /** The key that reaches it. */
   readonly apiKey: string;
+  /** The secret that goes with that key. */
+  readonly apiSecret: string;
   /** Its one project (`project_id` scope). */
   readonly projectId: string;
   /** Its project's one pixel (`pixel_id` scope). */
@@ -119,6 +133,7 @@ export interface DelivrAiSandbox {
   /** `http://127.0.0.1:PORT`: the adapter's base URL. */
   readonly url: string;
   readonly apiKey: string;
+  readonly apiSecret: string;
   readonly organizationId: string;
   /** The organization's one project (`project_id` scope). */
   readonly projectId: string;
@@ -151,6 +166,33 @@ export const MAX_LIMIT = 1000;
 const MAX_QUERIES_KEPT = 10_000;
 const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 16 };
 const SCOPES = ['organization_id', 'pixel_id', 'project_id'] as const;
+const EVENTS_PATH = '/api/v1/events';
+const EVENTS_SCHEMA_PATH = '/api/v1/events_schema';
+
+/**
+ * The fields of an event, as `GET /api/v1/events_schema` lists them. Unclear: Delivr.ai
+ * documents "a list of available fields (name, type, nullable)" (132 of them) but no body;
+ * the sandbox answers `{"fields": [{"name", "type", "nullable"}]}` for the fields it serves.
+ */
+export const EVENT_SCHEMA: ReadonlyArray<{ readonly name: keyof DelivrAiWireEvent; readonly type: string; readonly nullable: boolean }> = [
+  { name: 'event_id', type: 'string', nullable: false },
+  { name: 'timestamp', type: 'int64', nullable: false },
+  { name: 'event_type', type: 'string', nullable: false },
+  { name: 'page_url', type: 'string', nullable: true },
+  { name: 'pixel_id', type: 'string', nullable: false },
+  { name: 'project_id', type: 'string', nullable: false },
+  { name: 'organization_id', type: 'string', nullable: false },
+  { name: 'resolved', type: 'boolean', nullable: false },
+  { name: 'person_id', type: 'string', nullable: true },
+  { name: 'first_name', type: 'string', nullable: true },
+  { name: 'last_name', type: 'string', nullable: true },
+  { name: 'email', type: 'string', nullable: true },
+  { name: 'job_title', type: 'string', nullable: true },
+  { name: 'company_name', type: 'string', nullable: true },
+  { name: 'company_domain', type: 'string', nullable: true },
+  { name: 'company_industry', type: 'string', nullable: true },
+  { name: 'company_size', type: 'string', nullable: true },
+];
 
 /**
  * Starts a Delivr.ai sandbox on 127.0.0.1: `GET /api/v1/events` with Delivr.ai's scopes,
@@ -162,23 +204,27 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const apiKey = options.apiKey ?? 'sandbox-key';
+  const apiSecret = options.apiSecret ?? 'sandbox-secret';
   const organizationId = options.organizationId ?? 'sandbox-org';
-  if (apiKey === '' || organizationId === '') throw new RangeError('apiKey and organizationId must not be empty');
+  if (apiKey === '' || apiSecret === '' || organizationId === '') throw new RangeError('apiKey, apiSecret and organizationId must not be empty');
+  const omitted = new Set<string>(options.omitFields ?? []);
+  const schemaServed = options.eventsSchema ?? true;
   const now = options.now ?? Date.now;
   const startedAt = now();
-  const makeOrganization = (id: string, key: string, sizes: DataSetSizes, orgSeed: number): Organization => {
+  const makeOrganization = (id: string, key: string, secret: string, sizes: DataSetSizes, orgSeed: number): Organization => {
     const scope = { organizationId: id, projectId: `${id}-project`, pixelId: `${id}-pixel` };
     const store = new DelivrAiDataStore(sizes, orgSeed, startedAt, scope, now);
-    return { scope, apiKey: key, store, data: { addVisits: (n) => store.addVisits(n), count: () => store.counts() } };
+    return { scope, apiKey: key, apiSecret: secret, store, data: { addVisits: (n) => store.addVisits(n), count: () => store.counts() } };
   };
-  const first = makeOrganization(organizationId, apiKey, { visitors, companies }, seed);
+  const first = makeOrganization(organizationId, apiKey, apiSecret, { visitors, companies }, seed);
   const organizations: Organization[] = [first];
   for (const [i, extra] of (options.organizations ?? []).entries()) {
     if (typeof extra?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(extra.id)) {
       throw new RangeError(`organizations[${i}].id must be letters, digits, "-" and "_" (at most 128), got ${JSON.stringify(extra?.id)}`);
     }
-    if (extra.apiKey !== undefined && (typeof extra.apiKey !== 'string' || extra.apiKey === '')) {
-      throw new RangeError(`organizations[${i}].apiKey must be a non-empty string`);
+    for (const name of ['apiKey', 'apiSecret'] as const) {
+      const value = extra[name];
+      if (value !== undefined && (typeof value !== 'string' || value === '')) throw new RangeError(`organizations[${i}].${name} must be a non-empty string`);
     }
     const orgSeed = extra.seed ?? seed + i + 1;
     if (!Number.isInteger(orgSeed)) throw new RangeError(`organizations[${i}].seed must be an integer, got ${orgSeed}`);
@@ -186,7 +232,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       visitors: size(`organizations[${i}].visitors`, extra.visitors, defaultExtraOrganizationSizes.visitors),
       companies: size(`organizations[${i}].companies`, extra.companies, defaultExtraOrganizationSizes.companies),
     };
-    organizations.push(makeOrganization(extra.id, extra.apiKey ?? apiKey, sizes, orgSeed));
+    organizations.push(makeOrganization(extra.id, extra.apiKey ?? apiKey, extra.apiSecret ?? apiSecret, sizes, orgSeed));
   }
   // Every scope id names one organization: no two organizations, projects or pixels share an id.
   const scopeIds = organizations.flatMap((org) => [org.scope.organizationId, org.scope.projectId, org.scope.pixelId]);
@@ -200,6 +246,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   const publicOrganization = (org: Organization): DelivrAiSandboxOrganization => ({
     organizationId: org.scope.organizationId,
     apiKey: org.apiKey,
+    apiSecret: org.apiSecret,
     projectId: org.scope.projectId,
     pixelId: org.scope.pixelId,
     data: org.data,
@@ -268,16 +315,26 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       if (html) return answer(res, 502, BAD_GATEWAY_PAGE, 'text/html; charset=utf-8');
       return apiError(res, 500, 'internal_error', 'An internal error occurred.');
     }
-    if (path !== '/api/v1/events') return apiError(res, 404, 'not_found', `No route for ${req.method} ${path}.`);
+    const schemaCall = path === EVENTS_SCHEMA_PATH && schemaServed;
+    if (path !== EVENTS_PATH && !schemaCall) return apiError(res, 404, 'not_found', `No route for ${req.method} ${path}.`);
     if (req.method !== 'GET') return apiError(res, 405, 'method_not_allowed', 'Only GET is allowed.', { Allow: 'GET' });
 
-    // Unclear: newer pages say `Authorization: Bearer` plus `x-organization-id`; the older
-    // Events reference says `X-API-Key`. The sandbox accepts either. Per the newer pages, a
-    // bearer call without `x-organization-id` gets raw events without identity enrichment.
-    const bearer = /^Bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
+    // Two schemes, as Delivr.ai's pages describe them. The current authentication page: data
+    // APIs take an organization key and its secret, `X-Api-Key: dlvr_...` plus `X-Api-Secret`,
+    // "on every request" (a key alone, as the older apiv2 reference sent it, is refused). The
+    // older, now deprecated bearer flow: `Authorization: Bearer` plus `x-organization-id`;
+    // without that header a bearer call gets raw events without identity enrichment.
     const xApiKey = header(req, 'x-api-key');
+    const xApiSecret = header(req, 'x-api-secret');
+    const bearer = /^Bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
+    if (xApiKey !== undefined && xApiSecret === undefined) {
+      return apiError(res, 401, 'unauthorized', 'X-Api-Secret is required with X-Api-Key.');
+    }
+    const scheme: 'keyAndSecret' | 'bearer' | undefined = xApiKey !== undefined ? 'keyAndSecret' : bearer !== undefined ? 'bearer' : undefined;
     // The organizations the credentials reach: a key may reach several (see DelivrAiOrganizationOptions).
-    const reachable = organizations.filter((org) => bearer === org.apiKey || xApiKey === org.apiKey);
+    const reachable = organizations.filter((org) =>
+      scheme === 'keyAndSecret' ? org.apiKey === xApiKey && org.apiSecret === xApiSecret : scheme === 'bearer' && org.apiKey === bearer,
+    );
     if (reachable.length === 0) {
       return apiError(res, 401, 'unauthorized', 'Missing or invalid API key.', { 'WWW-Authenticate': 'Bearer' });
     }
@@ -293,7 +350,8 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     if (!target) {
       return apiError(res, 403, 'forbidden', 'The API key has no access to this organization.');
     }
-    const enriched = organizationHeader !== undefined || (xApiKey !== undefined && reachable.some((org) => org.apiKey === xApiKey));
+    // An organization key is the organization's: its events come enriched. A bearer call only with x-organization-id.
+    const enriched = scheme === 'keyAndSecret' || organizationHeader !== undefined;
 
     if (limiter) {
       const decision = limiter.take(target.scope.organizationId);
@@ -306,6 +364,10 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       res.setHeader('X-RateLimit-Reset', String(epochSecondsIn(decision.fullInSeconds)));
     }
     if (modes.throttle.take()) return tooManyRequests(res, limiter?.perSecond ?? 25, modes.throttleResetSeconds);
+    if (schemaCall) {
+      const fields = EVENT_SCHEMA.filter((field) => !omitted.has(field.name));
+      return answer(res, 200, JSON.stringify({ fields }), JSON_TYPE);
+    }
 
     const query = parseQuery(requestUrl.searchParams);
     if (query.window) counters.largestWindowMs = Math.max(counters.largestWindowMs, query.window.endMs - query.window.startMs);
@@ -319,6 +381,12 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
       return apiError(res, 400, 'bad_request', query.error);
     }
     const scopeId = query.scope!;
+    if (scheme === 'keyAndSecret' && scopeId.name !== 'pixel_id') {
+      // apiv3's events reference marks pixel_id required; the older pages' organization and
+      // project scopes are the sandbox's reading of the deprecated bearer flow only.
+      record(400);
+      return apiError(res, 400, 'bad_request', 'pixel_id is required (the pixel UUID to scope the query).');
+    }
     const owned =
       scopeId.name === 'organization_id' ? target.scope.organizationId : scopeId.name === 'project_id' ? target.scope.projectId : target.scope.pixelId;
     if (scopeId.value !== owned) {
@@ -331,9 +399,15 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     const offset = query.offset!;
     const page = target.store.window(startMs, endMs, offset, limit);
     counters.eventsReturned += page.events.length;
-    const body = JSON.stringify({ data: page.events.map((event) => target.store.render(event, enriched)), total: page.total, limit, offset });
+    const rendered = page.events.map((event) => withoutOmitted(target.store.render(event, enriched)));
+    const body = JSON.stringify({ data: rendered, total: page.total, limit, offset });
     if (modes.malformedJson.take()) return answer(res, 200, truncatedJson(body), JSON_TYPE);
     return answer(res, 200, body, JSON_TYPE);
+  }
+
+  function withoutOmitted(event: DelivrAiWireEvent): Partial<DelivrAiWireEvent> {
+    if (omitted.size === 0) return event;
+    return Object.fromEntries(Object.entries(event).filter(([name]) => !omitted.has(name)));
   }
 
   function tooManyRequests(res: ServerResponse, limit: number, waitSeconds: number, decision?: RateDecision): void {
@@ -381,6 +455,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   return {
     url,
     apiKey,
+    apiSecret,
     organizationId,
     projectId: scope.projectId,
     pixelId: scope.pixelId,
@@ -401,6 +476,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
 interface Organization {
   readonly scope: { readonly organizationId: string; readonly projectId: string; readonly pixelId: string };
   readonly apiKey: string;
+  readonly apiSecret: string;
   readonly store: DelivrAiDataStore;
   readonly data: DelivrAiSandboxData;
 }

@@ -88,13 +88,21 @@ describe('Delivr.ai sandbox with several organizations', () => {
     expect((await events(sandbox, 'other-key', 'sandbox-org', from)).status).toBe(403);
     expect((await events(sandbox, 'sandbox-key', 'other-org', from)).status).toBe(403);
     expect((await events(sandbox, 'wrong-key', 'other-org', from)).status).toBe(401);
-    // The key reaches its organization with the older X-API-Key header too, scoped by project or pixel.
-    for (const scope of [{ project_id: 'other-org-project' }, { pixel_id: 'other-org-pixel' }] as Array<Record<string, string>>) {
-      const url = new URL('/api/v1/events', sandbox.url);
-      url.search = new URLSearchParams({ ...scope, start_ms: String(from), end_ms: String(from + DAY) }).toString();
-      expect((await fetch(url, { headers: { 'X-API-Key': 'other-key' } })).status).toBe(200);
-      expect((await fetch(url, { headers: { 'X-API-Key': 'sandbox-key' } })).status).toBe(403);
-    }
+    // With its secret, as the current scheme sends it, the key reaches its organization's pixel only.
+    const url = new URL('/api/v1/events', sandbox.url);
+    url.search = new URLSearchParams({ pixel_id: 'other-org-pixel', start_ms: String(from), end_ms: String(from + DAY) }).toString();
+    const pair = (key: string) => ({ 'X-Api-Key': key, 'X-Api-Secret': 'sandbox-secret' });
+    expect((await fetch(url, { headers: pair('other-key') })).status).toBe(200);
+    expect((await fetch(url, { headers: pair('sandbox-key') })).status).toBe(403);
+  });
+
+  it('gives each organization its own secret when asked to, which reaches only it', async () => {
+    const sandbox = await start({ organizations: [{ id: 'other-org', apiKey: 'other-key', apiSecret: 'other-secret' }] });
+    expect(sandbox.organization('other-org')).toMatchObject({ apiKey: 'other-key', apiSecret: 'other-secret' });
+    const url = new URL('/api/v1/events', sandbox.url);
+    url.search = new URLSearchParams({ pixel_id: 'other-org-pixel', start_ms: String(T0 - DAY), end_ms: String(T0) }).toString();
+    expect((await fetch(url, { headers: { 'X-Api-Key': 'other-key', 'X-Api-Secret': 'other-secret' } })).status).toBe(200);
+    expect((await fetch(url, { headers: { 'X-Api-Key': 'other-key', 'X-Api-Secret': 'sandbox-secret' } })).status).toBe(401);
   });
 
   it('lets one key reach several organizations, picked by x-organization-id, when an organization names no key of its own', async () => {

@@ -39,9 +39,14 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
 
-/** The headers the adapter sends: bearer key plus organization. */
+/** The headers of the older (deprecated) scheme: bearer key plus organization. */
 function auth(target: DelivrAiSandbox = sandbox): Record<string, string> {
   return { Authorization: `Bearer ${target.apiKey}`, 'x-organization-id': target.organizationId };
+}
+
+/** The headers of the current scheme: the organization's key and its secret. */
+function pair(target: DelivrAiSandbox = sandbox): Record<string, string> {
+  return { 'X-Api-Key': target.apiKey, 'X-Api-Secret': target.apiSecret };
 }
 
 function events(params: Record<string, string | number | undefined>, headers: Record<string, string> = auth(), target = sandbox): Promise<Response> {
@@ -234,8 +239,19 @@ describe('Delivr.ai sandbox: authentication', () => {
     expect(page.data.every((e) => e.resolved && e.person_id)).toBe(true);
   });
 
-  it('accepts the older X-API-Key header too', async () => {
-    expect(await ok(events(range(), { 'X-API-Key': sandbox.apiKey }))).toEqual(await ok(events(range())));
+  it('accepts the current scheme, X-Api-Key with X-Api-Secret, scoped by pixel, with resolved visitors', async () => {
+    const byPixel = { pixel_id: sandbox.pixelId, start_ms: T0 - DAY, end_ms: T0 };
+    expect(await ok(events(byPixel, pair()))).toEqual(await ok(events(range())));
+    // The pair is the organization's; x-organization-id may name it.
+    expect((await events(byPixel, { ...pair(), 'x-organization-id': sandbox.organizationId })).status).toBe(200);
+  });
+
+  it('honours the apiSecret option', async () => {
+    const custom = await start({ apiSecret: 'custom-secret' });
+    expect(custom.apiSecret).toBe('custom-secret');
+    const byPixel = { pixel_id: custom.pixelId, start_ms: T0 - DAY, end_ms: T0 };
+    expect((await events(byPixel, pair(custom), custom)).status).toBe(200);
+    expect((await events(byPixel, { 'X-Api-Key': custom.apiKey, 'X-Api-Secret': 'sandbox-secret' }, custom)).status).toBe(401);
   });
 
   it('answers 401 for a missing or wrong key', async () => {
@@ -268,6 +284,68 @@ describe('Delivr.ai sandbox: authentication', () => {
     expect(custom).toMatchObject({ apiKey: 'dlvr_custom', organizationId: 'org-42' });
     expect((await window(T0 - DAY, T0, {}, custom)).status).toBe(200);
     expect((await events({ organization_id: 'org-42', start_ms: T0 - DAY, end_ms: T0 }, auth(sandbox), custom)).status).toBe(401);
+  });
+});
+
+/**
+ * Requests the real Delivr.ai refuses, by its current documentation: an adapter that comes
+ * to send one of them fails here, not in a customer's first sync.
+ */
+describe('Delivr.ai sandbox: the contract (requests Delivr.ai refuses)', () => {
+  const window = (scope: Record<string, string>) => ({ ...scope, start_ms: T0 - DAY, end_ms: T0 });
+  const contract: Array<{ refused: string; scope: () => Record<string, string>; headers: () => Record<string, string>; status: number }> = [
+    { refused: 'X-Api-Key without X-Api-Secret (the older apiv2 scheme)', scope: () => ({ pixel_id: sandbox.pixelId }), headers: () => ({ 'X-Api-Key': sandbox.apiKey }), status: 401 },
+    { refused: 'X-Api-Key with a wrong secret', scope: () => ({ pixel_id: sandbox.pixelId }), headers: () => ({ 'X-Api-Key': sandbox.apiKey, 'X-Api-Secret': 'wrong' }), status: 401 },
+    { refused: 'the secret as a bearer token', scope: () => ({ pixel_id: sandbox.pixelId }), headers: () => ({ Authorization: `Bearer ${sandbox.apiSecret}` }), status: 401 },
+    { refused: 'the key without "Bearer"', scope: () => ({ organization_id: sandbox.organizationId }), headers: () => ({ Authorization: sandbox.apiKey }), status: 401 },
+    { refused: 'the current scheme without pixel_id (apiv3 requires it)', scope: () => ({ organization_id: sandbox.organizationId }), headers: () => pair(), status: 400 },
+    { refused: 'a pixel of another organization', scope: () => ({ pixel_id: 'someone-elses-pixel' }), headers: () => pair(), status: 403 },
+    { refused: 'x-organization-id of another organization', scope: () => ({ organization_id: 'someone-else' }), headers: () => ({ ...auth(), 'x-organization-id': 'someone-else' }), status: 403 },
+    { refused: 'no scope at all', scope: () => ({}), headers: () => pair(), status: 400 },
+  ];
+
+  it.each(contract)('refuses $refused with $status', async ({ scope, headers, status }) => {
+    expect((await events(window(scope()), headers())).status).toBe(status);
+  });
+
+  it('refuses a window over 25 hours with 400, in either scheme', async () => {
+    const wide = { pixel_id: sandbox.pixelId, start_ms: T0 - DAY - 2 * HOUR, end_ms: T0 };
+    expect((await events(wide, pair())).status).toBe(400);
+    expect((await events({ ...wide, pixel_id: undefined, organization_id: sandbox.organizationId }, auth())).status).toBe(400);
+  });
+});
+
+describe('Delivr.ai sandbox: GET /api/v1/events_schema', () => {
+  const schema = (target = sandbox, headers: Record<string, string> = pair(target)) => fetch(new URL('/api/v1/events_schema', target.url), { headers });
+
+  it('lists every field an event carries, with type and nullability, in either scheme', async () => {
+    const response = await schema();
+    expect(response.status).toBe(200);
+    const { fields } = (await response.json()) as { fields: Array<{ name: string; type: string; nullable: boolean }> };
+    expect(fields).toContainEqual({ name: 'person_id', type: 'string', nullable: true });
+    expect(fields).toContainEqual({ name: 'timestamp', type: 'int64', nullable: false });
+    const [event] = (await ok(window(T0 - HISTORY_MS, T0 - HISTORY_MS + DAY))).data;
+    expect(fields.map((field) => field.name).sort()).toEqual(Object.keys(event!).sort());
+    expect((await schema(sandbox, auth())).status).toBe(200);
+  });
+
+  it('needs the key like the events do', async () => {
+    expect((await schema(sandbox, {})).status).toBe(401);
+    expect((await schema(sandbox, { 'X-Api-Key': sandbox.apiKey })).status).toBe(401);
+  });
+
+  it('leaves omitted fields out of the schema and of every event', async () => {
+    const drifted = await start({ omitFields: ['person_id', 'company_domain'] });
+    const { fields } = (await (await schema(drifted)).json()) as { fields: Array<{ name: string }> };
+    expect(fields.map((field) => field.name)).not.toContain('person_id');
+    expect(fields.map((field) => field.name)).not.toContain('company_domain');
+    const page = await ok(window(T0 - HISTORY_MS, T0 - HISTORY_MS + DAY, {}, drifted));
+    expect(page.data.length).toBeGreaterThan(0);
+    for (const event of page.data) expect(Object.keys(event)).not.toContain('person_id');
+  });
+
+  it('answers 404 where the endpoint does not exist', async () => {
+    expect((await schema(await start({ eventsSchema: false }))).status).toBe(404);
   });
 });
 
@@ -428,9 +506,10 @@ describe('delivrAiSandboxOptionsFromEnv', () => {
         SANDBOX_DELIVRAI_VISITORS: '1000',
         SANDBOX_DELIVRAI_COMPANIES: ' 80 ',
         SANDBOX_DELIVRAI_API_KEY: 'k',
+        SANDBOX_DELIVRAI_API_SECRET: 's',
         SANDBOX_DELIVRAI_ORGANIZATION_ID: 'o',
       }),
-    ).toEqual({ visitors: 1000, companies: 80, apiKey: 'k', organizationId: 'o' });
+    ).toEqual({ visitors: 1000, companies: 80, apiKey: 'k', apiSecret: 's', organizationId: 'o' });
   });
 
   it('names the variable and value it cannot read', () => {

@@ -9,7 +9,9 @@ import {
   DelivrAiAdapter,
   type DelivrAiAdapterConfig,
   rateLimitResetSeconds,
+  schemaFieldNames,
 } from '../../../../functions/providers/delivrai/delivrai-adapter';
+import { joinApiKeyAndSecret } from '../../../../functions/providers/http';
 import type { Credentials, SourcePage, SourceRecord, SyncCursor } from '../../../../functions/providers/types';
 import { type DelivrAiSandbox, MAX_WINDOW_MS, startDelivrAiSandbox } from '../../../../local/sandboxes/delivrai';
 
@@ -17,6 +19,7 @@ const T0 = Date.UTC(2026, 2, 5, 8, 0, 0);
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
 const API_KEY = 'dlvr_test_4f9c2a7e1b';
+const API_SECRET = '99ebda82ac1cdb68f8a9ece801051e4c';
 
 let sandbox: DelivrAiSandbox;
 /** The sandbox's data clock and the adapter's clock, moved by the tests. */
@@ -28,7 +31,7 @@ const config = { organizationId: 'org-acme' };
 beforeEach(async () => {
   dataNow = T0;
   syncNow = T0;
-  sandbox = await startDelivrAiSandbox({ apiKey: API_KEY, organizationId: config.organizationId, now: () => dataNow });
+  sandbox = await startDelivrAiSandbox({ apiKey: API_KEY, apiSecret: API_SECRET, organizationId: config.organizationId, now: () => dataNow });
 });
 afterEach(async () => {
   await sandbox.close();
@@ -70,7 +73,7 @@ async function readAll(target: DelivrAiAdapter, mode: SyncType, watermark: Recor
 /** Replaces the test's sandbox (same key, organization and data clock) with one started with `options`. */
 async function restartSandbox(options: Parameters<typeof startDelivrAiSandbox>[0] = {}): Promise<void> {
   await sandbox.close();
-  sandbox = await startDelivrAiSandbox({ apiKey: API_KEY, organizationId: config.organizationId, now: () => dataNow, ...options });
+  sandbox = await startDelivrAiSandbox({ apiKey: API_KEY, apiSecret: API_SECRET, organizationId: config.organizationId, now: () => dataNow, ...options });
 }
 
 /** The error a promise rejects with. */
@@ -297,7 +300,7 @@ describe('DelivrAiAdapter.verifyApiKey', () => {
   it('rejects a key for another organization', async () => {
     const error = await rejection(adapter().verifyApiKey(API_KEY, { organizationId: 'org-other' }));
     expect(error.reauthorizationRequired).toBe(true);
-    expect(error.message).toMatch(/^Delivr\.ai rejected the API key for this organization/);
+    expect(error.message).toMatch(/^Delivr\.ai rejected the API key for this pixel or organization/);
   });
 
   it('rejects a key no header can carry without calling Delivr.ai', async () => {
@@ -324,6 +327,84 @@ describe('DelivrAiAdapter.verifyApiKey', () => {
   });
 });
 
+describe('DelivrAiAdapter with an API key and its secret (the current scheme)', () => {
+  const pairCredentials: Credentials = { kind: 'apiKey', apiKey: joinApiKeyAndSecret(API_KEY, API_SECRET) };
+  const byPixel = () => ({ pixelId: sandbox.pixelId });
+
+  it('syncs with X-Api-Key and X-Api-Secret, scoped by pixel_id, and finds every visitor resolved', async () => {
+    // The sandbox refuses the pair without pixel_id and the key without its secret: 200s prove both went out.
+    const page = await adapter().readPage(pairCredentials, byPixel(), { mode: 'full', cursor: null, watermark: null });
+    let cursor = page.nextCursor;
+    const people = new Set(page.records.filter((r) => r.type === 'people').map((r) => r.sourceId));
+    while (cursor) {
+      const next = await adapter().readPage(pairCredentials, byPixel(), { mode: 'full', cursor, watermark: null });
+      for (const record of next.records) if (record.type === 'people') people.add(record.sourceId);
+      cursor = next.nextCursor;
+    }
+    expect(people.size).toBe(200);
+    expect(sandbox.stats().byStatus).toEqual({ '200': sandbox.stats().requests });
+  });
+
+  it('verifies the pair with one events query and the events schema', async () => {
+    await adapter().verifyApiKey(pairCredentials.apiKey, byPixel());
+    expect(sandbox.stats()).toMatchObject({ requests: 2, byStatus: { '200': 2 } });
+    expect(sandbox.stats().queries).toEqual([{ startMs: T0 - 1, endMs: T0, limit: 1, offset: 0, status: 200 }]);
+  });
+
+  it('rejects a wrong secret as a rejected key, without the secret in the message', async () => {
+    const error = await rejection(adapter().verifyApiKey(joinApiKeyAndSecret(API_KEY, 'wrong-secret-123'), byPixel()));
+    expect(error).toMatchObject({ message: 'Delivr.ai rejected the API key or its secret.', reauthorizationRequired: true });
+  });
+
+  it('answers a clear bad input when Delivr.ai wants pixel_id and only organizationId was given', async () => {
+    const error = await adapter().verifyApiKey(pairCredentials.apiKey, config).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(/^Delivr\.ai refused the query with this scope \(HTTP 400: pixel_id is required.*\); check pixelId and organizationId\.$/);
+  });
+});
+
+describe('DelivrAiAdapter.verifyApiKey: the shape of the events', () => {
+  it('answers a bad input naming the fields the mapping needs and the schema lacks', async () => {
+    await restartSandbox({ omitFields: ['person_id', 'company_domain', 'job_title'] });
+    const error = await adapter().verifyApiKey(API_KEY, config).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(/^Delivr\.ai's events do not carry fields this connector reads: person_id, company_domain \(per its events schema\)\./);
+  });
+
+  it('connects when only fields that fill attributes are missing', async () => {
+    await restartSandbox({ omitFields: ['job_title', 'company_size'] });
+    await adapter().verifyApiKey(API_KEY, config);
+  });
+
+  it('connects where the schema endpoint does not exist and the sample says nothing', async () => {
+    await restartSandbox({ eventsSchema: false });
+    await adapter().verifyApiKey(API_KEY, config);
+    expect(sandbox.stats().byStatus).toEqual({ '200': 1, '404': 1 });
+  });
+
+  it('refuses a bearer key without organizationId: Delivr.ai would answer events without people', async () => {
+    const error = await adapter().verifyApiKey(API_KEY, { pixelId: sandbox.pixelId }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(/needs organizationId/);
+    expect(sandbox.stats().requests).toBe(0);
+    const sync = await rejection(adapter().readPage(credentials, { pixelId: sandbox.pixelId }, { mode: 'full', cursor: null, watermark: null }));
+    expect(sync.reauthorizationRequired).toBe(true);
+  });
+});
+
+describe('schemaFieldNames', () => {
+  it('reads a field list bare or wrapped, of objects or names', () => {
+    expect(schemaFieldNames({ fields: [{ name: 'a', type: 'string' }, { name: 'b' }] })).toEqual(new Set(['a', 'b']));
+    expect(schemaFieldNames([{ name: 'a' }])).toEqual(new Set(['a']));
+    expect(schemaFieldNames({ schema: ['a', 'b'] })).toEqual(new Set(['a', 'b']));
+    expect(schemaFieldNames({ columns: [{ name: 'a' }] })).toEqual(new Set(['a']));
+  });
+
+  it('answers undefined for anything else', () => {
+    for (const answer of [{}, { fields: [] }, { fields: [{ type: 'x' }] }, 'a,b', null, { fields: 'a' }]) expect(schemaFieldNames(answer)).toBeUndefined();
+  });
+});
+
 describe('DelivrAiAdapter.parseConfig', () => {
   it('answers the trimmed organization id and nothing else', () => {
     expect(adapter().parseConfig({ organizationId: '  bc638318-dba9-4c1c-9c0f-2b6a1d9f3f11 ', other: 1 })).toEqual({
@@ -331,10 +412,19 @@ describe('DelivrAiAdapter.parseConfig', () => {
     });
   });
 
-  it('requires organizationId', () => {
-    for (const config of [undefined, {}, { organizationId: '' }, { organizationId: '   ' }, { organizationId: null }]) {
+  it('requires a scope: pixelId, organizationId or both', () => {
+    for (const config of [undefined, {}, { organizationId: '' }, { organizationId: '   ' }, { organizationId: null, pixelId: ' ' }]) {
       expect(() => adapter().parseConfig(config)).toThrow(InvalidInputError);
-      expect(() => adapter().parseConfig(config)).toThrow(/^organizationId is required/);
+      expect(() => adapter().parseConfig(config)).toThrow(/^Delivr\.ai needs a scope: pixelId/);
+    }
+    expect(adapter().parseConfig({ pixelId: ' px-1 ' })).toEqual({ pixelId: 'px-1' });
+    expect(adapter().parseConfig({ pixelId: 'px-1', organizationId: 'org-1' })).toEqual({ pixelId: 'px-1', organizationId: 'org-1' });
+    expect(() => adapter().parseConfig({ pixelId: 'px 1' })).toThrow(/^pixelId must be a Delivr\.ai pixel id/);
+  });
+
+  it('refuses a secret in config, which getStatus shows, and says where it goes', () => {
+    for (const key of ['apiSecret', 'secret', 'apiKey']) {
+      expect(() => adapter().parseConfig({ organizationId: 'org-1', [key]: 'x' })).toThrow(/send the API secret as apiSecret, beside apiKey/);
     }
   });
 
