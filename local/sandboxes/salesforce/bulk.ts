@@ -16,7 +16,7 @@ import type { SalesforceDataStore, StoredRecord } from './data';
 import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
 import { fieldValue, matching, RestError } from './rest';
 import { formatDateTime, type SObjectType } from './schema';
-import { parseSoql } from './soql';
+import { parseSoql, type SoqlOptions } from './soql';
 
 /** Bulk API 2.0 query jobs exist from this REST version on. */
 export const BULK_MIN_VERSION = 47;
@@ -102,6 +102,8 @@ export class BulkQueryService {
     private readonly now: () => number,
     /** The org's instance part of job ids (see ids.ts). */
     private readonly instance: string = DEFAULT_INSTANCE,
+    /** What the org's user may read (field-level security): a job naming a hidden field is refused at creation. */
+    private readonly soql: SoqlOptions = {},
   ) {}
 
   /**
@@ -131,7 +133,7 @@ export class BulkQueryService {
       }
     }
     // Bad SOQL answers as over REST (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE), thrown from here.
-    const parsed = parseSoql(request.query);
+    const parsed = parseSoql(request.query, this.soql);
     if (parsed.count) {
       throw new RestError(400, 'API_ERROR', 'Aggregate Functions such as COUNT() are not supported by Bulk API 2.0 query jobs');
     }

@@ -88,11 +88,25 @@ export function splitPeople(people: number): { contacts: number; leads: number }
 }
 
 interface Table {
-  /** Every record version that is current, deleted ones included, sorted by modstamp. */
+  /** Every record version that is current, deleted ones in the recycle bin included, sorted by modstamp. */
   all: readonly StoredRecord[];
   /** The same without deleted records. */
   live: readonly StoredRecord[];
   nextSerial: number;
+  /**
+   * The object's delete log, oldest first: every deletion, whether the record still sits in the
+   * recycle bin or was purged from it. What `/sobjects/{Object}/deleted` reads.
+   */
+  deleteLog: DeletedEntry[];
+  /** The delete log holds nothing from before this instant (its background purge ran then); 0 when it never ran. */
+  deleteLogFrom: number;
+}
+
+/** One entry of an object's delete log. */
+export interface DeletedEntry {
+  readonly id: string;
+  /** Epoch milliseconds: when the record was deleted (its SystemModstamp then). */
+  readonly deletedMs: number;
 }
 
 interface AccountRef {
@@ -132,7 +146,7 @@ export class SalesforceDataStore {
       // Serial numbers start at a seeded offset so ids look less like a counter from 1.
       const firstSerial = 1_000_000 + random.int(50_000_000);
       const records = this.generate(type, counts[type], random, firstSerial);
-      this.tables.set(type, { all: records, live: records, nextSerial: firstSerial + counts[type] });
+      this.tables.set(type, { all: records, live: records, nextSerial: firstSerial + counts[type], deleteLog: [], deleteLogFrom: 0 });
       const last = records[records.length - 1];
       if (last) this.maxStamp = Math.max(this.maxStamp, last.modstamp);
     }
@@ -152,6 +166,19 @@ export class SalesforceDataStore {
   /** Deleted (recycle bin) record counts per object. */
   deletedCounts(): Record<SObjectType, number> {
     return this.countBy((table) => table.all.length - table.live.length);
+  }
+
+  /** Entries of the delete log of `type` deleted in `[fromMs, toMs)`, oldest first. */
+  deletedBetween(type: SObjectType, fromMs: number, toMs: number): DeletedEntry[] {
+    const log = this.table(type).deleteLog;
+    const first = firstAtOrAfter(log, fromMs);
+    const end = firstAtOrAfter(log, toMs);
+    return log.slice(first, Math.max(first, end));
+  }
+
+  /** When the delete log of `type` was last purged by the org (0: never): windows starting earlier cannot be answered. */
+  deleteLogFrom(type: SObjectType): number {
+    return this.table(type).deleteLogFrom;
   }
 
   /** Creates `count` records of `type`, stamped now; returns their ids. */
@@ -188,17 +215,78 @@ export class SalesforceDataStore {
     }));
   }
 
-  /** Deletes `count` random live records of `type` (IsDeleted = true, stamped now); returns their ids. */
+  /**
+   * Deletes `count` random live records of `type` (IsDeleted = true, stamped now): they go to
+   * the recycle bin, where queryAll still sees them, and to the delete log; returns their ids.
+   */
   remove(type: SObjectType, count: number): string[] {
     // Unclear in the documentation: whether deleting a parent cascades here. Salesforce does
     // cascade-delete an account's contacts and opportunities; the sandbox deletes only the
     // records named, so tests control exactly what changes.
-    return this.update(type, count, (record, stamp) => ({
+    const ids = this.update(type, count, (record, stamp) => ({
       ...record,
       modstamp: stamp,
       lastModified: stamp,
       deleted: true,
     }));
+    const table = this.table(type);
+    const removed = new Set(ids);
+    // The versions just written are the last of `all`, in stamp order.
+    for (const record of table.all.slice(table.all.length - ids.length)) {
+      if (removed.has(record.id)) table.deleteLog.push({ id: record.id, deletedMs: record.modstamp });
+    }
+    return ids;
+  }
+
+  /**
+   * Purges `count` records of `type` from the recycle bin (all of them when `count` is
+   * undefined), the longest deleted first, as emptying the bin or its 15-day clean-up does:
+   * queryAll no longer sees them; only the delete log (`/deleted`) still names them. Returns
+   * their ids.
+   */
+  purge(type: SObjectType, count?: number): string[] {
+    const table = this.table(type);
+    const binned = table.all.filter((record) => record.deleted);
+    const take = count === undefined ? binned.length : count;
+    checkCount(take);
+    if (take > binned.length) throw new RangeError(`cannot purge ${take} ${type} records: only ${binned.length} are in the recycle bin`);
+    const purged = new Set(binned.slice(0, take).map((record) => record.id));
+    table.all = table.all.filter((record) => !purged.has(record.id));
+    return [...purged];
+  }
+
+  /**
+   * Restores `count` records of `type` from the recycle bin (the most recently deleted first):
+   * live again, stamped now; returns their ids. Unclear in the documentation: whether the
+   * delete log forgets an undeleted record; the sandbox keeps its entry (the reading that asks
+   * more of a client: a record named in `/deleted` may be live again).
+   */
+  undelete(type: SObjectType, count: number): string[] {
+    checkCount(count);
+    const table = this.table(type);
+    const binned = table.all.filter((record) => record.deleted);
+    if (count > binned.length) throw new RangeError(`cannot undelete ${count} ${type} records: only ${binned.length} are in the recycle bin`);
+    const restored = binned.slice(binned.length - count).reverse();
+    const versions = restored.map((record) => {
+      const stamp = this.nextStamp();
+      return { ...record, modstamp: stamp, lastModified: stamp, deleted: false };
+    });
+    const ids = new Set(versions.map((record) => record.id));
+    table.all = [...table.all.filter((record) => !ids.has(record.id)), ...versions];
+    table.live = table.all.filter((record) => !record.deleted);
+    return versions.map((record) => record.id);
+  }
+
+  /**
+   * The org's background process purges the delete log of `type` (Salesforce does so every two
+   * hours once the log passes 5,000 entries per licence): entries from before now are gone,
+   * and a `/deleted` window starting before now answers INVALID_REPLICATION_DATE.
+   */
+  purgeDeleteLog(type: SObjectType): void {
+    const table = this.table(type);
+    const now = this.now();
+    table.deleteLog = table.deleteLog.filter((entry) => entry.deletedMs >= now);
+    table.deleteLogFrom = now;
   }
 
   /**
@@ -375,6 +463,18 @@ export class SalesforceDataStore {
     this.emails.set(key, seen + 1);
     return seen === 0 ? key : `${local}${seen + 1}@${domain}`;
   }
+}
+
+/** Index of the first delete-log entry deleted at `ms` or later. */
+function firstAtOrAfter(log: readonly DeletedEntry[], ms: number): number {
+  let low = 0;
+  let high = log.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((log[mid] as DeletedEntry).deletedMs >= ms) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 function checkCount(count: number): void {

@@ -25,13 +25,15 @@ export interface SalesforceFailureState {
   readonly bulkLocatorExpires: number | 'always';
   /** The poll on which a new bulk query job finishes (0: finished at creation). */
   readonly bulkPollsToComplete: number;
+  /** Revoke requests still to answer 400 `unsupported_token_type`; `'always'` until reset. */
+  readonly revokeRefused: number | 'always';
 }
 
 /**
  * Switches for failure modes, usable from code (`sandbox.failures`) and over HTTP
  * (`POST /__sandbox/failures`). Counted modes apply to the next n REST calls
  * (`/services/data/...`); `Infinity` means "until reset". OAuth endpoints are affected
- * only by `slow`, `consentDenied`, `rotateRefreshTokens`, `expireSessions` and `revokeGrant`.
+ * only by `slow`, `consentDenied`, `rotateRefreshTokens`, `expireSessions`, `revokeGrant` and `revokeRefused`.
  */
 export interface SalesforceSandboxFailures {
   /** All current access tokens stop working (401 INVALID_SESSION_ID); refresh tokens still work. */
@@ -74,6 +76,11 @@ export interface SalesforceSandboxFailures {
    */
   bulkPollsToComplete(polls: number): void;
   /**
+   * The next `times` revoke requests answer 400 `unsupported_token_type` (one of the 400s
+   * Salesforce's revoke endpoint answers besides `invalid_token`), revoking nothing.
+   */
+  revokeRefused(times: number): void;
+  /**
    * Turns every failure mode off (issued and revoked tokens stay as they are), including the
    * orgs' other integrations (`othersPerCall`) and usage release (`releasePerSecond`) of
    * their allowances; their `limit` and `used` stay.
@@ -96,8 +103,10 @@ export class FailureModes {
   readonly bulkJobAborted = new CountedFailure('bulkJobAborted');
   readonly bulkJobNeverCompletes = new CountedFailure('bulkJobNeverCompletes');
   readonly bulkLocatorExpires = new CountedFailure('bulkLocatorExpires');
+  readonly revokeRefused = new CountedFailure('revokeRefused');
 
   reset(): void {
+    this.revokeRefused.reset();
     this.bulkJobFails.reset();
     this.bulkJobAborted.reset();
     this.bulkJobNeverCompletes.reset();

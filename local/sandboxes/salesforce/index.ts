@@ -1,6 +1,6 @@
 /**
  * Salesforce sandbox: a real HTTP server on 127.0.0.1 that speaks Salesforce's OAuth, REST
- * query, `/limits` and Bulk API 2.0 query wire formats (see /work/shared/PROVIDERS.md), for
+ * query, describe, getDeleted, `/limits` and Bulk API 2.0 query wire formats (see /work/shared/PROVIDERS.md), for
  * the local stack and tests.
  *
  * @example
@@ -27,11 +27,15 @@ export {
   type SalesforceBulkJobSummary,
   type SalesforceAllowanceChanges,
   type SalesforceAllowanceState,
+  type SalesforceSandboxFieldVisibility,
+  type HiddenFields,
+  DELETED_WINDOW_MS,
+  MAX_DELETED_IDS,
 } from './sandbox';
 export { DEFAULT_API_LIMIT } from './allowance';
 export { BULK_MIN_VERSION, DAILY_BULK_QUERY_JOBS, MAX_RESULTS_PAGE, MAX_JOBS_PER_ORG, JOB_RETENTION_MS } from './bulk';
 export type { SalesforceFailureState, SalesforceSandboxFailures } from './failures';
-export { type SObjectType, sobjectTypes, objectFields, systemFields } from './schema';
+export { type SObjectType, sobjectTypes, objectFields, systemFields, fieldTypes } from './schema';
 export { type DataSetSizes, defaultDataSetSizes, splitPeople, DATA_SET_END } from './data';
 export { AUTH_CODE_TTL_MS, REFRESH_TOKENS_PER_USER } from './oauth';
 export { MIN_BATCH_SIZE, MAX_BATCH_SIZE } from './rest';

@@ -6,7 +6,7 @@
 import type { SalesforceDataStore, StoredRecord } from './data';
 import { DEFAULT_INSTANCE, keyPrefix, salesforceId } from './ids';
 import { type FieldValue, formatDateTime, type SObjectType } from './schema';
-import { parseSoql, type SoqlQuery } from './soql';
+import { parseSoql, type SoqlOptions, type SoqlQuery } from './soql';
 
 /** Salesforce's page-size bounds for `Sforce-Query-Options: batchSize=N`. */
 export const MIN_BATCH_SIZE = 200;
@@ -67,6 +67,8 @@ export class QueryService {
     private readonly now: () => number,
     /** The org's instance part of locator ids (see ids.ts). */
     private readonly instance: string = DEFAULT_INSTANCE,
+    /** What the org's user may read (field-level security). */
+    private readonly soql: SoqlOptions = {},
   ) {}
 
   /** The open locators without their records (those come back from the data store). */
@@ -88,7 +90,7 @@ export class QueryService {
 
   /** `GET .../query?q=` (includeDeleted false) or `.../queryAll?q=` (true); `SELECT COUNT()` answers the size without records. */
   query(version: string, soql: string, includeDeleted: boolean, batchSize: number, grantId: number): QueryPage {
-    const parsed = parseSoql(soql);
+    const parsed = parseSoql(soql, this.soql);
     const { records, start, end } = matching(this.store, parsed, includeDeleted);
     // `SELECT COUNT()`: the size alone, in one answer whatever the size.
     if (parsed.count) return { totalSize: end - start, done: true, records: [] };

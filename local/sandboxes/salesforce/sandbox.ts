@@ -33,11 +33,12 @@ import {
   writeCsvRows,
 } from './bulk';
 import { type DataSetSizes, defaultDataSetSizes, type SalesforceOrgOptions, SalesforceDataStore } from './data';
+import { FieldVisibility, type HiddenFields } from './fields';
 import { type SalesforceFailureState, type SalesforceSandboxFailures, FailureModes } from './failures';
-import { orgInstance } from './ids';
+import { keyPrefix, orgInstance } from './ids';
 import { OAuthServer, type OAuthSnapshot } from './oauth';
 import { batchSizeFromHeader, MAX_BATCH_SIZE, QueryService, type QuerySnapshot, RestError } from './rest';
-import { canonicalObject, type FieldValue, objectFields, type SObjectType, sobjectTypes } from './schema';
+import { canonicalObject, type FieldValue, formatDateTime, objectFields, type SObjectType, sobjectTypes } from './schema';
 import { SoqlError } from './soql';
 
 /** Options of {@link startSalesforceSandbox}. */
@@ -88,6 +89,7 @@ export interface SalesforceSandboxOptions {
 }
 
 export type { SalesforceOrgOptions } from './data';
+export type { HiddenFields } from './fields';
 export type { SalesforceAllowanceChanges, SalesforceAllowanceState } from './allowance';
 
 /** The id of the sandbox's first org, for {@link SalesforceSandbox.org} and {@link SalesforceSandbox.consentAs}. */
@@ -111,8 +113,27 @@ export interface SalesforceSandboxOrg {
   readonly data: SalesforceSandboxData;
   /** The org's API allowance. */
   readonly allowance: SalesforceSandboxAllowance;
+  /** Which fields the org's integration user cannot read (field-level security). */
+  readonly fieldVisibility: SalesforceSandboxFieldVisibility;
   /** The org's Bulk API 2.0 query jobs that still exist (not deleted, not past their 7 days). */
   bulkJobs(): SalesforceBulkJobSummary[];
+}
+
+/**
+ * An org's field-level security as the integration user meets it: a hidden field is absent
+ * from the object's describe, and a query (REST or Bulk) naming it answers 400 INVALID_FIELD.
+ * Also `POST /__sandbox/fields {"org":"org-b","hidden":{"Account":["AnnualRevenue"]}}`. Not a
+ * failure mode: `failures.reset()` leaves it alone.
+ */
+export interface SalesforceSandboxFieldVisibility {
+  /**
+   * Replaces the hidden fields: `{ Account: ['AnnualRevenue'], Opportunity: ['Probability'] }`;
+   * `{}` shows every field again. Only an object's own fields can be hidden (RangeError
+   * otherwise, nothing changed). Answers the setting after the change.
+   */
+  hide(hidden: HiddenFields): HiddenFields;
+  /** The hidden fields per object (objects with none left out). */
+  hidden(): HiddenFields;
 }
 
 /** A Bulk API 2.0 query job as {@link SalesforceSandbox.bulkJobs} and `GET /__sandbox/state` list it. */
@@ -162,7 +183,7 @@ export interface SalesforceSandboxStats {
   readonly requests: number;
   /**
    * Requests per endpoint: authorize, token, revoke, query, queryAll, queryMore, limits,
-   * bulkCreate, bulkList, bulkPoll, bulkAbort, bulkDelete, bulkResults, identity, notFound
+   * describe, deleted, bulkCreate, bulkList, bulkPoll, bulkAbort, bulkDelete, bulkResults, identity, notFound
    * (bulkJobs / bulkJob for a bulk path with a method it does not take).
    */
   readonly byEndpoint: Readonly<Record<string, number>>;
@@ -198,8 +219,23 @@ export interface SalesforceSandboxData {
    * now, strictly later than every stamp so far; returns their ids.
    */
   modify(object: SObjectType, count: number): string[];
-  /** Marks `count` live records of `object` IsDeleted = true with a new SystemModstamp; returns their ids. */
+  /**
+   * Marks `count` live records of `object` IsDeleted = true with a new SystemModstamp: they go
+   * to the recycle bin (queryAll still sees them) and to the delete log (`/deleted`); returns their ids.
+   */
   remove(object: SObjectType, count: number): string[];
+  /**
+   * Purges `count` records of `object` from the recycle bin (all of them without `count`), the
+   * longest deleted first: queryAll no longer sees them, only `/deleted` names them. Returns their ids.
+   */
+  purge(object: SObjectType, count?: number): string[];
+  /** Restores `count` records of `object` from the recycle bin (the latest deleted first), stamped now; returns their ids. */
+  undelete(object: SObjectType, count: number): string[];
+  /**
+   * The org's background clean-up empties the delete log of `object`: a `/deleted` window that
+   * starts before now answers 400 INVALID_REPLICATION_DATE (a client must read the object in full).
+   */
+  purgeDeleteLog(object: SObjectType): void;
   /**
    * Sets fields of the live record `id` (fields particular to `object`, e.g. Account's Name)
    * and bumps its SystemModstamp to now; returns the id. For values the generated data never
@@ -228,6 +264,8 @@ export interface SalesforceSandbox {
   readonly data: SalesforceSandboxData;
   /** The first org's API allowance (the same as `org(DEFAULT_ORG).allowance`). */
   readonly allowance: SalesforceSandboxAllowance;
+  /** The first org's field-level security (the same as `org(DEFAULT_ORG).fieldVisibility`). */
+  readonly fieldVisibility: SalesforceSandboxFieldVisibility;
   /** Every org's Bulk API 2.0 query jobs that still exist, the first org's first: `[]` once a sync cleaned up. */
   bulkJobs(): SalesforceBulkJobSummary[];
   /** The org with this id ({@link DEFAULT_ORG}, or omitted, for the first); throws a RangeError for an unknown id. */
@@ -263,6 +301,13 @@ const API_VERSION = /^v(\d{2})\.0$/;
 /** REST versions the sandbox answers: those Salesforce still serves, up to the adapter's v62.0. */
 const MIN_VERSION = 31;
 const MAX_VERSION = 62;
+/** `sobjects/{Object}/deleted` exists from this REST version on (v29.0); the sandbox serves none before v31.0 anyway. */
+const DELETED_MIN_VERSION = 29;
+/** How far back `/deleted` answers: Salesforce keeps no more than 15 days of its delete log for it. */
+export const DELETED_WINDOW_MS = 15 * 24 * 3600 * 1000;
+/** The most ids one `/deleted` answer may hold; a window with more answers 400 EXCEEDED_ID_LIMIT. */
+export const MAX_DELETED_IDS = 600_000;
+const MINUTE_MS = 60_000;
 
 /**
  * Starts a Salesforce sandbox on 127.0.0.1: the OAuth 2.0 web server flow with PKCE,
@@ -313,12 +358,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     const instance = index === 0 ? undefined : orgInstance(index);
     const store = new SalesforceDataStore(orgSizes, orgSeed, now, instance);
     const allowance = new Allowance(now, apiLimit);
+    const fields = new FieldVisibility();
+    const soql = { isHidden: (type: SObjectType, field: string) => fields.isHidden(type, field) };
     const org: Org = {
       id,
       server: orgServer,
       instanceUrl,
       store,
-      queries: new QueryService(store, now, instance),
+      fields,
+      queries: new QueryService(store, now, instance, soql),
       oauth: new OAuthServer(
         {
           clientId,
@@ -334,7 +382,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       data: dataOf(store),
       allowance,
       allowanceApi: { state: () => allowance.state(), set: (changes) => allowance.set(changes) },
-      bulk: new BulkQueryService(store, now, instance),
+      bulk: new BulkQueryService(store, now, instance, soql),
     };
     return org;
   };
@@ -450,6 +498,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     bulkPollsToComplete: (polls) => {
       pollsToComplete = checkPolls(polls);
     },
+    revokeRefused: (times) => modes.revokeRefused.set(times),
     reset: () => {
       modes.reset();
       pollsToComplete = defaultPollsToComplete;
@@ -470,6 +519,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       bulkJobNeverCompletes: modes.bulkJobNeverCompletes.remaining(),
       bulkLocatorExpires: modes.bulkLocatorExpires.remaining(),
       bulkPollsToComplete: pollsToComplete,
+      revokeRefused: modes.revokeRefused.remaining(),
     }),
   };
 
@@ -484,6 +534,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     instanceUrl: org.instanceUrl,
     data: org.data,
     allowance: org.allowanceApi,
+    fieldVisibility: fieldVisibilityOf(org),
     bulkJobs: () => bulkJobsOf(org),
   });
   const bulkJobsOf = (org: Org): SalesforceBulkJobSummary[] =>
@@ -567,6 +618,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     if (path === '/services/oauth2/revoke') {
       count('revoke');
       const token = req.method === 'POST' ? (await readForm(req, BODY_LIMITS)).get('token') : requestUrl.searchParams.get('token');
+      if (modes.revokeRefused.take()) {
+        return sendJson(res, 400, { error: 'unsupported_token_type', error_description: 'this token type is not supported' });
+      }
       const owner = (token && orgs.find((candidate) => candidate.oauth.ownsToken(token))) || org;
       const answer = owner.oauth.revoke(token);
       persist();
@@ -610,7 +664,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     // The allowance is the org's (shared by its integrations, not by other orgs). A call made
     // when it is used up is refused and counts nothing.
     const charge = org.allowance.charge();
-    const headers = { 'Sforce-Limit-Info': charge.header };
+    // The org's clock (advanceTime moves it), as a client that takes the server's time from an answer sees it.
+    const headers = { 'Sforce-Limit-Info': charge.header, Date: new Date(now()).toUTCString() };
     if (!charge.allowed) return sendRestError(res, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.', headers);
 
     // Injected failures come before the session check, so "the next n calls" means exactly that.
@@ -640,7 +695,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }
     const versionMatch = API_VERSION.exec(version);
     const versionNumber = Number(versionMatch?.[1] ?? 0);
-    const minVersion = endpoint.startsWith('bulk') ? BULK_MIN_VERSION : MIN_VERSION;
+    const minVersion = endpoint.startsWith('bulk') ? BULK_MIN_VERSION : endpoint === 'deleted' ? DELETED_MIN_VERSION : MIN_VERSION;
     if (endpoint === 'notFound' || versionNumber < minVersion || versionNumber > MAX_VERSION) {
       return sendRestError(res, 404, 'NOT_FOUND', 'The requested resource does not exist', headers);
     }
@@ -671,6 +726,16 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
           const info = org.bulk.create(versionNumber, body, grant.user.userId, pollsToComplete, takeOutcome);
           persist();
           return answer(bulkJsonText(info));
+        }
+        case 'describe': {
+          const type = canonicalObject(parts[2] ?? '');
+          if (!type) throw new RestError(404, 'NOT_FOUND', 'The requested resource does not exist');
+          return answer(JSON.stringify(org.fields.describe(type, version, keyPrefix[type])));
+        }
+        case 'deleted': {
+          const type = canonicalObject(parts[2] ?? '');
+          if (!type) throw new RestError(404, 'NOT_FOUND', 'The requested resource does not exist');
+          return answer(JSON.stringify(deletedRecords(org.store, type, requestUrl.searchParams, now())));
         }
         case 'bulkList':
           return answer(bulkJsonText(org.bulk.list()));
@@ -756,6 +821,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         deletedCounts: org.data.deletedCounts(),
         entityCounts: org.data.entityCounts(),
         allowance: org.allowance.state(),
+        hiddenFields: org.fields.state(),
         bulkJobs: bulkJobsOf(org),
       })),
     }),
@@ -782,6 +848,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         const target = orgById(id);
         return { org: target.id, ...target.allowance.set(changes as SalesforceAllowanceChanges) };
       },
+      // `{"org":"org-b","hidden":{"Account":["AnnualRevenue"]}}`: replaces that org's hidden fields; `{}` only reads them.
+      fields: (body) => {
+        if (!isRecord(body)) throw new Error('body must be a JSON object');
+        const { org: id, hidden, ...rest } = body;
+        if (id !== undefined && typeof id !== 'string') throw new Error('org must be an org id');
+        if (Object.keys(rest).length > 0) throw new Error(`unknown field(s): ${Object.keys(rest).join(', ')}; known: org, hidden`);
+        const target = orgById(id);
+        return { org: target.id, hidden: hidden === undefined ? target.fields.state() : target.fields.set(hidden) };
+      },
     },
   };
 
@@ -802,6 +877,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     failures,
     data,
     allowance: first.allowanceApi,
+    fieldVisibility: fieldVisibilityOf(first),
     bulkJobs: () => orgs.flatMap(bulkJobsOf),
     org: (id) => publicOrg(orgById(id)),
     orgs: () => orgs.map(publicOrg),
@@ -826,6 +902,8 @@ interface Org {
   readonly server: Server;
   readonly instanceUrl: string;
   readonly store: SalesforceDataStore;
+  /** The org's field-level security: hidden fields are missing from describes and refused in queries. */
+  readonly fields: FieldVisibility;
   readonly queries: QueryService;
   readonly oauth: OAuthServer;
   readonly data: SalesforceSandboxData;
@@ -849,6 +927,11 @@ function restEndpoint(parts: readonly string[], method: string): { endpoint: str
     if (parts.length === 3) return { endpoint: 'queryMore', allow: read };
   }
   if (resource === 'limits' && (parts.length === 2 || (parts.length === 3 && sub === ''))) return { endpoint: 'limits', allow: read };
+  // `sobjects/{Object}/describe` and `sobjects/{Object}/deleted/?start=&end=` (a trailing slash or none).
+  if (resource === 'sobjects' && sub && (parts.length === 4 || (parts.length === 5 && parts[4] === ''))) {
+    if (parts[3] === 'describe') return { endpoint: 'describe', allow: read };
+    if (parts[3] === 'deleted') return { endpoint: 'deleted', allow: read };
+  }
   if (resource === 'jobs' && sub === 'query') {
     if (parts.length === 3) {
       return { endpoint: method === 'POST' ? 'bulkCreate' : method === 'GET' ? 'bulkList' : 'bulkJobs', allow: ['GET', 'POST'] };
@@ -878,6 +961,64 @@ async function writeChunk(res: ServerResponse, chunk: string): Promise<boolean> 
   return !res.destroyed;
 }
 
+/** An org's field visibility as the public API shows it. */
+function fieldVisibilityOf(org: Org): SalesforceSandboxFieldVisibility {
+  return { hide: (hidden) => org.fields.set(hidden), hidden: () => org.fields.state() };
+}
+
+/**
+ * `GET .../sobjects/{Object}/deleted/?start=&end=`: the object's delete log between `start` and
+ * `end` (ISO 8601, e.g. `2026-03-05T08:00:00+00:00`; seconds ignored, as Salesforce ignores
+ * them), purged records included. Refused as Salesforce's getDeleted rules say: a window of a
+ * minute or less, or one starting more than 15 days ago or before the delete log's last purge,
+ * answers 400 INVALID_REPLICATION_DATE.
+ */
+function deletedRecords(store: SalesforceDataStore, type: SObjectType, params: URLSearchParams, nowMs: number): Record<string, unknown> {
+  const start = replicationDate('start', params.get('start'));
+  const end = replicationDate('end', params.get('end'));
+  // Unclear in the documentation: the exact messages; the codes and the rules are Salesforce's.
+  if (end - start <= MINUTE_MS) {
+    throw new RestError(400, 'INVALID_REPLICATION_DATE', 'startDate must chronologically precede endDate by more than one minute');
+  }
+  const now = floorToMinute(nowMs);
+  const earliest = Math.max(now - DELETED_WINDOW_MS, store.deleteLogFrom(type));
+  if (start < now - DELETED_WINDOW_MS) {
+    throw new RestError(400, 'INVALID_REPLICATION_DATE', `startDate can not be more than 15 days ago (earliest date available: ${formatDateTime(earliest)})`);
+  }
+  if (start < store.deleteLogFrom(type)) {
+    throw new RestError(400, 'INVALID_REPLICATION_DATE', `startDate is before the earliest date available: ${formatDateTime(earliest)}; the delete log was purged, replicate the object again`);
+  }
+  // Nothing after the current minute is covered yet, whatever `end` asks for.
+  const covered = Math.min(end, now);
+  const entries = store.deletedBetween(type, start, covered);
+  if (entries.length > MAX_DELETED_IDS) {
+    throw new RestError(400, 'EXCEEDED_ID_LIMIT', `More than ${MAX_DELETED_IDS} ids were found; choose start and end dates closer together`);
+  }
+  return {
+    deletedRecords: entries.map((entry) => ({ id: entry.id, deletedDate: formatDateTime(entry.deletedMs) })),
+    earliestDateAvailable: formatDateTime(earliest),
+    latestDateCovered: formatDateTime(covered),
+  };
+}
+
+/**
+ * A `start` / `end` parameter as epoch ms, its seconds dropped. ISO 8601 with `Z` or an
+ * `+hh:mm` offset (a `+` sent unencoded arrives as a space and is refused). Unclear in the
+ * documentation: the code Salesforce answers for a missing or unreadable date; the sandbox
+ * says MISSING_ARGUMENT and MALFORMED_QUERY, which an adapter must not depend on.
+ */
+function replicationDate(name: string, value: string | null): number {
+  if (value === null || value === '') throw new RestError(400, 'MISSING_ARGUMENT', `${name} is required`);
+  const match = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2})$/.exec(value);
+  const ms = match ? Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new RestError(400, 'MALFORMED_QUERY', `${name}: '${value.slice(0, 40)}' is not a valid ISO 8601 dateTime`);
+  return floorToMinute(ms);
+}
+
+function floorToMinute(ms: number): number {
+  return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+}
+
 /** Polls before a bulk job finishes: a non-negative integer. */
 function checkPolls(polls: number): number {
   if (!Number.isSafeInteger(polls) || polls < 0 || polls > 1_000_000) {
@@ -892,6 +1033,9 @@ function dataOf(store: SalesforceDataStore): SalesforceSandboxData {
     add: (object, count) => store.add(checkObject(object), count),
     modify: (object, count) => store.modify(checkObject(object), count),
     remove: (object, count) => store.remove(checkObject(object), count),
+    purge: (object, count) => store.purge(checkObject(object), count),
+    undelete: (object, count) => store.undelete(checkObject(object), count),
+    purgeDeleteLog: (object) => store.purgeDeleteLog(checkObject(object)),
     set: (object, id, values) => store.set(checkObject(object), id, values),
     counts: () => store.counts(),
     deletedCounts: () => store.deletedCounts(),
@@ -977,6 +1121,7 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
     'bulkJobNeverCompletes',
     'bulkLocatorExpires',
     'bulkPollsToComplete',
+    'revokeRefused',
   ]);
   if (fields.reset !== undefined && parseFlag('reset', fields.reset)) failures.reset();
   if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
@@ -998,7 +1143,7 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
   if (fields.slow !== undefined) failures.slow(parseMs('slow', fields.slow));
   if (fields.rotateRefreshTokens !== undefined) failures.rotateRefreshTokens(parseFlag('rotateRefreshTokens', fields.rotateRefreshTokens));
   if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
-  for (const mode of ['bulkJobFails', 'bulkJobAborted', 'bulkJobNeverCompletes', 'bulkLocatorExpires'] as const) {
+  for (const mode of ['bulkJobFails', 'bulkJobAborted', 'bulkJobNeverCompletes', 'bulkLocatorExpires', 'revokeRefused'] as const) {
     if (fields[mode] !== undefined) failures[mode](parseTimes(mode, fields[mode]));
   }
   if (fields.bulkPollsToComplete !== undefined) {
@@ -1013,13 +1158,16 @@ function applyFailures(failures: SalesforceSandboxFailures, body: unknown, conse
 }
 
 /**
- * Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`
- * or `{"set":{"Account":{"<id>":{"Name":"Comma, \"Quote\" Inc."}}}}`. Sets apply first.
+ * Applies a `POST /__sandbox/data` body, e.g. `{"modify":{"Account":5},"remove":{"Lead":2},"add":{"Contact":3}}`,
+ * `{"remove":{"Contact":4},"purge":{"Contact":3}}` (recycle bin), `{"purgeDeleteLog":["Contact"]}`
+ * or `{"set":{"Account":{"<id>":{"Name":"Comma, \"Quote\" Inc."}}}}`. Sets apply first, then add,
+ * modify, remove, undelete, purge and purgeDeleteLog.
  */
 function applyData(data: SalesforceSandboxData, body: unknown): Record<string, Record<string, string[]>> {
   if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove' && key !== 'set');
-  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove, set`);
+  const known = ['set', 'add', 'modify', 'remove', 'undelete', 'purge', 'purgeDeleteLog'];
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
   // Validate everything before changing anything (but whether a set's record exists, which set itself checks).
   const sets: Array<[SObjectType, string, Record<string, FieldValue>]> = [];
   if (body.set !== undefined) {
@@ -1039,8 +1187,8 @@ function applyData(data: SalesforceSandboxData, body: unknown): Record<string, R
       }
     }
   }
-  const plan: Array<['add' | 'modify' | 'remove', SObjectType, number]> = [];
-  for (const operation of ['add', 'modify', 'remove'] as const) {
+  const plan: Array<['add' | 'modify' | 'remove' | 'undelete' | 'purge', SObjectType, number]> = [];
+  for (const operation of ['add', 'modify', 'remove', 'undelete', 'purge'] as const) {
     const perObject = body[operation];
     if (perObject === undefined) continue;
     if (!isRecord(perObject)) throw new Error(`${operation} must map object names to counts`);
@@ -1051,10 +1199,17 @@ function applyData(data: SalesforceSandboxData, body: unknown): Record<string, R
       plan.push([operation, checkObject(object), value]);
     }
   }
+  const logs = body.purgeDeleteLog === undefined ? [] : body.purgeDeleteLog;
+  if (!Array.isArray(logs)) throw new Error('purgeDeleteLog must be an array of object names');
+  const purgedLogs = logs.map((object) => checkObject(String(object)));
   const changed: Record<string, Record<string, string[]>> = {};
   for (const [object, id, values] of sets) ((changed.set ??= {})[object] ??= []).push(data.set(object, id, values));
   for (const [operation, object, value] of plan) {
     (changed[operation] ??= {})[object] = data[operation](object, value);
+  }
+  for (const object of purgedLogs) {
+    data.purgeDeleteLog(object);
+    (changed.purgeDeleteLog ??= {})[object] = [];
   }
   return changed;
 }

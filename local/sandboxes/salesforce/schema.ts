@@ -17,6 +17,35 @@ export const objectFields: Readonly<Record<SObjectType, readonly string[]>> = {
   Opportunity: ['Name', 'AccountId', 'Amount', 'StageName', 'CloseDate', 'Probability'],
 };
 
+/** A field's type as a describe answer names it (`fields[].type`). */
+export type FieldType = 'id' | 'datetime' | 'boolean' | 'string' | 'url' | 'picklist' | 'int' | 'currency' | 'email' | 'reference' | 'date' | 'percent';
+
+/** The type of every field the sandbox knows, system fields included, as Salesforce's describe reports it. */
+export const fieldTypes: Readonly<Record<string, FieldType>> = {
+  Id: 'id',
+  SystemModstamp: 'datetime',
+  IsDeleted: 'boolean',
+  CreatedDate: 'datetime',
+  LastModifiedDate: 'datetime',
+  Name: 'string',
+  Website: 'url',
+  Industry: 'picklist',
+  NumberOfEmployees: 'int',
+  AnnualRevenue: 'currency',
+  BillingCountry: 'string',
+  FirstName: 'string',
+  LastName: 'string',
+  Email: 'email',
+  Title: 'string',
+  AccountId: 'reference',
+  Company: 'string',
+  Status: 'picklist',
+  Amount: 'currency',
+  StageName: 'picklist',
+  CloseDate: 'date',
+  Probability: 'percent',
+};
+
 /** A field value as it appears in a JSON record. */
 export type FieldValue = string | number | boolean | null;
 

@@ -79,8 +79,14 @@ function tokenize(soql: string): Token[] {
   return tokens;
 }
 
+/** What the org's user may read, for {@link parseSoql}. */
+export interface SoqlOptions {
+  /** Field-level security: a hidden field is refused as if it did not exist (INVALID_FIELD). */
+  readonly isHidden?: (type: SObjectType, field: string) => boolean;
+}
+
 /** Parses `soql`, or throws a SoqlError that the REST layer turns into a 400. */
-export function parseSoql(soql: string): SoqlQuery {
+export function parseSoql(soql: string, options: SoqlOptions = {}): SoqlQuery {
   const tokens = tokenize(soql);
   let position = 0;
   const peek = (): Token | undefined => tokens[position];
@@ -133,7 +139,8 @@ export function parseSoql(soql: string): SoqlQuery {
   const fields: string[] = [];
   for (const raw of rawFields) {
     const field = canonicalField(type, raw);
-    if (!field) throw noSuchColumn(raw, type);
+    // Salesforce answers a field the user may not read with the very words it uses for one that does not exist.
+    if (!field || options.isHidden?.(type, field)) throw noSuchColumn(raw, type);
     // Unclear which code Salesforce uses for a field selected twice; the sandbox rejects it
     // so our adapter never sends one, and calls it MALFORMED_QUERY.
     if (fields.includes(field)) throw new SoqlError('MALFORMED_QUERY', `duplicate field selected: ${field}`);

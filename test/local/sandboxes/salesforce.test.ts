@@ -586,6 +586,7 @@ describe('Salesforce sandbox: failure modes', () => {
     sandbox.failures.consentDenied(true);
     sandbox.failures.rotateRefreshTokens(true);
     sandbox.failures.slow(10);
+    sandbox.failures.revokeRefused(2);
     sandbox.failures.reset();
     expect(sandbox.failures.state()).toEqual({
       requestLimitExceeded: 0,
@@ -599,6 +600,7 @@ describe('Salesforce sandbox: failure modes', () => {
       bulkJobNeverCompletes: 0,
       bulkLocatorExpires: 0,
       bulkPollsToComplete: 2,
+      revokeRefused: 0,
     });
     expect((await query(access_token, 'SELECT Id FROM Account')).status).toBe(200);
   });
