@@ -1,8 +1,8 @@
 import { ConfigurationError, InvalidInputError, ProviderError } from '../../core/errors';
 import type { SyncType } from '../../core/model';
-import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds, splitApiKeyAndSecret } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SourceRecord, SyncAdapter } from '../types';
-import { cioIdOf, type CustomerIoCustomer, toSourceRecord } from './customerio-people';
+import { cioIdOf, cioIdText, type CustomerIoCustomer, toSourceRecord } from './customerio-people';
 import { RequestPacer } from './request-pacer';
 
 const PROVIDER = 'Customer.io';
@@ -39,8 +39,6 @@ const ATTRIBUTES_BATCH = 100;
  * jitter on the way cannot push two calls into the same second at Customer.io.
  */
 const PACE = { limit: 10, windowMs: 1200 };
-/** Wait this long after a 429 that names no time of its own: the limit is per second. */
-const DEFAULT_THROTTLE_WAIT_SECONDS = 1;
 
 /**
  * The audience that is everyone. The filter is required and there is no "match all";
@@ -57,7 +55,7 @@ export const EVERYONE_FILTER = {
 } as const;
 
 interface ListAnswer {
-  identifiers?: Array<{ email?: string | null; id?: string | null; cio_id?: string | null }>;
+  identifiers?: Array<{ email?: string | null; id?: string | null; cio_id?: string | number | null }>;
   ids?: string[];
   next?: string | null;
 }
@@ -97,6 +95,9 @@ export class CustomerIoAdapter implements SyncAdapter, ApiKeyAdapter {
 
   async verifyApiKey(apiKey: string, config: Record<string, unknown>): Promise<void> {
     const { region } = this.parseConfig(config);
+    if (splitApiKeyAndSecret(apiKey).apiSecret !== undefined) {
+      throw new InvalidInputError('Customer.io takes no API secret: an App API key is all it needs; remove apiSecret.');
+    }
     try {
       // The cheapest authenticated call there is: one person's identifiers.
       await this.post<ListAnswer>(apiKey, region, '/v1/customers', { limit: '1' }, { filter: EVERYONE_FILTER });
@@ -145,7 +146,7 @@ export class CustomerIoAdapter implements SyncAdapter, ApiKeyAdapter {
     const cioIds: string[] = [];
     const seen = new Set<string>();
     for (const identifier of list.identifiers) {
-      const cioId = identifier && typeof identifier.cio_id === 'string' && identifier.cio_id !== '' ? identifier.cio_id : undefined;
+      const cioId = identifier ? cioIdText(identifier.cio_id) : undefined;
       if (!cioId) {
         failed += 1; // Without a cio_id there is nothing to key the person by.
         continue;
@@ -212,14 +213,29 @@ function unexpectedAnswer(what: string): ProviderError {
   return new ProviderError(`Customer.io answered without ${what}; the answer's format is not one we know.`, { provider: PROVIDER });
 }
 
-/** App API errors by status; the body (its shape is not settled in the documentation) only adds detail. */
+/**
+ * App API errors by status; the body (`{"errors":[{"detail","status","code?"}]}`) adds detail.
+ *
+ * A 429 with `Retry-After` is the per-second limit: wait that long and go on. A 429 without
+ * it is Customer.io's daily quota, which no wait of seconds lifts: the sync ends with a
+ * sentence saying so (not retryable), instead of retrying every second until the engine
+ * gives up, and the next scheduled sync tries again.
+ */
 async function apiError(response: Response, region: CustomerIoRegion, apiKey: string): Promise<ProviderError> {
   const detail = errorDetail(await response.text().catch(() => ''), apiKey);
   if (response.status === 401 || response.status === 403) return rejectedKey(region);
   if (response.status === 429) {
+    const wait = retryAfterSeconds(response);
+    if (wait === undefined) {
+      return new ProviderError(
+        `Customer.io refused further requests today (HTTP 429 without Retry-After: the workspace's daily API quota${detail ? `; "${detail}"` : ''}). ` +
+          'The sync stopped; it will run again at the next schedule.',
+        { provider: PROVIDER, throttled: true },
+      );
+    }
     return comeBackLaterError(PROVIDER, 'Customer.io asked us to slow down (HTTP 429: more than 10 requests per second).', {
       throttled: true,
-      waitSeconds: retryAfterSeconds(response) ?? DEFAULT_THROTTLE_WAIT_SECONDS,
+      waitSeconds: wait,
     });
   }
   if (response.status >= 500) {
@@ -232,14 +248,21 @@ async function apiError(response: Response, region: CustomerIoRegion, apiKey: st
 }
 
 /**
- * The message of an error body, `{"meta":{"error":"..."}}` or `{"meta":{"errors":["..."]}}`
- * (the documentation shows neither for sure), without the key and at most 200 characters.
+ * The message of an error body, without the key and at most 200 characters. Customer.io's
+ * App API answers `{"errors":[{"detail","status","code"?}]}`; the `{"meta":{"error":"..."}}`
+ * and `{"meta":{"errors":["..."]}}` forms of older examples are read too.
  */
-function errorDetail(text: string, apiKey: string): string | undefined {
+export function errorDetail(text: string, apiKey: string): string | undefined {
   let message: string | undefined;
   try {
-    const meta = (JSON.parse(text) as { meta?: { error?: unknown; errors?: unknown } }).meta;
-    if (typeof meta?.error === 'string') message = meta.error;
+    const body = JSON.parse(text) as { errors?: unknown; meta?: { error?: unknown; errors?: unknown } };
+    const meta = body?.meta;
+    if (Array.isArray(body?.errors)) {
+      message = body.errors
+        .map((item: unknown) => (typeof item === 'string' ? item : typeof item === 'object' && item !== null ? (item as { detail?: unknown }).detail : undefined))
+        .filter((item): item is string => typeof item === 'string' && item.trim() !== '')
+        .join('; ');
+    } else if (typeof meta?.error === 'string') message = meta.error;
     else if (Array.isArray(meta?.errors)) message = meta.errors.filter((item): item is string => typeof item === 'string').join('; ');
   } catch {
     return undefined;

@@ -3,10 +3,15 @@ import type { SourceRecord } from '../types';
 /** One person as `POST /v1/customers/attributes` describes them (every field optional: we trust nothing). */
 export interface CustomerIoCustomer {
   id?: string | null;
-  identifiers?: { email?: string | null; id?: string | null; cio_id?: string | null };
+  /** `cio_id` comes as a string, or as a number in some of Customer.io's examples: both are read. */
+  identifiers?: { email?: string | null; id?: string | null; cio_id?: string | number | null };
   /** Attribute values; the App API stores and returns them as strings. */
   attributes?: Record<string, unknown>;
-  /** Unix seconds at which each attribute was last set. */
+  /**
+   * Unix seconds at which each attribute was last set. Deprecated by Customer.io and so
+   * never relied on: when present it dates the record (`modifiedAt`); whether a person
+   * changed is decided by comparing attributes, which the engine does for every record.
+   */
   timestamps?: Record<string, unknown>;
   unsubscribed?: boolean;
 }
@@ -23,8 +28,17 @@ const ATTRIBUTES: Readonly<Record<string, string>> = {
 
 /** The Customer.io id of a person: `cio_id`, from the identifiers or, failing that, the attributes. */
 export function cioIdOf(customer: CustomerIoCustomer): string | undefined {
-  const cioId = customer.identifiers?.cio_id ?? customer.attributes?.cio_id;
-  return typeof cioId === 'string' && cioId !== '' ? cioId : undefined;
+  return cioIdText(customer.identifiers?.cio_id) ?? cioIdText(customer.attributes?.cio_id);
+}
+
+/**
+ * A `cio_id` as the string we key people by: a non-empty string as it is, or a whole
+ * number (as some of Customer.io's examples write it) in decimal; undefined otherwise.
+ */
+export function cioIdText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return undefined;
 }
 
 /**

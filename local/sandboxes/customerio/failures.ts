@@ -18,6 +18,8 @@ export interface CustomerIoFailureState {
   readonly malformedJson: number | 'always';
   /** Delay before every App API answer, in milliseconds. */
   readonly slowMs: number;
+  /** Calls left in today's quota before every call answers 429 without Retry-After; null: no quota. */
+  readonly dailyQuota: number | null;
 }
 
 /**
@@ -36,7 +38,12 @@ export interface CustomerIoSandboxFailures {
   malformedJson(times: number): void;
   /** Every App API answer waits `ms` milliseconds first; 0 turns it off. */
   slow(ms: number): void;
-  /** Turns every failure mode off. The real rate limit stays. */
+  /**
+   * Today's quota: after `remaining` more calls (0: at once), every App API call answers 429
+   * without Retry-After, as when a workspace has used up its daily requests; null lifts it.
+   */
+  dailyQuota(remaining: number | null): void;
+  /** Turns every failure mode off and lifts the daily quota. The real rate limit stays. */
   reset(): void;
   /** The current settings. */
   state(): CustomerIoFailureState;
@@ -51,6 +58,7 @@ export class FailureModes {
   serverErrorStatus = 500;
   readonly malformedJson = new CountedFailure('malformedJson');
   slowMs = 0;
+  dailyQuotaRemaining: number | null = null;
 
   reset(): void {
     this.unauthorized = false;
@@ -60,6 +68,7 @@ export class FailureModes {
     this.serverErrorStatus = 500;
     this.malformedJson.reset();
     this.slowMs = 0;
+    this.dailyQuotaRemaining = null;
   }
 
   /** The public interface over these settings, with argument checks. */
@@ -85,6 +94,12 @@ export class FailureModes {
       slow: (ms) => {
         this.slowMs = checkMs('slow', ms);
       },
+      dailyQuota: (remaining) => {
+        if (remaining !== null && (!Number.isSafeInteger(remaining) || remaining < 0)) {
+          throw new RangeError(`dailyQuota needs a non-negative integer or null, got ${remaining}`);
+        }
+        this.dailyQuotaRemaining = remaining;
+      },
       reset: () => this.reset(),
       state: () => ({
         unauthorized: this.unauthorized,
@@ -94,6 +109,7 @@ export class FailureModes {
         serverErrorStatus: this.serverErrorStatus,
         malformedJson: this.malformedJson.remaining(),
         slowMs: this.slowMs,
+        dailyQuota: this.dailyQuotaRemaining,
       }),
     };
   }
@@ -106,7 +122,7 @@ export class FailureModes {
  * is checked before anything changes.
  */
 export function applyFailures(failures: CustomerIoSandboxFailures, body: unknown): void {
-  const fields = parseFailureBody(body, ['reset', 'unauthorized', 'throttle', 'serverError', 'malformedJson', 'slow']);
+  const fields = parseFailureBody(body, ['reset', 'unauthorized', 'throttle', 'serverError', 'malformedJson', 'slow', 'dailyQuota']);
   const steps: Array<() => void> = [];
   if (fields.reset !== undefined && parseFlag('reset', fields.reset)) steps.push(() => failures.reset());
   if (fields.unauthorized !== undefined) {
@@ -143,6 +159,13 @@ export function applyFailures(failures: CustomerIoSandboxFailures, body: unknown
   if (fields.slow !== undefined) {
     const ms = parseMs('slow', fields.slow);
     steps.push(() => failures.slow(ms));
+  }
+  if (fields.dailyQuota !== undefined) {
+    const remaining = fields.dailyQuota;
+    if (remaining !== null && (typeof remaining !== 'number' || !Number.isSafeInteger(remaining) || remaining < 0)) {
+      throw new Error('dailyQuota must be a non-negative integer or null');
+    }
+    steps.push(() => failures.dailyQuota(remaining as number | null));
   }
   for (const step of steps) step();
 }

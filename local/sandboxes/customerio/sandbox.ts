@@ -27,6 +27,20 @@ export interface CustomerIoSandboxOptions {
   readonly apiKey?: string;
   /** Requests per rolling second per key before 429s; Infinity turns the limit off. @default 10 */
   readonly requestsPerSecond?: number;
+  /**
+   * Calls the workspace may still make today; past them every call answers 429 without
+   * `Retry-After` (Customer.io's daily quota), until `failures.dailyQuota(null)` or a reset.
+   * @default unlimited
+   */
+  readonly dailyQuota?: number;
+  /**
+   * How `cio_id` is written in answers: a string of 8 hex digits, or the same id as a
+   * number (as some of Customer.io's examples show it); `id_type=cio_id` then takes the
+   * number's decimal digits. Attribute values stay strings. @default 'string'
+   */
+  readonly cioIdAs?: 'string' | 'number';
+  /** Whether attributes answers carry the deprecated per-attribute `timestamps`. @default true */
+  readonly timestamps?: boolean;
 }
 
 /** Request counters since start or the last {@link CustomerIoSandbox.resetStats}. */
@@ -106,7 +120,11 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
   if (!(requestsPerSecond >= 1)) throw new RangeError(`requestsPerSecond must be at least 1, got ${requestsPerSecond}`);
 
   const store = new PeopleStore(people, seed, Date.now);
+  const cioIdAs = options.cioIdAs ?? 'string';
+  const withTimestamps = options.timestamps ?? true;
+  const renderCioId = (cioId: string): string | number => (cioIdAs === 'number' ? Number.parseInt(cioId, 16) : cioId);
   const modes = new FailureModes();
+  if (options.dailyQuota !== undefined) modes.controls().dailyQuota(options.dailyQuota);
   const failures = modes.controls();
   const windows = new Map<string, RollingWindow>();
   const delays = new Delays();
@@ -143,7 +161,7 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     send(res, status, body, type, headers);
   };
   const error = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void =>
-    answer(res, status, errorBody(message), JSON_TYPE, headers);
+    answer(res, status, JSON.stringify(errorEnvelope(status, message)), JSON_TYPE, headers);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -171,6 +189,12 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
       });
     }
     if (modes.slowMs > 0) await delays.wait(modes.slowMs);
+    if (modes.dailyQuotaRemaining !== null) {
+      // Customer.io's daily quota: a 429 like the per-second one, but without Retry-After,
+      // since no wait of seconds lifts it. (Unclear: the exact wording of its detail.)
+      if (modes.dailyQuotaRemaining <= 0) return error(res, 429, 'Daily request limit reached for this workspace; try again tomorrow.');
+      modes.dailyQuotaRemaining -= 1;
+    }
     // Injected failures come before the key check, so "the next n calls" means exactly that.
     if (modes.throttle.take()) {
       const after = modes.throttleRetryAfterSeconds;
@@ -182,9 +206,6 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
       return answer(res, status, gatewayPage(status), 'text/html; charset=utf-8');
     }
     if (modes.unauthorized || key !== apiKey) {
-      // The error body's shape is unclear in the documentation ({"meta":{"error":"..."}} or
-      // {"meta":{"errors":["..."]}}); the sandbox uses the list form everywhere, and the
-      // adapter must decide by status code alone, so either reading works for it.
       return error(res, 401, 'Unauthorized request: the App API key is missing, wrong or revoked.');
     }
     if (endpoint === 'notFound') {
@@ -237,7 +258,7 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     }
     const last = page[page.length - 1];
     return {
-      identifiers: page.map((person) => ({ email: person.email, id: person.id, cio_id: person.cioId })),
+      identifiers: page.map((person) => ({ email: person.email, id: person.id, cio_id: renderCioId(person.cioId) })),
       // The older list: entries without an `id` are empty strings, as documented.
       ids: page.map((person) => person.id ?? ''),
       next: more && last ? encodeToken(last.cioId) : '',
@@ -254,16 +275,16 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     const seen = new Set<string>();
     const customers: AttributesAnswer['customers'] = [];
     for (const id of ids as string[]) {
-      const person = store.find(idType, id);
+      const person = store.find(idType, idType === 'cio_id' && cioIdAs === 'number' ? hexCioId(id) : id);
       // IDs that do not exist are left out of the answer, as documented.
       if (!person || seen.has(person.cioId)) continue;
       seen.add(person.cioId);
       customers.push({
         customer: {
           id: person.id,
-          identifiers: { email: person.email, id: person.id, cio_id: person.cioId },
-          attributes: { ...person.attributes },
-          timestamps: { ...person.timestamps },
+          identifiers: { email: person.email, id: person.id, cio_id: renderCioId(person.cioId) },
+          attributes: cioIdAs === 'number' ? { ...person.attributes, cio_id: String(renderCioId(person.cioId)) } : { ...person.attributes },
+          ...(withTimestamps ? { timestamps: { ...person.timestamps } } : {}),
           unsubscribed: person.unsubscribed,
           devices: [],
         },
@@ -282,7 +303,7 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
     stats,
   };
 
-  const server = createServer(requestListener(handle, (res, message) => sendJson(res, 500, { meta: { errors: [message] } })));
+  const server = createServer(requestListener(handle, (res, message) => sendJson(res, 500, errorEnvelope(500, message))));
   const url = await listen(server, options.port);
 
   return {
@@ -300,7 +321,7 @@ export async function startCustomerIoSandbox(options: CustomerIoSandboxOptions =
 }
 
 interface ListAnswer {
-  identifiers: Array<{ email: string; id: string | null; cio_id: string }>;
+  identifiers: Array<{ email: string; id: string | null; cio_id: string | number }>;
   ids: string[];
   next: string;
 }
@@ -309,9 +330,9 @@ interface AttributesAnswer {
   customers: Array<{
     customer: {
       id: string | null;
-      identifiers: { email: string; id: string | null; cio_id: string };
+      identifiers: { email: string; id: string | null; cio_id: string | number };
       attributes: Record<string, string>;
-      timestamps: Record<string, number>;
+      timestamps?: Record<string, number>;
       unsubscribed: boolean;
       devices: unknown[];
     };
@@ -384,8 +405,17 @@ function applyData(data: CustomerIoSandboxData, body: unknown): Record<string, s
   return changed;
 }
 
-function errorBody(message: string): string {
-  return JSON.stringify({ meta: { errors: [message] } });
+/**
+ * Customer.io's App API error envelope: `{"errors":[{"detail","status"}]}` (`status` as a
+ * string, as in JSON:API; Customer.io adds a `code` to some, which the sandbox leaves out).
+ */
+function errorEnvelope(status: number, detail: string): { errors: Array<{ detail: string; status: string }> } {
+  return { errors: [{ detail, status: String(status) }] };
+}
+
+/** A cio_id given as decimal digits (see `cioIdAs: 'number'`) as the store's 8 hex digits; anything else as it is. */
+function hexCioId(id: string): string {
+  return /^\d{1,15}$/.test(id) ? Number(id).toString(16).padStart(8, '0') : id;
 }
 
 function gatewayPage(status: number): string {

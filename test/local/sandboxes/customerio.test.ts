@@ -11,6 +11,7 @@ const EVERYONE = { attribute: { field: 'cio_id', operator: 'exists' } };
 interface Identifier {
   email: string;
   id: string | null;
+  /** A string, or a number with `cioIdAs: 'number'`. */
   cio_id: string;
 }
 interface ListAnswer {
@@ -120,7 +121,7 @@ describe('Customer.io sandbox', () => {
       expect(last.next).toBe('');
     });
 
-    it('requires a filter: 400 without one, in the meta errors shape', async () => {
+    it('requires a filter: 400 without one, in the errors envelope', async () => {
       const sandbox = await start();
 
       const missing = await post(sandbox, '/v1/customers', {});
@@ -128,7 +129,7 @@ describe('Customer.io sandbox', () => {
       const notJson = await post(sandbox, '/v1/customers', '{"filter":');
 
       expect(missing.status).toBe(400);
-      expect(missing.json()).toEqual({ meta: { errors: ['filter is required.'] } });
+      expect(missing.json()).toEqual({ errors: [{ detail: 'filter is required.', status: '400' }] });
       expect(empty.status).toBe(400);
       expect(notJson.status).toBe(400);
     });
@@ -227,7 +228,7 @@ describe('Customer.io sandbox', () => {
       expect(right.status).toBe(200);
       expect(wrong.status).toBe(401);
       expect(none.status).toBe(401);
-      expect(wrong.json()).toEqual({ meta: { errors: [expect.stringContaining('Unauthorized')] } });
+      expect(wrong.json()).toEqual({ errors: [{ detail: expect.stringContaining('Unauthorized'), status: '401' }] });
       expect(wrong.text).not.toContain('key-one');
     });
 
@@ -262,6 +263,24 @@ describe('Customer.io sandbox', () => {
       expect(sandbox.stats().rateLimited).toBe(0);
     });
 
+    it('exhausts a daily quota: past it every call answers 429 without Retry-After, until lifted', async () => {
+      const sandbox = await start({ dailyQuota: 2 });
+
+      const allowed = [await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE }), await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE })];
+      const refused = await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE });
+      const stillRefused = await post(sandbox, '/v1/customers/attributes', { ids: ['x'] });
+      expect(sandbox.failures.state().dailyQuota).toBe(0);
+      sandbox.failures.dailyQuota(null);
+      const lifted = await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE });
+
+      expect(allowed.map((answer) => answer.status)).toEqual([200, 200]);
+      expect([refused.status, stillRefused.status]).toEqual([429, 429]);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      expect(refused.json()).toEqual({ errors: [{ detail: expect.stringMatching(/^Daily request limit reached/), status: '429' }] });
+      expect(lifted.status).toBe(200);
+      expect(() => sandbox.failures.dailyQuota(-1)).toThrow(RangeError);
+    });
+
     it('serverError answers a JSON 500 or an HTML 5xx page for the next n calls', async () => {
       const sandbox = await start();
 
@@ -272,7 +291,7 @@ describe('Customer.io sandbox', () => {
       const after = await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE });
 
       expect(json.status).toBe(500);
-      expect(json.json()).toEqual({ meta: { errors: [expect.any(String)] } });
+      expect(json.json()).toEqual({ errors: [{ detail: expect.any(String), status: '500' }] });
       expect(html.status).toBe(503);
       expect(html.headers.get('content-type')).toContain('text/html');
       expect(after.status).toBe(200);
@@ -322,6 +341,7 @@ describe('Customer.io sandbox', () => {
         serverErrorStatus: 502,
         malformedJson: 2,
         slowMs: 10,
+        dailyQuota: null,
       });
       expect(sandbox.failures.state()).toEqual({
         unauthorized: false,
@@ -331,10 +351,68 @@ describe('Customer.io sandbox', () => {
         serverErrorStatus: 500,
         malformedJson: 0,
         slowMs: 0,
+        dailyQuota: null,
       });
       expect((await post(sandbox, '/v1/customers?limit=1', { filter: EVERYONE })).status).toBe(200);
       expect(() => sandbox.failures.throttle(-1)).toThrow(RangeError);
       expect(() => sandbox.failures.serverError(1, 404)).toThrow(RangeError);
+    });
+  });
+
+  describe('identifiers and deprecated fields', () => {
+    it('writes cio_id as a number when asked to, and finds people by its decimal digits', async () => {
+      const sandbox = await start({ cioIdAs: 'number' });
+
+      const page = await list(sandbox, '?limit=3');
+      const ids: unknown[] = page.identifiers.map((person) => person.cio_id);
+      const customers = await attributes(sandbox, ids.map(String));
+
+      expect(ids.every((id) => typeof id === 'number')).toBe(true);
+      expect(customers.map((customer) => customer.identifiers.cio_id)).toEqual(ids);
+      expect(customers.map((customer) => customer.attributes.cio_id)).toEqual(ids.map(String));
+    });
+
+    it('leaves the deprecated timestamps out when asked to', async () => {
+      const sandbox = await start({ timestamps: false });
+
+      const [person] = await attributes(sandbox, [String((await list(sandbox, '?limit=1')).identifiers[0]!.cio_id)]);
+
+      expect(person).not.toHaveProperty('timestamps');
+      expect(person!.attributes.email).toMatch(/@/);
+    });
+  });
+
+  /**
+   * Requests the real App API refuses: an adapter that comes to send one of them fails here,
+   * not in a customer's first sync.
+   */
+  describe('the contract (requests Customer.io refuses)', () => {
+    const send = (sandbox: CustomerIoSandbox, path: string, body: unknown, headers: Record<string, string>) =>
+      fetch(new URL(path, sandbox.url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const bearer = (sandbox: CustomerIoSandbox) => ({ authorization: `Bearer ${sandbox.apiKey}` });
+    const contract: Array<{ refused: string; path: string; body: unknown; headers: (sandbox: CustomerIoSandbox) => Record<string, string>; status: number }> = [
+      { refused: 'a list without a filter', path: '/v1/customers?limit=1', body: {}, headers: bearer, status: 400 },
+      { refused: 'a list with an empty filter', path: '/v1/customers?limit=1', body: { filter: {} }, headers: bearer, status: 400 },
+      { refused: 'a filter with two conditions side by side', path: '/v1/customers?limit=1', body: { filter: { ...EVERYONE, and: [EVERYONE] } }, headers: bearer, status: 400 },
+      { refused: 'a page over 1000', path: '/v1/customers?limit=1001', body: { filter: EVERYONE }, headers: bearer, status: 400 },
+      {
+        refused: 'Track API credentials (Basic site id and key)',
+        path: '/v1/customers?limit=1',
+        body: { filter: EVERYONE },
+        headers: (sandbox) => ({ authorization: `Basic ${Buffer.from(`site-id:${sandbox.apiKey}`).toString('base64')}` }),
+        status: 401,
+      },
+      { refused: 'the key without "Bearer"', path: '/v1/customers?limit=1', body: { filter: EVERYONE }, headers: (sandbox) => ({ authorization: sandbox.apiKey }), status: 401 },
+      { refused: 'attributes of more than 100 people', path: '/v1/customers/attributes?id_type=cio_id', body: { ids: Array.from({ length: 101 }, (_, i) => String(i)) }, headers: bearer, status: 400 },
+      { refused: 'attributes of nobody', path: '/v1/customers/attributes?id_type=cio_id', body: { ids: [] }, headers: bearer, status: 400 },
+      { refused: 'an unknown id_type', path: '/v1/customers/attributes?id_type=phone', body: { ids: ['x'] }, headers: bearer, status: 400 },
+    ];
+
+    it.each(contract)('refuses $refused with $status, in the errors envelope', async ({ path, body, headers, status }) => {
+      const sandbox = await start();
+      const response = await send(sandbox, path, body, headers(sandbox));
+      expect(response.status).toBe(status);
+      expect(await response.json()).toEqual({ errors: [{ detail: expect.any(String), status: String(status) }] });
     });
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, ProviderError } from '../../../../functions/core/errors';
-import { CustomerIoAdapter, EVERYONE_FILTER } from '../../../../functions/providers/customerio/customerio-adapter';
+import { CustomerIoAdapter, errorDetail, EVERYONE_FILTER } from '../../../../functions/providers/customerio/customerio-adapter';
+import { joinApiKeyAndSecret } from '../../../../functions/providers/http';
 import { toSourceRecord } from '../../../../functions/providers/customerio/customerio-people';
 import type { Credentials, SourcePage, SourceRecord, SyncCursor } from '../../../../functions/providers/types';
 import { type CustomerIoSandbox, startCustomerIoSandbox } from '../../../../local/sandboxes/customerio';
@@ -145,13 +146,26 @@ describe('CustomerIoAdapter', () => {
       expect(error.reauthorizationRequired).toBe(false);
     });
 
-    it('waits one second after a 429 without Retry-After: the limit is per second', async () => {
-      sandbox.failures.throttle(1, null);
+    it('ends the sync with a clear sentence on a 429 without Retry-After: the daily quota, which no retry lifts', async () => {
+      sandbox.failures.dailyQuota(0);
 
       const error = await rejection(readPage());
 
-      expect(error.retryable).toBe(true);
-      expect(error.retryAfterSeconds).toBe(1);
+      expect(error).toMatchObject({ retryable: false, throttled: true, reauthorizationRequired: false, retryAfterSeconds: undefined });
+      expect(error.message).toBe(
+        'Customer.io refused further requests today (HTTP 429 without Retry-After: the workspace\'s daily API quota; "Daily request limit reached for this workspace; try again tomorrow"). ' +
+          'The sync stopped; it will run again at the next schedule.',
+      );
+      expect(sandbox.stats().requests).toBe(1);
+    });
+
+    it('ends the sync too when the quota runs out between the list and the attributes', async () => {
+      sandbox.failures.dailyQuota(1);
+
+      const error = await rejection(readPage());
+
+      expect(error.retryable).toBe(false);
+      expect(sandbox.stats().byEndpoint).toEqual({ listCustomers: 1, customerAttributes: 1 });
     });
 
     it('turns 5xx answers into retryable errors without a wait of their own', async () => {
@@ -229,7 +243,43 @@ describe('CustomerIoAdapter', () => {
     });
   });
 
+  describe('identifiers and the deprecated timestamps', () => {
+    it('accepts a numeric cio_id, keying people by its decimal digits', async () => {
+      await sandbox.close();
+      sandbox = await startCustomerIoSandbox({ cioIdAs: 'number' });
+      adapter = new CustomerIoAdapter({ baseUrls: { us: sandbox.url, eu: sandbox.url } });
+
+      const { records, pages } = await readAll();
+
+      expect(records).toHaveLength(500);
+      expect(pages.reduce((sum, page) => sum + page.failed, 0)).toBe(0);
+      expect(records.every((record) => /^\d+$/.test(record.sourceId))).toBe(true);
+    });
+
+    it('reads people without timestamps: no modification time, and a change shows in the attributes the engine compares', async () => {
+      await sandbox.close();
+      sandbox = await startCustomerIoSandbox({ timestamps: false });
+      adapter = new CustomerIoAdapter({ baseUrls: { us: sandbox.url, eu: sandbox.url } });
+      const before = new Map((await readAll()).records.map((record) => [record.sourceId, record]));
+
+      const changed = new Set(sandbox.data.modify(3));
+      const after = (await readAll()).records;
+
+      expect(after).toHaveLength(500);
+      expect(after.every((record) => record.modifiedAt === undefined)).toBe(true);
+      const differing = after.filter((record) => JSON.stringify(record.attributes) !== JSON.stringify(before.get(record.sourceId)?.attributes));
+      expect(new Set(differing.map((record) => record.sourceId))).toEqual(changed);
+    });
+  });
+
   describe('verifyApiKey', () => {
+    it('refuses an API secret, which Customer.io does not issue, without calling it', async () => {
+      await expect(adapter.verifyApiKey(joinApiKeyAndSecret('sandbox-key', 'a-secret'), us)).rejects.toThrow(
+        new InvalidInputError('Customer.io takes no API secret: an App API key is all it needs; remove apiSecret.'),
+      );
+      expect(sandbox.stats().requests).toBe(0);
+    });
+
     it('accepts the sandbox key with one cheap call', async () => {
       await expect(adapter.verifyApiKey('sandbox-key', us)).resolves.toBeUndefined();
 
@@ -332,5 +382,21 @@ describe('toSourceRecord', () => {
       modifiedAt: undefined,
       attributes: { email: 'y@example.com' },
     });
+  });
+});
+
+describe('errorDetail', () => {
+  it("reads Customer.io's errors envelope, joining the details", () => {
+    expect(errorDetail('{"errors":[{"detail":"filter is required.","status":"400"}]}', 'k')).toBe('filter is required');
+    expect(errorDetail('{"errors":[{"detail":"a","status":"400","code":"x"},{"detail":"b","status":"400"}]}', 'k')).toBe('a; b');
+  });
+
+  it('reads the meta forms of older examples, and never repeats the key', () => {
+    expect(errorDetail('{"meta":{"error":"bad key sk_1"}}', 'sk_1')).toBe('bad key [key]');
+    expect(errorDetail('{"meta":{"errors":["one","two"]}}', 'k')).toBe('one; two');
+  });
+
+  it('answers undefined for a body without a message', () => {
+    for (const text of ['', '<html>', '{}', '{"errors":[{"status":"500"}]}']) expect(errorDetail(text, 'k')).toBeUndefined();
   });
 });
