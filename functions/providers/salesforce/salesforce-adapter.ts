@@ -8,14 +8,17 @@ import type {
   OAuthAdapter,
   OAuthCredentials,
   ReadPageRequest,
+  RefreshedCredentials,
   SourcePage,
   SourceRecord,
   SyncAdapter,
   SyncCursor,
 } from '../types';
 import { createQueryJob, discardQueryJob, readQueryJob, readQueryResults } from './salesforce-bulk';
-import { fromCsvRow, SALESFORCE_OBJECTS, toSourceRecord, type SalesforceRecord } from './salesforce-objects';
-import { DATA_PATH, PROVIDER, SalesforceOrg } from './salesforce-org';
+import { readDeletedRecords } from './salesforce-deleted';
+import { DescribeCache, REQUIRED_FIELDS } from './salesforce-describe';
+import { fromCsvRow, SALESFORCE_OBJECTS, toSourceRecord, type SalesforceObject, type SalesforceRecord } from './salesforce-objects';
+import { DATA_PATH, PROVIDER, SalesforceOrg, SalesforceRestError } from './salesforce-org';
 
 /** When a Salesforce object is read through a Bulk API 2.0 query job instead of REST pages. */
 export interface SalesforceBulkConfig {
@@ -63,6 +66,10 @@ interface OAuthErrorAnswer {
 const WATERMARK_OVERLAP_MS = 5 * 60 * 1000;
 /** Salesforce's largest page; `batchSize` is a hint it may lower. */
 const MAX_PAGE_SIZE = 2000;
+/** Salesforce's `/deleted` answers for this far back; an older deletion watermark means a full sync. */
+const DELETED_WINDOW_MS = 15 * 24 * 3600 * 1000;
+/** How much sooner than 15 days a window counts as lost: our clock and the org's may disagree a little. */
+const CLOCK_MARGIN_MS = 60 * 60 * 1000;
 /** A new Bulk job is polled after this long; each wait then doubles, up to {@link MAX_POLL_SECONDS}. */
 const FIRST_POLL_SECONDS = 2;
 const MAX_POLL_SECONDS = 30;
@@ -85,6 +92,8 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   /** The org's rolling 24-hour API allowance is shared by all its integrations: a sync spends only its budget of it. */
   readonly apiAllowance: SyncAdapter['apiAllowance'] & {};
   private readonly bulk: SalesforceBulkConfig;
+  /** The fields each org user can read, per object: describes kept a few minutes in this process. */
+  private readonly describes = new DescribeCache();
   /** An infinite threshold turns Bulk reads off: no object is counted first. */
   private get bulkEnabled(): boolean {
     return Number.isFinite(this.bulk.threshold);
@@ -139,7 +148,7 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     };
   }
 
-  async refresh(credentials: OAuthCredentials): Promise<OAuthCredentials> {
+  async refresh(credentials: OAuthCredentials, config: Record<string, unknown> = {}): Promise<RefreshedCredentials> {
     if (!credentials.refreshToken) {
       throw new ProviderError('Salesforce access expired and no refresh token is stored; reconnect Salesforce.', {
         provider: PROVIDER,
@@ -152,6 +161,8 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
       kind: 'oauth2',
       accessToken: answer.access_token,
       refreshToken: answer.refresh_token ?? credentials.refreshToken,
+      // The org moved to another instance (a migration, a split): its REST API answers there from now on.
+      ...(answer.instance_url !== config.instanceUrl && { configUpdate: { instanceUrl: answer.instance_url } }),
     };
   }
 
@@ -163,10 +174,16 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token }).toString(),
     });
-    await response.body?.cancel();
-    // 400 invalid_token: already revoked or expired, which is what we wanted.
-    if (response.ok || response.status === 400) return;
-    throw new ProviderError(`Salesforce did not revoke the token (HTTP ${response.status}).`, {
+    if (response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    // Salesforce answers 400 for every refusal: only invalid_token (already revoked or
+    // expired) is what we wanted; unsupported_token_type and the rest revoked nothing.
+    const { error } = response.status === 400 ? await readJson<OAuthErrorAnswer>(PROVIDER, response).catch(() => ({}) as OAuthErrorAnswer) : ({} as OAuthErrorAnswer);
+    if (error === 'invalid_token') return;
+    if (response.status !== 400) await response.body?.cancel();
+    throw new ProviderError(`Salesforce did not revoke the token (${error ?? `HTTP ${response.status}`}).`, {
       provider: PROVIDER,
       retryable: response.status >= 500,
     });
@@ -178,12 +195,19 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   }
 
   /**
-   * One page of the objects we read, in order (Account, Contact, Lead, Opportunity).
+   * One page of the objects we read, in order (Account, Contact, Lead, Opportunity). Each
+   * object starts with its describe (cached a few minutes): only the mapped fields the user
+   * can read are selected, so field-level security never fails a read.
+   *
    * Incremental syncs use REST `queryAll` from each object's watermark (minus an overlap) in
-   * SystemModstamp order, so deletions arrive as IsDeleted records. An object read from the
-   * start (a full sync, or one with no watermark yet) is counted first: above the Bulk
-   * threshold it is read through a Bulk API 2.0 query job (see {@link readBulkPage}),
-   * otherwise through REST `query` pages; the engine removes what a full sync did not see.
+   * SystemModstamp order, so deletions still in the recycle bin arrive as IsDeleted records;
+   * the object's first page also carries what `/sobjects/{Object}/deleted` lists since the
+   * last sync (records purged from the bin are seen only there; see {@link startIncremental}).
+   * A deletion window Salesforce no longer covers (15 days) turns the sync into a full one.
+   * An object read from the start (a full sync, or one with no watermark yet) is counted
+   * first: above the Bulk threshold it is read through a Bulk API 2.0 query job (see
+   * {@link readBulkPage}), otherwise through REST `query` pages; the engine removes what a
+   * full sync did not see.
    */
   async readPage(credentials: Credentials, config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
     if (credentials.kind !== 'oauth2') throw new ProviderError('Salesforce needs OAuth credentials; reconnect Salesforce.', { provider: PROVIDER, reauthorizationRequired: true });
@@ -199,14 +223,61 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     if (cursor.objectIndex >= SALESFORCE_OBJECTS.length) return { records: [], failed: 0, nextCursor: null, watermark: cursor.watermarks };
     if (cursor.bulkJob) return await this.readBulkPage(org, { ...cursor, bulkJob: cursor.bulkJob });
     if (cursor.next) return await this.readRestPage(org, cursor, cursor.next);
+    // An incremental sync whose deletion windows Salesforce no longer covers becomes full before it stores anything.
+    if (request.mode === 'incremental' && request.cursor === null && SALESFORCE_OBJECTS.some((object) => deletionsLost(request.watermark ?? {}, object, Date.now()))) {
+      return restartAsFull();
+    }
+    const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
+    const { fields, fresh } = await this.describes.fieldsOf(org, org.userKey, object.name);
+    try {
+      return await this.startObject(org, { ...cursor, fields: readableFields(object, fields) }, request);
+    } catch (error) {
+      // The describe was a few minutes old and an admin has hidden a field since: ask again, once.
+      if (fresh || !(error instanceof SalesforceRestError && error.errorCode === 'INVALID_FIELD')) throw error;
+      this.describes.forget(org.userKey, object.name);
+      const again = await this.describes.fieldsOf(org, org.userKey, object.name);
+      return await this.startObject(org, { ...cursor, fields: readableFields(object, again.fields) }, request);
+    }
+  }
+
+  /**
+   * The first page of an object, its readable fields in `cursor.fields` (kept in the cursor
+   * for the object's later steps, so one sync describes each object once).
+   */
+  private async startObject(org: SalesforceOrg, cursor: SalesforceCursor & { fields: string }, request: ReadPageRequest): Promise<SourcePage> {
     const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
     const since = request.mode === 'incremental' ? request.watermark?.[object.name] : undefined;
-    if (since === undefined && this.bulkEnabled && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
-      const jobId = await createQueryJob(org, selectOf(object));
+    if (since !== undefined) return await this.startIncremental(org, cursor, since);
+    if (this.bulkEnabled && (await this.countRecords(org, object.name)) > this.bulk.threshold) {
+      const jobId = await createQueryJob(org, selectOf(object, cursor.fields));
+      // Deletions after the job's snapshot are found by the next incremental sync's /deleted read.
+      const watermarks = { ...cursor.watermarks, [deletedKey(object)]: serverNow(org) };
       // Salesforce will not run the job: the object is read through REST pages after all.
-      if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, bulkJob: jobId, bulkWaited: FIRST_POLL_SECONDS }, watermark: cursor.watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
+      if (jobId) return { records: [], failed: 0, nextCursor: { ...cursor, watermarks, bulkJob: jobId, bulkWaited: FIRST_POLL_SECONDS }, watermark: watermarks, wait: { seconds: FIRST_POLL_SECONDS, reason: 'bulkJob' } };
     }
-    return await this.readRestPage(org, cursor, this.queryPath(object, since));
+    const answer = await this.query(org, this.queryPath(object, cursor.fields, undefined));
+    // Whatever is deleted from the time of this first answer on, the next incremental sync's /deleted read sees.
+    return this.restPage(cursor, answer, { watermarks: { [deletedKey(object)]: serverNow(org) } });
+  }
+
+  /**
+   * An object's first incremental page: its `queryAll` page from the watermark, then the
+   * `/deleted` window from where the last sync's left off to the org's time of that answer.
+   * The deletions come first in the page, so a record deleted and restored since (its queryAll
+   * row, on this page or a later one) ends live; one still in the recycle bin comes twice,
+   * deleted both times, and counts once. A window Salesforce no longer covers (older than 15
+   * days, or its delete log purged) restarts the sync as a full one.
+   */
+  private async startIncremental(org: SalesforceOrg, cursor: SalesforceCursor & { fields: string }, since: string): Promise<SourcePage> {
+    const object = SALESFORCE_OBJECTS[cursor.objectIndex]!;
+    const answer = await this.query(org, this.queryPath(object, cursor.fields, since));
+    const end = serverNow(org);
+    const from = cursor.watermarks[deletedKey(object)] ?? since;
+    if (deletionsLost({ [object.name]: since, [deletedKey(object)]: from }, object, Date.parse(end))) return restartAsFull();
+    const deleted = await readDeletedRecords(org, object.name, { start: overlapped(from), end });
+    if (deleted === 'notCovered') return restartAsFull();
+    const deletions = deleted.records.map((record) => ({ type: object.entity, sourceId: record.id, modifiedAt: record.deletedAt, deleted: true, attributes: { ...object.fixed } }));
+    return this.restPage(cursor, answer, { before: deletions, watermarks: { [deletedKey(object)]: deleted.coveredUntil } });
   }
 
   /** The object's live records, with one `SELECT COUNT()` query. */
@@ -216,16 +287,32 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   }
 
   private async readRestPage(org: SalesforceOrg, cursor: SalesforceCursor, path: string): Promise<SourcePage> {
+    return this.restPage(cursor, await this.query(org, path));
+  }
+
+  /** One REST query page (the first, by SOQL, or a `nextRecordsUrl`). */
+  private async query(org: SalesforceOrg, path: string): Promise<QueryAnswer> {
+    return await org.json<QueryAnswer>(path, { headers: { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` } });
+  }
+
+  /**
+   * A REST answer as a page: `extra.before` (deletions from `/deleted`) ahead of its records,
+   * `extra.watermarks` merged into the watermarks.
+   */
+  private restPage(cursor: SalesforceCursor, answer: QueryAnswer, extra: { before?: SourceRecord[]; watermarks?: Record<string, string> } = {}): SourcePage {
     const { objectIndex } = cursor;
     const object = SALESFORCE_OBJECTS[objectIndex]!;
-    const watermarks = { ...cursor.watermarks };
-    const answer = await org.json<QueryAnswer>(path, { headers: { 'Sforce-Query-Options': `batchSize=${this.app.pageSize ?? MAX_PAGE_SIZE}` } });
+    const watermarks = { ...cursor.watermarks, ...extra.watermarks };
     const page = new PageRecords(object);
     for (const raw of answer.records ?? []) page.add(raw);
-    const { records, failed, newest } = page;
+    const { failed, newest } = page;
+    const records = extra.before?.length ? [...extra.before, ...page.records] : page.records;
     // Records come in SystemModstamp order: the newest read so far is where a later sync may resume.
     if (newest && newest > (watermarks[object.name] ?? '')) watermarks[object.name] = newest;
-    const nextCursor = !answer.done && answer.nextRecordsUrl ? { objectIndex, next: answer.nextRecordsUrl, watermarks } : nextObject(objectIndex, watermarks);
+    const nextCursor =
+      !answer.done && answer.nextRecordsUrl
+        ? { objectIndex, next: answer.nextRecordsUrl, watermarks, ...(cursor.fields !== undefined && { fields: cursor.fields }) }
+        : nextObject(objectIndex, watermarks);
     // The next object may start with a Bulk job: only the task that owns it creates it.
     return { records, failed, nextCursor, watermark: watermarks, ...(nextCursor?.next === null && this.bulkEnabled && { readNextAfterCommit: true }) };
   }
@@ -243,7 +330,9 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
     const jobId = cursor.bulkJob;
     const fallBack = async (abort: boolean) => {
       await discardQueryJob(org, jobId, { abort });
-      const page = await this.readRestPage(org, restartedObject(cursor), this.queryPath(object, undefined));
+      // The fields the job selected (a cursor written before they were kept: the describe's now).
+      const fields = cursor.fields ?? readableFields(object, (await this.describes.fieldsOf(org, org.userKey, object.name)).fields);
+      const page = await this.readRestPage(org, { ...restartedObject(cursor), fields }, this.queryPath(object, fields, undefined));
       return { ...page, repeatsEarlierRecords: true };
     };
     if (cursor.bulkLocator === undefined) {
@@ -275,11 +364,10 @@ export class SalesforceAdapter implements OAuthAdapter, SyncAdapter {
   }
 
   /** The REST query of an object: everything live in SystemModstamp order, or (queryAll, deletions too) what changed since the watermark. */
-  private queryPath(object: (typeof SALESFORCE_OBJECTS)[number], watermark: string | undefined): string {
-    const select = selectOf(object);
+  private queryPath(object: SalesforceObject, fields: string, watermark: string | undefined): string {
+    const select = selectOf(object, fields);
     if (!watermark) return `${DATA_PATH}/query?q=${encodeURIComponent(`${select} ORDER BY SystemModstamp`)}`;
-    const since = new Date(Date.parse(watermark) - WATERMARK_OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const soql = `${select} WHERE SystemModstamp > ${since} ORDER BY SystemModstamp`;
+    const soql = `${select} WHERE SystemModstamp > ${overlapped(watermark)} ORDER BY SystemModstamp`;
     return `${DATA_PATH}/queryAll?q=${encodeURIComponent(soql)}`;
   }
 
@@ -353,6 +441,8 @@ interface SalesforceCursor {
   bulkNewest?: string;
   /** A job whose results were all read: deleted by this step (past the last object, that is all it does). */
   discardJob?: string;
+  /** The object's mapped fields the user can read (comma-separated), from its describe at the object's start. */
+  fields?: string;
 }
 
 function readCursor(request: ReadPageRequest): SalesforceCursor {
@@ -370,8 +460,50 @@ function restartedObject(cursor: SalesforceCursor): SalesforceCursor {
   return { objectIndex: cursor.objectIndex, next: null, watermarks: cursor.watermarks };
 }
 
-function selectOf(object: (typeof SALESFORCE_OBJECTS)[number]): string {
-  return `SELECT ${['Id', 'SystemModstamp', 'IsDeleted', ...object.fields].join(', ')} FROM ${object.name}`;
+/** The object's mapped fields that are among the user's readable `fields`, comma-separated, in our order. */
+function readableFields(object: SalesforceObject, fields: ReadonlySet<string>): string {
+  return object.fields.filter((field) => fields.has(field)).join(',');
+}
+
+/** The SELECT of an object: the fields every read needs, then the readable mapped `fields` (comma-separated). */
+function selectOf(object: SalesforceObject, fields: string): string {
+  return `SELECT ${[...REQUIRED_FIELDS, ...fields.split(',').filter(Boolean)].join(', ')} FROM ${object.name}`;
+}
+
+/**
+ * The watermark key of an object's deletions: the time up to which `/deleted` (or a read from
+ * the start) has covered them, kept beside the object's SystemModstamp watermark.
+ */
+function deletedKey(object: SalesforceObject): string {
+  return `${object.name}.deleted`;
+}
+
+/** `watermark` less the overlap, as SOQL and `/deleted` take it (`2026-03-05T08:00:00Z`). */
+function overlapped(watermark: string): string {
+  return new Date(Date.parse(watermark) - WATERMARK_OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The org's time of its latest answer (ours if it sent none), ISO. */
+function serverNow(org: SalesforceOrg): string {
+  return new Date(org.serverTime ?? Date.now()).toISOString();
+}
+
+/**
+ * Whether the deletions of `object` since its watermarks can no longer be read at `nowMs`:
+ * `/deleted` answers for the last 15 days only (a margin for clocks apart). Only an object
+ * with a SystemModstamp watermark is read incrementally; its deletion watermark falls back to
+ * that one (watermarks written before deletions were read).
+ */
+function deletionsLost(watermarks: Record<string, string>, object: SalesforceObject, nowMs: number): boolean {
+  const since = watermarks[object.name];
+  if (since === undefined) return false;
+  const from = Date.parse(watermarks[deletedKey(object)] ?? since) - WATERMARK_OVERLAP_MS;
+  return !(from >= nowMs - DELETED_WINDOW_MS + CLOCK_MARGIN_MS);
+}
+
+/** The page that asks the engine to start over as a full sync: the deletions since the watermark cannot be read any more. */
+function restartAsFull(): SourcePage {
+  return { records: [], failed: 0, nextCursor: null, watermark: null, restartAsFull: true };
 }
 
 /** A page's records as they are mapped one by one: those without an Id count as failed; the newest SystemModstamp is kept. */
@@ -380,7 +512,7 @@ class PageRecords {
   failed = 0;
   newest: string | undefined;
 
-  constructor(private readonly object: (typeof SALESFORCE_OBJECTS)[number]) {}
+  constructor(private readonly object: SalesforceObject) {}
 
   add(raw: SalesforceRecord): void {
     const record = toSourceRecord(this.object, raw);

@@ -4,7 +4,7 @@ import type { SourceRecord } from '../types';
 /** A record as Salesforce's query API returns it. */
 export type SalesforceRecord = Record<string, unknown> & { Id?: string; SystemModstamp?: string; IsDeleted?: boolean };
 
-interface SalesforceObject {
+export interface SalesforceObject {
   name: string;
   entity: EntityType;
   /** The fields we read, besides Id, SystemModstamp and IsDeleted. */

@@ -30,6 +30,17 @@ export function apiUsageOf(response: Response): OrgApiUsage | undefined {
 export class SalesforceOrg {
   /** The usage the latest answer reported, if any did. */
   usage: OrgApiUsage | undefined;
+  /**
+   * The org's clock as its latest answer's `Date` header gave it (epoch ms, whole seconds);
+   * undefined before any answer. Windows Salesforce checks against its own clock (`/deleted`)
+   * are measured with this, not with ours.
+   */
+  serverTime: number | undefined;
+  /**
+   * Who reads, for what is cached per org user (describes: field-level security is the
+   * user's): the connection's identity URL (org and user ids), else its instance URL.
+   */
+  readonly userKey: string;
   private readonly instanceUrl: string;
 
   constructor(
@@ -40,6 +51,7 @@ export class SalesforceOrg {
       throw new ProviderError('The Salesforce connection has no instance URL; reconnect Salesforce.', { provider: PROVIDER, reauthorizationRequired: true });
     }
     this.instanceUrl = config.instanceUrl;
+    this.userKey = typeof config.identityUrl === 'string' ? config.identityUrl : config.instanceUrl;
   }
 
   /** A call whose answer is returned as it is when it succeeded, and as a ProviderError otherwise. */
@@ -55,6 +67,8 @@ export class SalesforceOrg {
       ...(init.json !== undefined && { body: JSON.stringify(init.json) }),
     });
     this.usage = apiUsageOf(response) ?? this.usage;
+    const date = Date.parse(response.headers.get('date') ?? '');
+    if (Number.isFinite(date)) this.serverTime = date;
     if (response.ok) return response;
     throw await restError(response, this.usage);
   }
