@@ -1,6 +1,7 @@
 import { InvalidInputError, ProviderError } from '../../core/errors';
+import { logger } from '../../core/logger';
 import type { SyncType } from '../../core/model';
-import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds } from '../http';
+import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds, splitApiKeyAndSecret } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SyncAdapter } from '../types';
 import { type FathomMeetingsAnswer, latestCreatedAt, peopleOf } from './fathom-meetings';
 
@@ -12,6 +13,13 @@ export const FATHOM_API_BASE_URL = 'https://api.fathom.ai/external/v1';
  * (60 calls per 60 seconds), after which a slot is free for certain.
  */
 export const FATHOM_RATE_LIMIT_WINDOW_SECONDS = 60;
+/**
+ * An incremental sync asks for meetings created this long before the watermark: whether
+ * `created_after` is exclusive, and whether a meeting can be listed a little after a later
+ * one (its recording processed later), is undocumented. Meetings read again change nothing
+ * (people are keyed by email), as with Delivr.ai's overlapping windows.
+ */
+export const FATHOM_WATERMARK_OVERLAP_MS = 5 * 60 * 1000;
 
 /** Where the Fathom API lives; configuration of the deployment, never of a tenant. */
 export interface FathomAdapterConfig {
@@ -63,6 +71,7 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
 
   /** Lists the first page of meetings: the cheapest authenticated call Fathom has. */
   async verifyApiKey(apiKey: string, _config: Record<string, unknown>): Promise<void> {
+    if (splitApiKeyAndSecret(apiKey).apiSecret !== undefined) throw new InvalidInputError('Fathom takes no API secret: its API key is all it needs; remove apiSecret.');
     const key = usableKey(apiKey);
     if (!key) throw new InvalidInputError('The Fathom API key is empty or has characters an API key cannot have; paste it again.');
     await this.listMeetings(key, {}, 'verify');
@@ -75,10 +84,14 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
 
   /**
    * One page of meetings, as the people in them. Full syncs list every meeting;
-   * incremental ones those created after the watermark's `createdAfter`. The filter is
-   * sent again with every cursor (a Fathom cursor may not carry it). The watermark is the
-   * latest `created_at` seen so far, carried in the cursor, so it holds whatever order
-   * Fathom lists meetings in; an incremental sync that finds nothing keeps the old one.
+   * incremental ones those created after the watermark's `createdAfter`, less
+   * {@link FATHOM_WATERMARK_OVERLAP_MS}. The filter is sent again with every cursor (a
+   * Fathom cursor may not carry it). The watermark is the latest `created_at` seen so far,
+   * carried in the cursor, so it holds whatever order Fathom lists meetings in; an
+   * incremental sync that finds nothing new keeps the old one.
+   *
+   * Invitees without an email are skipped, not failed: their count rides in the cursor and
+   * the sync's last page logs the total.
    */
   async readPage(credentials: Credentials, _config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
     const key = credentials.kind === 'apiKey' ? usableKey(credentials.apiKey) : undefined;
@@ -88,26 +101,31 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
         reauthorizationRequired: true,
       });
     }
-    const since = request.mode === 'incremental' ? validTimestamp(request.watermark?.createdAfter) : undefined;
+    const watermarkAt = request.mode === 'incremental' ? validTimestamp(request.watermark?.createdAfter) : undefined;
     const sentCursor = typeof request.cursor?.cursor === 'string' ? request.cursor.cursor : undefined;
     const carried = typeof request.cursor?.latestCreatedAt === 'string' ? request.cursor.latestCreatedAt : undefined;
+    const skippedBefore = typeof request.cursor?.skippedInvitees === 'number' ? request.cursor.skippedInvitees : 0;
 
     const params: Record<string, string> = {};
-    if (since) params.created_after = since;
+    if (watermarkAt) params.created_after = fathomTime(Date.parse(watermarkAt) - FATHOM_WATERMARK_OVERLAP_MS);
     if (sentCursor) params.cursor = sentCursor;
     const answer = await this.listMeetings(key, params, 'sync');
 
     const items = answer.items as unknown[];
-    const { records, failed } = peopleOf(items);
-    const latest = latestCreatedAt(items, carried ?? since);
+    const { records, failed, skipped } = peopleOf(items);
+    const skippedInvitees = skippedBefore + skipped;
+    const latest = latestCreatedAt(items, carried ?? watermarkAt);
     const next = typeof answer.next_cursor === 'string' && answer.next_cursor !== '' ? answer.next_cursor : null;
     if (next !== null && next === sentCursor) {
       throw new ProviderError('Fathom returned the same page twice; the sync stopped so it would not loop.', { provider: PROVIDER });
     }
+    if (next === null && skippedInvitees > 0) {
+      logger.info('Fathom calendar invitees without an email were skipped (people are keyed by email)', { provider: 'fathom', skippedInvitees });
+    }
     return {
       records,
       failed,
-      nextCursor: next === null ? null : { cursor: next, latestCreatedAt: latest ?? null },
+      nextCursor: next === null ? null : { cursor: next, latestCreatedAt: latest ?? null, skippedInvitees },
       watermark: latest === undefined ? null : { createdAfter: latest },
     };
   }
@@ -178,6 +196,11 @@ export function rateLimitResetSeconds(response: Response, now = Date.now()): num
 function usableKey(apiKey: string): string | undefined {
   const key = typeof apiKey === 'string' ? apiKey.trim() : '';
   return /^[\x21-\x7e]+$/.test(key) ? key : undefined;
+}
+
+/** Epoch milliseconds as Fathom writes times: ISO 8601 to the second, with `Z`. */
+function fathomTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function validTimestamp(value: string | undefined): string | undefined {

@@ -29,14 +29,23 @@ export interface FathomMeetingsAnswer {
  * customer's team, so internal) are both people; a recorder who is also invited is the
  * same person. Attributes: `email` (lowercased, so a person written in another letter
  * case elsewhere does not look changed), `name` (the first one given), `isExternal`.
- * `failed` counts meetings that are not objects and invitees without a usable email.
+ *
+ * `skipped` counts invitees without an email (`null` or absent, which Fathom's schema
+ * allows: a calendar resource, a dial-in): people are keyed by email, so there is nothing
+ * to sync, and nothing went wrong. `failed` counts what is wrong: meetings or people that
+ * are not objects, and emails that are not addresses.
  */
-export function peopleOf(meetings: readonly unknown[]): { records: SourceRecord[]; failed: number } {
+export function peopleOf(meetings: readonly unknown[]): { records: SourceRecord[]; failed: number; skipped: number } {
   const people = new Map<string, { email: string; name?: string; isExternal?: boolean }>();
   let failed = 0;
+  let skipped = 0;
   const add = (person: unknown, recorder: boolean): void => {
     if (!isRecord(person)) {
       failed += 1;
+      return;
+    }
+    if (person.email === null || person.email === undefined || (typeof person.email === 'string' && person.email.trim() === '')) {
+      skipped += 1;
       return;
     }
     const email = typeof person.email === 'string' ? person.email.trim().toLowerCase() : '';
@@ -63,7 +72,7 @@ export function peopleOf(meetings: readonly unknown[]): { records: SourceRecord[
     if (meeting.recorded_by !== undefined && meeting.recorded_by !== null) add(meeting.recorded_by, true);
   }
   const records: SourceRecord[] = [...people.values()].map((person) => ({ type: 'people', sourceId: person.email, attributes: { ...person } }));
-  return { records, failed };
+  return { records, failed, skipped };
 }
 
 /** The latest `created_at` among the meetings and `since` (kept as Fathom wrote it), if any is a timestamp. */

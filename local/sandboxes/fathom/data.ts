@@ -7,12 +7,28 @@
  */
 import { Mulberry32 } from '../shared/random';
 
-/** A calendar invitee as Fathom lists it. */
+/**
+ * A calendar invitee as Fathom lists it. `email` (and so `email_domain`) may be null, as
+ * Fathom's schema allows: a room, a dial-in, a guest the calendar knows by name only.
+ */
 export interface FathomInvitee {
   readonly name: string;
-  readonly email: string;
-  readonly email_domain: string;
+  readonly email: string | null;
+  readonly email_domain: string | null;
   readonly is_external: boolean;
+}
+
+/** What `addMeetings` adds besides the meetings themselves. */
+export interface AddedMeetingsOptions {
+  /** People nobody has met yet, spread over the new meetings. @default 0 */
+  readonly newInvitees?: number;
+  /** Invitees without an email (`email: null`) in each new meeting. @default 0 */
+  readonly inviteesWithoutEmail?: number;
+  /**
+   * Stamps the new meetings this many seconds before the latest meeting so far, instead of
+   * after it: a recording processed late, listed behind a later one. @default none
+   */
+  readonly lateBySeconds?: number;
 }
 
 /** The Fathom user who recorded the meeting. */
@@ -95,6 +111,7 @@ const LAST_NAMES = [
   'Underwood', 'Varga', 'Weber', 'Xu', 'Yilmaz', 'Zhang', 'Brennan', 'Castillo', 'Dalton', 'Ferreira', 'Holm',
 ] as const;
 const EXTERNAL_TOPICS = ['Discovery call', 'Product demo', 'Pricing review', 'Onboarding', 'Quarterly business review', 'Renewal check-in'] as const;
+const ROOMS = ['Conference Room', 'Dial-in', 'Huddle Room'] as const;
 const INTERNAL_TOPICS = ['Weekly sync', 'Pipeline review', 'Deal strategy', 'Account planning'] as const;
 
 interface Person {
@@ -163,16 +180,22 @@ export class FathomDataStore {
   /** Distinct lowercased emails among all calendar invitees. */
   distinctInvitees(): number {
     const emails = new Set<string>();
-    for (const { meeting } of this.meetings) for (const invitee of meeting.calendar_invitees) emails.add(invitee.email.toLowerCase());
+    for (const { meeting } of this.meetings) for (const invitee of meeting.calendar_invitees) if (invitee.email !== null) emails.add(invitee.email.toLowerCase());
     return emails.size;
   }
 
   /**
-   * Adds `count` meetings created now, each strictly later than every meeting so far.
-   * `newInvitees` people nobody has met yet are spread over them; each meeting is also
-   * recorded by a known team member and has one known contact when there is one.
+   * Adds `count` meetings created now, each strictly later than every meeting so far (or,
+   * with `lateBySeconds`, that long before the latest one). `newInvitees` people nobody has
+   * met yet are spread over them; each meeting is also recorded by a known team member, has
+   * one known contact when there is one, and `inviteesWithoutEmail` invitees without an email.
    */
-  addMeetings(count: number, newInvitees: number): FathomMeeting[] {
+  addMeetings(count: number, options: AddedMeetingsOptions = {}): FathomMeeting[] {
+    const newInvitees = options.newInvitees ?? 0;
+    const withoutEmail = options.inviteesWithoutEmail ?? 0;
+    const late = options.lateBySeconds;
+    if (!Number.isSafeInteger(withoutEmail) || withoutEmail < 0 || withoutEmail > 100) throw new RangeError(`inviteesWithoutEmail must be an integer from 0 to 100, got ${withoutEmail}`);
+    if (late !== undefined && (!Number.isSafeInteger(late) || late < 1)) throw new RangeError(`lateBySeconds must be a positive integer, got ${late}`);
     if (!Number.isSafeInteger(count) || count < 0 || count > MAX_MEETINGS) throw new RangeError(`addMeetings needs a count of 0..${MAX_MEETINGS}, got ${count}`);
     if (!Number.isSafeInteger(newInvitees) || newInvitees < 0 || newInvitees > MAX_INVITEES) {
       throw new RangeError(`newInvitees must be a non-negative integer, got ${newInvitees}`);
@@ -184,17 +207,21 @@ export class FathomDataStore {
     const fresh: number[] = [];
     for (let i = 0; i < newInvitees; i++) fresh.push(this.addPerson(false, random));
     const added: FathomMeeting[] = [];
-    let created = Math.floor(this.now() / SECOND) * SECOND;
+    const latest = this.meetings.at(-1)?.created;
+    let created = late !== undefined && latest !== undefined ? latest - late * SECOND : Math.floor(this.now() / SECOND) * SECOND;
     for (let m = 0; m < count; m++) {
-      const last = this.meetings.at(-1)?.created ?? -Infinity;
+      const last = late !== undefined ? created - SECOND : (this.meetings.at(-1)?.created ?? -Infinity);
       if (created <= last) created = last + SECOND;
       const invitees = fresh.filter((_, i) => i % count === m);
       const recorder = random.pick(this.internal);
       const guests = knownExternal.length > 0 ? [random.pick(knownExternal)] : [];
-      const meeting = this.buildMeeting(created, recorder, [recorder, ...guests, ...invitees], new Set(invitees), random);
+      const meeting = this.buildMeeting(created, recorder, [recorder, ...guests, ...invitees], new Set(invitees), random, withoutEmail);
       this.meetings.push({ created, meeting });
       added.push(meeting);
+      created += SECOND;
     }
+    // A late meeting goes where its created_at puts it.
+    this.meetings.sort((a, b) => a.created - b.created);
     return added;
   }
 
@@ -258,7 +285,14 @@ export class FathomDataStore {
    * One meeting: `people` are its invitees (the recorder among them); those not in
    * `firstSeen` are repeat invitations, every other one written in another letter case.
    */
-  private buildMeeting(created: number, recorder: number, people: readonly number[], firstSeen: ReadonlySet<number>, random: Mulberry32): FathomMeeting {
+  private buildMeeting(
+    created: number,
+    recorder: number,
+    people: readonly number[],
+    firstSeen: ReadonlySet<number>,
+    random: Mulberry32,
+    withoutEmail = 0,
+  ): FathomMeeting {
     const person = (index: number): Person => {
       const found = this.people[index];
       if (!found) throw new Error(`no person ${index}`);
@@ -270,9 +304,10 @@ export class FathomDataStore {
       const written = repeat && this.repeats++ % 2 === 0 ? otherCase(email, this.repeats) : email;
       return { name, email: written, email_domain: domain, is_external: !internal };
     });
+    for (let i = 0; i < withoutEmail; i++) invitees.push({ name: `${random.pick(ROOMS)} ${i + 1}`, email: null, email_domain: null, is_external: false });
     const host = person(recorder);
-    const external = invitees.find((invitee) => invitee.is_external);
-    const company = external ? companyOf(external.email_domain) : undefined;
+    const external = invitees.find((invitee) => invitee.is_external && invitee.email_domain !== null);
+    const company = external?.email_domain ? companyOf(external.email_domain) : undefined;
     const title = company ? `${company} <> Northwind: ${random.pick(EXTERNAL_TOPICS)}` : random.pick(INTERNAL_TOPICS);
     const recordingId = this.nextRecordingId;
     this.nextRecordingId += random.between(1, 5000);

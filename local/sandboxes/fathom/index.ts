@@ -28,6 +28,7 @@ export {
   FATHOM_DATA_SET_END,
   INTERNAL_DOMAIN,
   type FathomDataSetSizes,
+  type AddedMeetingsOptions,
   type FathomInvitee,
   type FathomMeeting,
   type FathomRecorder,

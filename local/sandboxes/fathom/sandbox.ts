@@ -8,7 +8,7 @@ import { checkMs, checkTimes, parseFailureBody, parseFlag, parseTimes, truncated
 import { answerControl, type BodyLimits, close, type ControlEndpoints, Delays, isRecord, JSON_TYPE, listen, requestListener, send, sendJson } from '../shared/http';
 import { RollingWindow } from '../shared/rate-limit';
 import { increment } from '../shared/stats';
-import { defaultFathomDataSetSizes, FathomDataStore, type FathomMeeting, MAX_INVITEES, MAX_MEETINGS } from './data';
+import { type AddedMeetingsOptions, defaultFathomDataSetSizes, FathomDataStore, type FathomMeeting, MAX_INVITEES, MAX_MEETINGS } from './data';
 import { DEFAULT_THROTTLE_RESET_SECONDS, FailureModes, type FathomSandboxFailures } from './failures';
 
 /** Options of {@link startFathomSandbox}. */
@@ -48,11 +48,12 @@ export interface FathomSandboxStats {
 /** Data mutations and counts, for incremental-sync tests. */
 export interface FathomSandboxData {
   /**
-   * Adds `count` meetings created now, strictly later than every meeting so far, with
-   * `newInvitees` people nobody has met yet spread over them (plus a known recorder and a
-   * known contact each). Returns the new meetings as the API lists them.
+   * Adds `count` meetings created now, strictly later than every meeting so far (or, with
+   * `lateBySeconds`, that long before the latest one), with `newInvitees` people nobody has
+   * met yet spread over them (plus a known recorder and a known contact each, and
+   * `inviteesWithoutEmail` invitees with `email: null`). Returns the new meetings as the API lists them.
    */
-  addMeetings(count: number, options?: { newInvitees?: number }): FathomMeeting[];
+  addMeetings(count: number, options?: AddedMeetingsOptions): FathomMeeting[];
   /** Meetings held now. */
   count(): number;
   /** Distinct people (lowercased emails) among all calendar invitees; recorders are always among them. */
@@ -134,7 +135,7 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
   };
 
   const data: FathomSandboxData = {
-    addMeetings: (count, added = {}) => store.addMeetings(count, added.newInvitees ?? 0),
+    addMeetings: (count, added = {}) => store.addMeetings(count, added),
     count: () => store.count(),
     distinctInvitees: () => store.distinctInvitees(),
     meetings: () => store.all(),
@@ -236,12 +237,21 @@ export async function startFathomSandbox(options: FathomSandboxOptions = {}): Pr
     failureState: () => failures.state(),
     data: (body) => {
       if (!isRecord(body)) throw new Error('body must be a JSON object');
-      const unknown = Object.keys(body).filter((key) => key !== 'addMeetings' && key !== 'newInvitees');
-      if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: addMeetings, newInvitees`);
+      const known = ['addMeetings', 'newInvitees', 'inviteesWithoutEmail', 'lateBySeconds'];
+      const unknown = Object.keys(body).filter((key) => !known.includes(key));
+      if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
       const count = body.addMeetings ?? 0;
       const newInvitees = body.newInvitees ?? 0;
-      if (typeof count !== 'number' || typeof newInvitees !== 'number') throw new Error('addMeetings and newInvitees must be numbers');
-      const added = data.addMeetings(count, { newInvitees });
+      const inviteesWithoutEmail = body.inviteesWithoutEmail ?? 0;
+      const lateBySeconds = body.lateBySeconds;
+      if ([count, newInvitees, inviteesWithoutEmail].some((n) => typeof n !== 'number') || (lateBySeconds !== undefined && typeof lateBySeconds !== 'number')) {
+        throw new Error(`${known.join(', ')} must be numbers`);
+      }
+      const added = data.addMeetings(count as number, {
+        newInvitees: newInvitees as number,
+        inviteesWithoutEmail: inviteesWithoutEmail as number,
+        ...(lateBySeconds === undefined ? {} : { lateBySeconds: lateBySeconds as number }),
+      });
       return { added: added.map((meeting) => meeting.recording_id), meetings: store.count(), distinctInvitees: store.distinctInvitees() };
     },
     resetStats,

@@ -342,7 +342,7 @@ describe('Fathom sandbox: HTTP control endpoints', () => {
 });
 
 describe('Fathom sandbox: data set', () => {
-  const emailsOf = (meetings: readonly FathomMeeting[]) => meetings.flatMap((meeting) => meeting.calendar_invitees.map((invitee) => invitee.email));
+  const emailsOf = (meetings: readonly FathomMeeting[]) => meetings.flatMap((meeting) => meeting.calendar_invitees.flatMap((invitee) => (invitee.email === null ? [] : [invitee.email])));
 
   it('is the same for the same seed and different for another seed', async () => {
     const twin = await startFathomSandbox();
@@ -371,10 +371,10 @@ describe('Fathom sandbox: data set', () => {
 
   it('has each meeting recorded by an internal invitee of that meeting', () => {
     for (const meeting of sandbox.data.meetings()) {
-      const host = meeting.calendar_invitees.find((invitee) => invitee.email.toLowerCase() === meeting.recorded_by.email.toLowerCase());
+      const host = meeting.calendar_invitees.find((invitee) => invitee.email!.toLowerCase() === meeting.recorded_by.email.toLowerCase());
       expect(host).toMatchObject({ is_external: false, email_domain: INTERNAL_DOMAIN });
       expect(meeting.calendar_invitees_domains_type).toBe(meeting.calendar_invitees.some((invitee) => invitee.is_external) ? 'one_or_more_external' : 'only_internal');
-      const emails = meeting.calendar_invitees.map((invitee) => invitee.email.toLowerCase());
+      const emails = meeting.calendar_invitees.map((invitee) => invitee.email!.toLowerCase());
       expect(new Set(emails).size).toBe(emails.length);
     }
   });
@@ -424,6 +424,54 @@ describe('Fathom sandbox: data set', () => {
   it('addMeetings refuses new people without a meeting to invite them to', () => {
     expect(() => sandbox.data.addMeetings(0, { newInvitees: 1 })).toThrow(RangeError);
     expect(() => sandbox.data.addMeetings(-1)).toThrow(RangeError);
+    expect(() => sandbox.data.addMeetings(1, { lateBySeconds: 0 })).toThrow(RangeError);
+    expect(() => sandbox.data.addMeetings(1, { inviteesWithoutEmail: -1 })).toThrow(RangeError);
+  });
+
+  it('addMeetings with inviteesWithoutEmail: invitees whose email is null, as Fathom allows', async () => {
+    const [meeting] = sandbox.data.addMeetings(1, { inviteesWithoutEmail: 2 });
+    const nameless = meeting!.calendar_invitees.filter((invitee) => invitee.email === null);
+    expect(nameless).toHaveLength(2);
+    for (const invitee of nameless) expect(invitee).toMatchObject({ name: expect.any(String), email: null, email_domain: null });
+    expect(sandbox.data.distinctInvitees()).toBe(120);
+    const listed = (await everyPage()).flatMap((answer) => answer.items);
+    expect(listed.at(-1)!.calendar_invitees.filter((invitee) => invitee.email === null)).toHaveLength(2);
+  });
+
+  it('addMeetings with lateBySeconds: a meeting created before the latest one, listed in created_at order', async () => {
+    const latest = sandbox.data.meetings().at(-1)!;
+    const [late] = sandbox.data.addMeetings(1, { newInvitees: 1, lateBySeconds: 60 });
+    expect(Date.parse(late!.created_at)).toBe(Date.parse(latest.created_at) - 60_000);
+    expect(sandbox.data.meetings().slice(-2)).toEqual([late, latest]);
+    const after = (await everyPage({ created_after: new Date(Date.parse(latest.created_at) - 120_000).toISOString() })).flatMap((answer) => answer.items);
+    expect(after.map((meeting) => meeting.recording_id)).toEqual([late!.recording_id, latest.recording_id]);
+  });
+});
+
+/**
+ * Requests the real Fathom API refuses: an adapter that comes to send one of them fails
+ * here, not in a customer's first sync.
+ */
+describe('Fathom sandbox: the contract (requests Fathom refuses)', () => {
+  const contract: Array<{ refused: string; params: Record<string, string>; headers: () => Record<string, string>; status: number }> = [
+    { refused: 'the key as a bearer token (the OAuth scheme)', params: {}, headers: () => ({ Authorization: `Bearer ${sandbox.apiKey}` }), status: 401 },
+    { refused: 'X-Api-Key with "Bearer " before the key', params: {}, headers: () => ({ 'X-Api-Key': `Bearer ${sandbox.apiKey}` }), status: 401 },
+    { refused: 'no key at all', params: {}, headers: () => ({}), status: 401 },
+    { refused: 'created_after as epoch seconds', params: { created_after: '1772697600' }, headers: () => ({ 'X-Api-Key': sandbox.apiKey }), status: 400 },
+    { refused: 'created_after that is not a time', params: { created_after: 'last week' }, headers: () => ({ 'X-Api-Key': sandbox.apiKey }), status: 400 },
+    { refused: 'a cursor Fathom did not issue', params: { cursor: 'page-2' }, headers: () => ({ 'X-Api-Key': sandbox.apiKey }), status: 400 },
+  ];
+
+  it.each(contract)('refuses $refused with $status', async ({ params, headers, status }) => {
+    expect((await list(params, headers())).status).toBe(status);
+  });
+
+  it('refuses another method than GET with 405', async () => {
+    expect((await fetch(`${sandbox.url}/meetings`, { method: 'POST', headers: { 'X-Api-Key': sandbox.apiKey } })).status).toBe(405);
+  });
+
+  it('takes created_after as the adapter sends it: ISO 8601 to the second, with Z', async () => {
+    expect((await list({ created_after: '2026-03-01T07:55:00Z' })).status).toBe(200);
   });
 });
 

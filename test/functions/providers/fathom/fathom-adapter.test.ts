@@ -1,7 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidInputError, ProviderError } from '../../../../functions/core/errors';
+import { logger } from '../../../../functions/core/logger';
 import type { SyncType } from '../../../../functions/core/model';
-import { FATHOM_API_BASE_URL, FathomAdapter, rateLimitResetSeconds } from '../../../../functions/providers/fathom/fathom-adapter';
+import { FATHOM_API_BASE_URL, FATHOM_WATERMARK_OVERLAP_MS, FathomAdapter, rateLimitResetSeconds } from '../../../../functions/providers/fathom/fathom-adapter';
+import { peopleOf } from '../../../../functions/providers/fathom/fathom-meetings';
+import { joinApiKeyAndSecret } from '../../../../functions/providers/http';
 import type { Credentials, SourcePage, SourceRecord, SyncCursor } from '../../../../functions/providers/types';
 import { type FathomMeeting, type FathomSandbox, startFathomSandbox } from '../../../../local/sandboxes/fathom';
 
@@ -41,7 +44,9 @@ function entities(records: SourceRecord[]): Map<string, SourceRecord> {
 /** The people in these meetings, as lowercased emails (invitees and recorders). */
 function peopleIn(meetings: readonly FathomMeeting[]): Set<string> {
   return new Set(
-    meetings.flatMap((meeting) => [...meeting.calendar_invitees.map((invitee) => invitee.email), meeting.recorded_by.email]).map((email) => email.toLowerCase()),
+    meetings
+      .flatMap((meeting) => [...meeting.calendar_invitees.flatMap((invitee) => (invitee.email === null ? [] : [invitee.email])), meeting.recorded_by.email])
+      .map((email) => email.toLowerCase()),
   );
 }
 
@@ -83,7 +88,7 @@ describe('FathomAdapter: full sync', () => {
   it('lists a person once per page even when invited to several of its meetings in other letter cases', async () => {
     const { pages } = await readAll('full');
     for (const page of pages) expect(new Set(page.records.map((record) => record.sourceId)).size).toBe(page.records.length);
-    const spellings = sandbox.data.meetings().flatMap((meeting) => meeting.calendar_invitees.map((invitee) => invitee.email));
+    const spellings = sandbox.data.meetings().flatMap((meeting) => meeting.calendar_invitees.map((invitee) => invitee.email!));
     expect(spellings.some((email) => email !== email.toLowerCase())).toBe(true);
   });
 
@@ -107,39 +112,91 @@ describe('FathomAdapter: full sync', () => {
 });
 
 describe('FathomAdapter: incremental sync', () => {
-  it('reads only the meetings created after the watermark: the new people and the known ones in them', async () => {
+  /** The meetings of the generated data set within the overlap before the watermark: the last one (they are days apart). */
+  const overlapped = () => sandbox.data.meetings().slice(-1);
+
+  it('reads only the meetings created after the watermark, less the overlap: the new people and the known ones in them', async () => {
     const full = await readAll('full');
     const known = new Set(entities(full.records).keys());
+    const lastBefore = overlapped();
     const added = sandbox.data.addMeetings(2, { newInvitees: 3 });
     sandbox.resetStats();
 
     const { records, watermark } = await readAll('incremental', full.watermark);
 
-    expect(sandbox.stats()).toMatchObject({ requests: 1, meetingsReturned: 2 });
+    expect(sandbox.stats()).toMatchObject({ requests: 1, meetingsReturned: 3 });
     const people = entities(records);
-    expect(new Set([...people.values()].map((record) => record.sourceId))).toEqual(peopleIn(added));
+    expect(new Set([...people.values()].map((record) => record.sourceId))).toEqual(new Set([...peopleIn(added), ...peopleIn(lastBefore)]));
     expect([...people.keys()].filter((key) => !known.has(key))).toHaveLength(3);
-    expect([...people.keys()].filter((key) => known.has(key)).length).toBeGreaterThanOrEqual(2);
     expect(watermark).toEqual({ createdAfter: added[1]?.created_at });
   });
 
-  it('finds nothing right after a sync and keeps the watermark', async () => {
+  it('re-reads only the overlap right after a sync, and keeps the watermark', async () => {
     const full = await readAll('full');
     const again = await readAll('incremental', full.watermark);
-    expect(again.records).toEqual([]);
+    expect(new Set(again.records.map((record) => record.sourceId))).toEqual(peopleIn(overlapped()));
     expect(again.pages).toHaveLength(1);
     expect(again.watermark).toEqual(full.watermark);
   });
 
+  it('finds a meeting listed late, created a little before the watermark', async () => {
+    const full = await readAll('full');
+    const known = new Set(entities(full.records).keys());
+    const [late] = sandbox.data.addMeetings(1, { newInvitees: 2, lateBySeconds: 90 });
+    expect(Date.parse(late!.created_at)).toBeLessThan(Date.parse(full.watermark!.createdAfter!));
+    expect(90_000).toBeLessThan(FATHOM_WATERMARK_OVERLAP_MS);
+
+    const { records, watermark } = await readAll('incremental', full.watermark);
+
+    expect([...entities(records).keys()].filter((key) => !known.has(key))).toHaveLength(2);
+    // The watermark never moves back to the late meeting.
+    expect(watermark).toEqual(full.watermark);
+  });
+
   it('sends the created_after filter with every cursor, so later pages stay filtered', async () => {
     const full = await readAll('full');
+    const lastBefore = overlapped();
     const added = sandbox.data.addMeetings(15, { newInvitees: 20 });
     sandbox.resetStats();
     const { pages, records } = await readAll('incremental', full.watermark);
     expect(pages).toHaveLength(2);
-    expect(sandbox.stats().meetingsReturned).toBe(15);
-    expect(new Set(records.map((record) => record.sourceId))).toEqual(peopleIn(added));
+    expect(sandbox.stats().meetingsReturned).toBe(16);
+    expect(new Set(records.map((record) => record.sourceId))).toEqual(new Set([...peopleIn(added), ...peopleIn(lastBefore)]));
   });
+});
+
+describe('FathomAdapter: invitees without an email', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('skips them without counting them as failed, and logs how many a sync skipped', async () => {
+    const info = vi.spyOn(logger, 'info');
+    sandbox.data.addMeetings(2, { inviteesWithoutEmail: 3 });
+
+    const { pages, records } = await readAll('full');
+
+    expect(pages.reduce((sum, page) => sum + page.failed, 0)).toBe(0);
+    expect(entities(records).size).toBe(120);
+    expect(info).toHaveBeenCalledTimes(1);
+    expect(info).toHaveBeenCalledWith(expect.stringMatching(/without an email were skipped/), { provider: 'fathom', skippedInvitees: 6 });
+  });
+
+  it('counts a malformed email as failed, and a missing or empty one as skipped', () => {
+    const meeting = {
+      calendar_invitees: [
+        { name: 'Room', email: null },
+        { name: 'Dial-in' },
+        { name: 'Blank', email: ' ' },
+        { name: 'Typo', email: 'not-an-address' },
+        { name: 'Ada', email: 'Ada@Example.com' },
+      ],
+    };
+    expect(peopleOf([meeting])).toMatchObject({ failed: 1, skipped: 3, records: [{ sourceId: 'ada@example.com' }] });
+  });
+});
+
+describe('FathomAdapter: incremental sync settings', () => {
 
   it('reads everything when there is no usable watermark yet', async () => {
     expect(entities((await readAll('incremental', null)).records).size).toBe(120);
@@ -153,6 +210,11 @@ describe('FathomAdapter: incremental sync', () => {
 });
 
 describe('FathomAdapter: API key', () => {
+  it('refuses an API secret, which Fathom does not issue, without calling it', async () => {
+    await expect(adapter.verifyApiKey(joinApiKeyAndSecret(API_KEY, 'a-secret'), {})).rejects.toThrow(InvalidInputError);
+    expect(sandbox.stats().requests).toBe(0);
+  });
+
   it('accepts a working key with one call, trimming what was pasted around it', async () => {
     await adapter.verifyApiKey(`  ${API_KEY}\n`, {});
     expect(sandbox.stats()).toMatchObject({ requests: 1, byStatus: { '200': 1 } });
