@@ -187,12 +187,12 @@ describe('SalesforceAdapter against the sandbox', () => {
 
     it('counts only invalid_token as a revoke done: another 400 is a failed revoke', async () => {
       const adapter = newAdapter();
-      await expect(adapter.revoke({ kind: 'oauth2', accessToken: 'never-issued' }, {})).resolves.toBeUndefined();
+      await expect(adapter.revoke({ kind: 'oauth2', accessToken: 'never-issued' })).resolves.toBeUndefined();
 
       const conn = await connection();
       sandbox.failures.revokeRefused(1);
-      await expect(adapter.revoke(conn.credentials, conn.config)).rejects.toThrow('Salesforce did not revoke the token (unsupported_token_type).');
-      await expect(adapter.revoke(conn.credentials, conn.config)).resolves.toBeUndefined();
+      await expect(adapter.revoke(conn.credentials)).rejects.toThrow('Salesforce did not revoke the token (unsupported_token_type).');
+      await expect(adapter.revoke(conn.credentials)).resolves.toBeUndefined();
     });
   });
 });
