@@ -1,9 +1,12 @@
 /**
- * The sandbox mailbox's contacts: generated from a seed, changed by `data.*`, and
- * stamped with a change sequence so delta rounds can ask "what changed after N".
+ * The sandbox mailbox's contact folders and contacts: generated from a seed, changed by
+ * `data.*`, and stamped with a change sequence so delta rounds can ask "what changed after
+ * N" (and which properties: Graph's delta answers may carry only those).
  *
- * Removed contacts stay as tombstones (Graph reports them as `@removed` in later delta
- * rounds). Contacts are kept in creation order, which is the order delta rounds list them.
+ * The default Contacts folder holds folders of its own, and those child folders; every
+ * contact lives in exactly one folder. Removed contacts stay as tombstones (Graph reports
+ * them as `@removed` in later delta rounds). Contacts are kept in creation order, which is
+ * the order delta rounds list them.
  */
 import { createHash } from 'node:crypto';
 import { SeededRandom } from '../shared/random';
@@ -79,8 +82,39 @@ export interface StoredContact {
   readonly createdSeq: number;
   /** The change sequence number of its latest change (creation, modification or removal). */
   readonly changedSeq: number;
+  /** The change sequence number at which each property last changed (absent: at creation). */
+  readonly propertySeq: Readonly<Partial<Record<keyof GraphContact, number>>>;
   readonly deleted: boolean;
 }
+
+/** A contact folder as Graph's `contactFolder` resource shows it. */
+export interface GraphContactFolder {
+  readonly id: string;
+  readonly displayName: string;
+  readonly parentFolderId: string;
+}
+
+/** Every property name a folder `$select` may name. */
+export const folderProperties: readonly (keyof GraphContactFolder)[] = ['id', 'displayName', 'parentFolderId'];
+
+/** A folder to create at start: its name, and the name of its parent (none: under the default Contacts folder). */
+export interface FolderSpec {
+  readonly displayName: string;
+  readonly parent?: string;
+}
+
+/**
+ * The folders a sandbox mailbox has besides the default Contacts folder, unless told
+ * otherwise: two folders under it, one of them with a child folder of its own.
+ */
+export const DEFAULT_FOLDERS: readonly FolderSpec[] = [
+  { displayName: 'Customers' },
+  { displayName: 'Suppliers' },
+  { displayName: 'Suppliers EU', parent: 'Suppliers' },
+];
+
+/** The properties a contact's change may set (what `data.update` accepts). */
+export type ContactChanges = Partial<Pick<GraphContact, 'displayName' | 'givenName' | 'surname' | 'jobTitle' | 'companyName' | 'department' | 'emailAddresses' | 'mobilePhone'>>;
 
 /** The default size of the mailbox's contact list. */
 export const DEFAULT_CONTACTS = 150;
@@ -93,32 +127,48 @@ export const DEFAULT_SEED = 20260305;
 export const DATA_SET_END = Date.UTC(2026, 2, 5, 8, 0, 0, 0);
 const DATA_SET_SPAN_MS = 365 * 24 * 3600 * 1000;
 
-/** The one contact folder of the sandbox mailbox (the default "Contacts" folder). */
+/** The default "Contacts" folder of the sandbox mailbox (its well-known name is `contacts`). */
 export const CONTACTS_FOLDER_ID = `AQMkAD${token('folder', 'contacts', 40)}AAAA==`;
+/** The mailbox's root folder, the default Contacts folder's parent (not a contact folder). */
+const ROOT_FOLDER_ID = `AQMkAD${token('folder', 'msgfolderroot', 40)}AAAA==`;
 
-/** The contacts of the sandbox mailbox. */
+/** The contact folders and contacts of the sandbox mailbox. */
 export class ContactStore {
   private readonly contacts = new Map<string, StoredContact>();
+  private readonly folders = new Map<string, { folder: GraphContactFolder; deleted: boolean }>();
   private readonly random: SeededRandom;
   private readonly mutations: SeededRandom;
   private sequence = 0;
   private serial = 0;
+  private folderSerial = 0;
   private lastStampMs: number;
 
   constructor(
     count: number,
     private readonly seed: number,
     private readonly now: () => number,
+    folders: readonly FolderSpec[] = DEFAULT_FOLDERS,
   ) {
     this.random = new SeededRandom(seed, 'contacts');
     this.mutations = new SeededRandom(seed, 'mutations');
+    this.folders.set(CONTACTS_FOLDER_ID, { folder: { id: CONTACTS_FOLDER_ID, displayName: 'Contacts', parentFolderId: ROOT_FOLDER_ID }, deleted: false });
+    const byName = new Map<string, string>();
+    for (const spec of folders) {
+      const parent = spec.parent === undefined ? CONTACTS_FOLDER_ID : byName.get(spec.parent);
+      if (parent === undefined) throw new RangeError(`folder '${spec.displayName}' names parent '${spec.parent}', which is not listed before it`);
+      byName.set(spec.displayName, this.addFolder(spec.displayName, parent));
+    }
+    // Half the seeded contacts in the default folder, the rest spread over the others (a stream of its own, so contacts stay as they were).
+    const placement = new SeededRandom(seed, 'folders');
+    const others = [...byName.values()];
     const step = count > 0 ? Math.floor(DATA_SET_SPAN_MS / count) : 0;
     let last = DATA_SET_END - DATA_SET_SPAN_MS;
     for (let i = 0; i < count; i++) {
       const modified = wholeSeconds(DATA_SET_END - DATA_SET_SPAN_MS + i * step + this.random.int(Math.max(1, step)));
       const created = modified - this.random.int(90) * 24 * 3600 * 1000;
-      const contact = this.generate(created, modified);
-      this.contacts.set(contact.id, { contact, createdSeq: 0, changedSeq: 0, deleted: false });
+      const folder = others.length > 0 && placement.chance(0.5) ? placement.pick(others) : CONTACTS_FOLDER_ID;
+      const contact = this.generate(created, modified, folder);
+      this.contacts.set(contact.id, { contact, createdSeq: 0, changedSeq: 0, propertySeq: {}, deleted: false });
       last = Math.max(last, modified);
     }
     this.lastStampMs = last;
@@ -134,19 +184,63 @@ export class ContactStore {
     return this.contacts.get(id);
   }
 
-  /** Ids of the live contacts, in list order. */
-  liveIds(): string[] {
+  /** A live folder by id. */
+  folder(id: string): GraphContactFolder | undefined {
+    const stored = this.folders.get(id);
+    return stored && !stored.deleted ? stored.folder : undefined;
+  }
+
+  /** The live folders directly under `parentId`, in creation order. */
+  childFolders(parentId: string): GraphContactFolder[] {
+    return [...this.folders.values()].filter((stored) => !stored.deleted && stored.folder.parentFolderId === parentId).map((stored) => stored.folder);
+  }
+
+  /** Every live folder, the default one first. */
+  allFolders(): GraphContactFolder[] {
+    return [...this.folders.values()].filter((stored) => !stored.deleted).map((stored) => stored.folder);
+  }
+
+  /** Creates a folder under `parentId` (the default Contacts folder unless given); returns its id. */
+  addFolder(displayName: string, parentId: string = CONTACTS_FOLDER_ID): string {
+    if (!this.folder(parentId)) throw new RangeError(`no folder ${parentId} to create '${displayName}' in`);
+    const id = `AQMkAD${token('folder', `${this.seed}:${++this.folderSerial}:${displayName}`, 40)}AAAA==`;
+    this.folders.set(id, { folder: { id, displayName, parentFolderId: parentId }, deleted: false });
+    return id;
+  }
+
+  /**
+   * Deletes a folder other than the default one, with its child folders and every contact
+   * in them (Outlook moves them to Deleted Items, which is no contact folder); returns the
+   * ids of the contacts removed.
+   */
+  removeFolder(id: string): string[] {
+    if (id === CONTACTS_FOLDER_ID) throw new RangeError('the default Contacts folder cannot be removed');
+    if (!this.folder(id)) throw new RangeError(`no folder ${id}`);
+    const removed: string[] = [];
+    for (const child of this.childFolders(id)) removed.push(...this.removeFolder(child.id));
+    for (const [contactId, stored] of this.contacts) {
+      if (stored.deleted || stored.contact.parentFolderId !== id) continue;
+      this.contacts.set(contactId, { ...stored, deleted: true, changedSeq: ++this.sequence });
+      removed.push(contactId);
+    }
+    this.folders.set(id, { ...this.folders.get(id)!, deleted: true });
+    return removed;
+  }
+
+  /** Ids of the live contacts, in list order: of one folder, or of the whole mailbox. */
+  liveIds(folderId?: string): string[] {
     const ids: string[] = [];
-    for (const [id, stored] of this.contacts) if (!stored.deleted) ids.push(id);
+    for (const [id, stored] of this.contacts) if (!stored.deleted && (folderId === undefined || stored.contact.parentFolderId === folderId)) ids.push(id);
     return ids;
   }
 
   /**
-   * Ids of the contacts that changed after `sequence`, in order of change. A contact
-   * created and removed after it is left out: the caller never saw it.
+   * Ids of one folder's contacts that changed after `sequence`, in order of change. A
+   * contact created and removed after it is left out: the caller never saw it.
    */
-  changedSince(sequence: number): string[] {
+  changedSince(folderId: string, sequence: number): string[] {
     return [...this.contacts.values()]
+      .filter((stored) => stored.contact.parentFolderId === folderId)
       .filter((stored) => stored.changedSeq > sequence && !(stored.deleted && stored.createdSeq > sequence))
       .sort((a, b) => a.changedSeq - b.changedSeq)
       .map((stored) => stored.contact.id);
@@ -159,15 +253,16 @@ export class ContactStore {
     return live;
   }
 
-  /** Creates `count` contacts stamped now; returns their ids. */
-  add(count: number): string[] {
+  /** Creates `count` contacts stamped now, in a folder (the default one unless given); returns their ids. */
+  add(count: number, folderId: string = CONTACTS_FOLDER_ID): string[] {
     checkCount('add', count);
+    if (!this.folder(folderId)) throw new RangeError(`no folder ${folderId} to add contacts to`);
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const stamp = this.stamp();
-      const contact = this.generate(stamp, stamp);
+      const contact = this.generate(stamp, stamp, folderId);
       const sequence = ++this.sequence;
-      this.contacts.set(contact.id, { contact, createdSeq: sequence, changedSeq: sequence, deleted: false });
+      this.contacts.set(contact.id, { contact, createdSeq: sequence, changedSeq: sequence, propertySeq: {}, deleted: false });
       ids.push(contact.id);
     }
     return ids;
@@ -178,18 +273,28 @@ export class ContactStore {
     const picked = this.pickLive('modify', count);
     for (const id of picked) {
       const stored = this.contacts.get(id) as StoredContact;
-      const stamp = this.stamp();
+      // Drawn in the order they always were, so a seed changes the same contacts the same way.
       const companyName = this.mutations.chance(0.3) ? this.mutations.pick(companies) : stored.contact.companyName;
-      const contact: GraphContact = {
-        ...stored.contact,
-        jobTitle: nextDifferent(this.mutations, titles, stored.contact.jobTitle),
-        companyName,
-        changeKey: token('change', `${id}:${stamp}`, 24),
-        lastModifiedDateTime: iso(stamp),
-      };
-      this.contacts.set(id, { ...stored, contact, changedSeq: ++this.sequence });
+      this.update(id, { jobTitle: nextDifferent(this.mutations, titles, stored.contact.jobTitle), companyName });
     }
     return picked;
+  }
+
+  /**
+   * Sets these properties of a live contact (a null clears one), stamped now. Only the
+   * properties that end up different count as changed, with its stamp and change key.
+   */
+  update(id: string, changes: ContactChanges): void {
+    const stored = this.contacts.get(id);
+    if (!stored || stored.deleted) throw new RangeError(`no live contact ${id}`);
+    const stamp = this.stamp();
+    const sequence = ++this.sequence;
+    const propertySeq: Partial<Record<keyof GraphContact, number>> = { ...stored.propertySeq, lastModifiedDateTime: sequence, changeKey: sequence };
+    for (const [property, value] of Object.entries(changes) as [keyof ContactChanges, unknown][]) {
+      if (JSON.stringify(stored.contact[property]) !== JSON.stringify(value)) propertySeq[property] = sequence;
+    }
+    const contact: GraphContact = { ...stored.contact, ...changes, changeKey: token('change', `${id}:${stamp}`, 24), lastModifiedDateTime: iso(stamp) };
+    this.contacts.set(id, { ...stored, contact, changedSeq: sequence, propertySeq });
   }
 
   /** Deletes `count` live contacts (they stay as tombstones for delta rounds); returns their ids. */
@@ -222,7 +327,7 @@ export class ContactStore {
     return this.lastStampMs;
   }
 
-  private generate(created: number, modified: number): GraphContact {
+  private generate(created: number, modified: number, folderId: string): GraphContact {
     const random = this.random;
     const serial = ++this.serial;
     const id = `AAMkAD${token('contact', `${this.seed}:${serial}`, 44)}AAA=`;
@@ -249,7 +354,7 @@ export class ContactStore {
       changeKey: token('change', `${id}:${modified}`, 24),
       createdDateTime: iso(created),
       lastModifiedDateTime: iso(modified),
-      parentFolderId: CONTACTS_FOLDER_ID,
+      parentFolderId: folderId,
       categories: random.chance(0.2) ? [random.pick(categories)] : [],
       displayName,
       fileAs: `${surname}, ${givenName}`,

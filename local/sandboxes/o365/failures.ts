@@ -34,8 +34,11 @@ export interface O365SandboxFailures {
    * token answers 400 invalid_grant (AADSTS50173, "revoked").
    */
   revokeGrant(): void;
-  /** Every delta and skip token issued so far answers 410 Gone (syncStateNotFound): Graph lost the sync state. */
-  expireDeltaLinks(): void;
+  /**
+   * Every delta and skip token issued so far answers 410 Gone: Graph lost the sync state
+   * (`syncStateNotFound`, or with that code `resyncRequired`).
+   */
+  expireDeltaLinks(code?: 'syncStateNotFound' | 'resyncRequired'): void;
   /**
    * The next `times` calls answer 429 (or, with `status: 503`, 503) with
    * `Retry-After: retryAfterSeconds`. Target `graph` by default.

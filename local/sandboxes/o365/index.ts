@@ -19,9 +19,19 @@ export {
 export type { FailureTarget, O365FailureState, O365SandboxFailures } from './failures';
 import { DEFAULT_CONTACTS } from './contacts';
 
-export { type GraphContact, type GraphEmailAddress, DEFAULT_CONTACTS, DEFAULT_SEED, DATA_SET_END } from './contacts';
+export {
+  type ContactChanges,
+  type FolderSpec,
+  type GraphContact,
+  type GraphContactFolder,
+  type GraphEmailAddress,
+  DEFAULT_CONTACTS,
+  DEFAULT_FOLDERS,
+  DEFAULT_SEED,
+  DATA_SET_END,
+} from './contacts';
 export { ACCESS_TOKEN_LIFETIME_S, AUTH_CODE_TTL_MS, SANDBOX_TENANT_ID } from './identity';
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './graph';
+export { DEFAULT_PAGE_SIZE, KEPT_GENERATIONS, MAX_PAGE_SIZE } from './graph';
 export { obtainO365Tokens, O365_SCOPES, type O365TokenAnswer } from './client';
 export { newPkcePair, pkceChallenge } from '../shared/oauth';
 

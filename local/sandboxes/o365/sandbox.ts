@@ -23,9 +23,9 @@ import {
 } from '../shared/http';
 import { basicCredentials } from '../shared/oauth';
 import { increment } from '../shared/stats';
-import { ContactStore, DEFAULT_CONTACTS, DEFAULT_SEED } from './contacts';
+import { type ContactChanges, ContactStore, CONTACTS_FOLDER_ID, DEFAULT_CONTACTS, DEFAULT_SEED, type FolderSpec, type GraphContactFolder } from './contacts';
 import { FailureModes, type FailureTarget, type O365SandboxFailures } from './failures';
-import { ContactsDelta, type GraphAnswer, graphError, pageSizeFromPrefer } from './graph';
+import { ContactsDelta, folderAnswer, folderList, type GraphAnswer, graphError, KEPT_GENERATIONS, pageSizeFromPrefer } from './graph';
 import { IdentityServer, identityError, SANDBOX_TENANT_ID } from './identity';
 
 /** Options of {@link startO365Sandbox}. */
@@ -36,6 +36,19 @@ export interface O365SandboxOptions {
   readonly contacts?: number;
   /** Seed of the generated contacts; the same seed gives the same contacts. @default 20260305 */
   readonly seed?: number;
+  /**
+   * Contact folders besides the default Contacts folder (a parent is named by its
+   * displayName, listed before it); half the contacts go to the default folder, the rest
+   * spread over these. `[]`: the default folder only. @default DEFAULT_FOLDERS
+   */
+  readonly folders?: readonly FolderSpec[];
+  /** Sync-state generations a folder keeps; older skip and delta tokens answer 410. @default 5 */
+  readonly keptGenerations?: number;
+  /**
+   * Whether the app registration is multi-tenant. A single-tenant app cannot sign in at
+   * `/common` (or `/organizations`, `/consumers`): Microsoft answers AADSTS50194. @default true
+   */
+  readonly multiTenant?: boolean;
   /** The app registration's application (client) id. @default 'sandbox-o365-client-id' */
   readonly clientId?: string;
   /** The app registration's client secret. @default 'sandbox-o365-client-secret' */
@@ -51,7 +64,7 @@ export interface O365SandboxOptions {
 export interface O365SandboxStats {
   /** Every request except the `/__sandbox/*` control endpoints. */
   readonly requests: number;
-  /** Requests per endpoint: authorize, token, me, contactsDelta, notFound. */
+  /** Requests per endpoint: authorize, token, me, contactFolders, contactFolder, childFolders, contactsDelta, notFound. */
   readonly byEndpoint: Readonly<Record<string, number>>;
   /** Graph calls (`/v1.0/...`), failed ones included. */
   readonly graphCalls: number;
@@ -65,14 +78,27 @@ export interface O365SandboxStats {
 
 /** Contact changes for incremental-sync tests; contacts are picked with the sandbox's seeded generator. */
 export interface O365SandboxData {
-  /** Creates `n` contacts stamped now; returns their ids. */
-  add(n: number): string[];
-  /** Changes `n` live contacts (job title, sometimes company) and stamps them now; returns their ids. */
+  /** Creates `n` contacts stamped now, in a folder (the default Contacts folder unless given); returns their ids. */
+  add(n: number, folderId?: string): string[];
+  /**
+   * Changes `n` live contacts (job title, sometimes company) and stamps them now; returns
+   * their ids. Delta rounds send only the properties that changed.
+   */
   modify(n: number): string[];
+  /** Sets these properties of a live contact (null clears one) and stamps it now. */
+  update(id: string, changes: ContactChanges): void;
   /** Deletes `n` live contacts; later delta rounds report them as `@removed`. Returns their ids. */
   remove(n: number): string[];
   /** Live contacts. */
   count(): number;
+  /** Live contacts of one folder. */
+  contactsIn(folderId: string): string[];
+  /** Every live contact folder, the default one first. */
+  folders(): GraphContactFolder[];
+  /** Creates a contact folder under `parentId` (the default Contacts folder unless given); returns its id. */
+  addFolder(displayName: string, parentId?: string): string;
+  /** Deletes a folder with its child folders and their contacts; its tokens then answer 404. Returns the contacts removed. */
+  removeFolder(id: string): string[];
 }
 
 /** A running Office 365 sandbox. */
@@ -83,8 +109,10 @@ export interface O365Sandbox {
   readonly clientId: string;
   /** The app registration's client secret. */
   readonly clientSecret: string;
-  /** The sandbox directory's tenant id (any tenant segment is accepted in URLs). */
+  /** The sandbox directory's tenant id (any tenant segment is accepted in URLs, but a single-tenant app's `/common`). */
   readonly tenantId: string;
+  /** The default Contacts folder's id (its well-known name is `contacts`). */
+  readonly defaultFolderId: string;
   /** Switchable failure modes. */
   readonly failures: O365SandboxFailures;
   /** Contact changes and counts. */
@@ -103,6 +131,12 @@ export interface O365Sandbox {
 
 const BODY_LIMITS: BodyLimits = { maxBytes: 1 << 20 };
 const IDENTITY_PATH = /^\/([A-Za-z0-9.-]{1,64})\/oauth2\/v2\.0\/(authorize|token)$/;
+/** Tenant segments that are no tenant: a single-tenant app cannot use them. */
+const MULTI_TENANT_SEGMENTS = new Set(['common', 'organizations', 'consumers']);
+/** `/v1.0/me/contactFolders[/{id} or ('{id}')][/childFolders | /contacts/delta]`. */
+const FOLDER_PATH = /^\/v1\.0\/me\/contactFolders(?:(?:\/([^/()]+)|\('([^']+)'\))(\/childFolders|\/contacts\/(?:microsoft\.graph\.)?delta(?:\(\))?)?)?$/i;
+/** What an Exchange item id looks like (URL-safe or standard base64); anything else is malformed, not unknown. */
+const ID_SHAPE = /^[A-Za-z0-9+/_=-]{16,512}$/;
 /** Graph's challenge on a 401, as Microsoft sends it (the client id is Graph's own application id). */
 const WWW_AUTHENTICATE =
   'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
@@ -123,7 +157,8 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   let clockOffset = 0;
   const now = (): number => Date.now() + clockOffset;
   const secrets: string[] = [clientSecret];
-  const store = new ContactStore(contactCount, seed, now);
+  const store = new ContactStore(contactCount, seed, now, options.folders);
+  const multiTenant = options.multiTenant ?? true;
   const modes = new FailureModes();
   const delays = new Delays();
   let counters = freshCounters();
@@ -132,7 +167,9 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   const server = createServer();
   const url = await listen(server, options.port);
   const identity = new IdentityServer({ clientId, clientSecret, url, redirectUris: options.redirectUris }, now, (secret) => secrets.push(secret));
-  const delta = new ContactsDelta(store, url, now);
+  const keptGenerations = options.keptGenerations ?? KEPT_GENERATIONS;
+  if (!Number.isSafeInteger(keptGenerations) || keptGenerations < 1) throw new RangeError(`keptGenerations must be a positive integer, got ${keptGenerations}`);
+  const delta = new ContactsDelta(store, url, now, keptGenerations);
 
   const failures: O365SandboxFailures = {
     consentDenied: (on) => {
@@ -140,7 +177,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
     },
     expireSessions: () => identity.expireSessions(),
     revokeGrant: () => identity.revokeAll(),
-    expireDeltaLinks: () => delta.expireAll(),
+    expireDeltaLinks: (code) => delta.expireAll(code),
     throttle: (times, retryAfterSeconds, throttleOptions = {}) => {
       const status = throttleOptions.status ?? 429;
       if (status !== 429 && status !== 503) throw new RangeError('throttle status must be 429 or 503');
@@ -165,10 +202,15 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   };
 
   const data: O365SandboxData = {
-    add: (n) => store.add(n),
+    add: (n, folderId) => store.add(n, folderId),
     modify: (n) => store.modify(n),
+    update: (id, changes) => store.update(id, changes),
     remove: (n) => store.remove(n),
     count: () => store.count(),
+    contactsIn: (folderId) => store.liveIds(folderId),
+    folders: () => store.allFolders(),
+    addFolder: (displayName, parentId) => store.addFolder(displayName, parentId),
+    removeFolder: (id) => store.removeFolder(id),
   };
 
   const stats = (): O365SandboxStats => ({
@@ -223,9 +265,15 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
     if (modes.slowMs > 0) await delays.wait(modes.slowMs);
 
     const identityPath = IDENTITY_PATH.exec(path);
+    // A single-tenant app registration cannot sign in through a multi-tenant endpoint (Microsoft: AADSTS50194).
+    const singleTenantRefusal =
+      !multiTenant && identityPath && MULTI_TENANT_SEGMENTS.has(identityPath[1]!.toLowerCase())
+        ? `Application '${clientId}' is not configured as a multi-tenant application. Usage of the /${identityPath[1]} endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.`
+        : undefined;
     if (identityPath?.[2] === 'authorize') {
       count('authorize');
       if (req.method !== 'GET') return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
+      if (singleTenantRefusal) return send(res, 400, errorPage('invalid_request', `AADSTS50194: ${singleTenantRefusal}`), 'text/html; charset=utf-8');
       const outcome = identity.authorize(requestUrl.searchParams, modes.consentDenied);
       if (outcome.kind === 'redirect') {
         res.writeHead(302, { Location: outcome.location, 'Cache-Control': 'no-store' }).end();
@@ -238,6 +286,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
       count('token');
       if (req.method !== 'POST') return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
       if (injectedFailure(res, 'token')) return;
+      if (singleTenantRefusal) return sendJson(res, 400, identityError(url, now(), 'invalid_request', 50194, singleTenantRefusal), { 'Cache-Control': 'no-store' });
       // Only the body counts: parameters in the URL would put secrets into access logs.
       const answer = identity.token(await readForm(req, BODY_LIMITS), basicCredentials(req.headers.authorization));
       return sendJson(res, answer.status, answer.body, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
@@ -250,7 +299,22 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   async function graph(req: IncomingMessage, res: ServerResponse, requestUrl: URL): Promise<void> {
     counters.graphCalls++;
     const path = requestUrl.pathname.replace(/\/+$/, '');
-    const endpoint = path === '/v1.0/me' ? 'me' : /^\/v1\.0\/me\/contacts\/(?:microsoft\.graph\.)?delta(?:\(\))?$/i.test(path) ? 'contactsDelta' : 'notFound';
+    const folderPath = FOLDER_PATH.exec(path);
+    const folderRef = folderPath ? decodeURIComponent(folderPath[1] ?? folderPath[2] ?? '') : '';
+    const endpoint =
+      path === '/v1.0/me'
+        ? 'me'
+        : /^\/v1\.0\/me\/contacts\/(?:microsoft\.graph\.)?delta(?:\(\))?$/i.test(path)
+          ? 'contactsDelta'
+          : !folderPath
+            ? 'notFound'
+            : !folderRef
+              ? 'contactFolders'
+              : !folderPath[3]
+                ? 'contactFolder'
+                : /childFolders/i.test(folderPath[3])
+                  ? 'childFolders'
+                  : 'contactsDelta';
     count(endpoint);
     if (endpoint === 'notFound') {
       return sendGraph(res, graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop() ?? ''}'.`, now()));
@@ -286,10 +350,27 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
           id: identity.user.oid,
         },
       };
+    } else if (endpoint === 'contactFolders') {
+      answer = folderList(store.childFolders(CONTACTS_FOLDER_ID), requestUrl, url, now());
     } else {
-      const pageSize = pageSizeFromPrefer(header(req, 'prefer'));
-      if (pageSize.applied) headers['Preference-Applied'] = pageSize.applied;
-      answer = delta.answer(requestUrl.searchParams, pageSize.size);
+      // A folder: its well-known name, or an id; no folder id reaches /me/contacts/delta, which is the default folder's.
+      const folderId = !folderRef ? CONTACTS_FOLDER_ID : folderRef.toLowerCase() === 'contacts' ? CONTACTS_FOLDER_ID : folderRef;
+      const folder = store.folder(folderId);
+      if (!folder) {
+        answer = ID_SHAPE.test(folderId)
+          ? graphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.', now())
+          : graphError(400, 'ErrorInvalidIdMalformed', 'Id is malformed.', now());
+      } else if (endpoint === 'contactFolder') {
+        answer = folderAnswer(folder, requestUrl.searchParams, url, now());
+      } else if (endpoint === 'childFolders') {
+        answer = folderList(store.childFolders(folder.id), requestUrl, url, now());
+      } else {
+        const pageSize = pageSizeFromPrefer(header(req, 'prefer'));
+        if (pageSize.applied) headers['Preference-Applied'] = pageSize.applied;
+        // Links name the folder as Graph's do (`contactFolders('<id>')`); the default folder's own path keeps its form.
+        const linkPath = folderRef ? `/v1.0/me/contactFolders('${encodeURIComponent(folder.id)}')/contacts/delta` : '/v1.0/me/contacts/delta';
+        answer = delta.answer({ folderId: folder.id, linkPath }, requestUrl.searchParams, pageSize.size);
+      }
     }
     if (answer.status === 200 && modes.takeMalformedJson()) {
       return send(res, 200, truncatedJson(JSON.stringify(answer.body)), JSON_TYPE, headers);
@@ -298,7 +379,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
   }
 
   const control: ControlEndpoints = {
-    state: () => ({ url, tenantId: SANDBOX_TENANT_ID, contacts: store.count(), failures: failures.state(), stats: stats() }),
+    state: () => ({ url, tenantId: SANDBOX_TENANT_ID, contacts: store.count(), folders: store.allFolders(), failures: failures.state(), stats: stats() }),
     applyFailures: (body) => applyFailures(failures, body),
     failureState: () => failures.state(),
     data: (body) => ({ changed: applyData(data, body), contacts: store.count() }),
@@ -313,6 +394,7 @@ export async function startO365Sandbox(options: O365SandboxOptions = {}): Promis
     clientId,
     clientSecret,
     tenantId: SANDBOX_TENANT_ID,
+    defaultFolderId: CONTACTS_FOLDER_ID,
     failures,
     data,
     stats,
@@ -359,7 +441,8 @@ function applyFailures(failures: O365SandboxFailures, body: unknown): void {
   if (fields.consentDenied !== undefined) failures.consentDenied(parseFlag('consentDenied', fields.consentDenied));
   if (fields.expireSessions !== undefined && parseFlag('expireSessions', fields.expireSessions)) failures.expireSessions();
   if (fields.revokeGrant !== undefined && parseFlag('revokeGrant', fields.revokeGrant)) failures.revokeGrant();
-  if (fields.expireDeltaLinks !== undefined && parseFlag('expireDeltaLinks', fields.expireDeltaLinks)) failures.expireDeltaLinks();
+  if (fields.expireDeltaLinks === 'resyncRequired') failures.expireDeltaLinks('resyncRequired');
+  else if (fields.expireDeltaLinks !== undefined && parseFlag('expireDeltaLinks', fields.expireDeltaLinks)) failures.expireDeltaLinks();
   if (fields.throttle !== undefined) {
     const value = fields.throttle;
     if (!isRecord(value)) throw new Error('throttle must be {"times", "retryAfterSeconds", "status"?, "target"?}');
@@ -383,13 +466,17 @@ function applyFailures(failures: O365SandboxFailures, body: unknown): void {
 }
 
 /**
- * Applies a `POST /__sandbox/data` body, e.g. `{"modify":3,"remove":2,"add":1}`: changes
- * and removals pick existing contacts first, then the additions are made.
+ * Applies a `POST /__sandbox/data` body, e.g. `{"modify":3,"remove":2,"add":1}`: a folder
+ * removal (`removeFolder`: an id) first, then changes and removals pick existing contacts,
+ * then the additions are made (to the default folder), and a folder is added last
+ * (`addFolder`: a name, under the default folder).
  */
 function applyData(data: O365SandboxData, body: unknown): Record<string, string[]> {
   if (!isRecord(body)) throw new Error('body must be a JSON object');
-  const unknown = Object.keys(body).filter((key) => key !== 'add' && key !== 'modify' && key !== 'remove');
-  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove`);
+  const unknown = Object.keys(body).filter((key) => !['add', 'modify', 'remove', 'addFolder', 'removeFolder'].includes(key));
+  if (unknown.length > 0) throw new Error(`unknown data operation(s): ${unknown.join(', ')}; known: add, modify, remove, addFolder, removeFolder`);
+  if (body.addFolder !== undefined && (typeof body.addFolder !== 'string' || body.addFolder.trim() === '')) throw new Error('addFolder must be a folder name');
+  if (body.removeFolder !== undefined && typeof body.removeFolder !== 'string') throw new Error('removeFolder must be a folder id');
   const plan: Array<['add' | 'modify' | 'remove', number]> = [];
   for (const operation of ['modify', 'remove', 'add'] as const) {
     const value = body[operation];
@@ -400,7 +487,9 @@ function applyData(data: O365SandboxData, body: unknown): Record<string, string[
   const needed = (body.modify as number | undefined ?? 0) + (body.remove as number | undefined ?? 0);
   if (needed > data.count()) throw new Error(`modify + remove need ${needed} live contacts; the mailbox has ${data.count()}`);
   const changed: Record<string, string[]> = {};
+  if (typeof body.removeFolder === 'string') changed.removeFolder = data.removeFolder(body.removeFolder);
   for (const [operation, value] of plan) changed[operation] = data[operation](value);
+  if (typeof body.addFolder === 'string') changed.addFolder = [data.addFolder(body.addFolder)];
   return changed;
 }
 

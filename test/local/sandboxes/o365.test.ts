@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AUTH_CODE_TTL_MS,
+  KEPT_GENERATIONS,
   newPkcePair,
   obtainO365Tokens,
   o365SandboxContactsFromEnv,
@@ -24,7 +25,9 @@ interface DeltaPage {
 
 let sandbox: O365Sandbox;
 beforeEach(async () => {
-  sandbox = await startO365Sandbox();
+  // The default folder alone, unless a test says otherwise: the delta tests page its 150
+  // contacts through `/me/contacts/delta`. The folders have tests of their own below.
+  sandbox = await startO365Sandbox({ folders: [] });
 });
 afterEach(async () => {
   await sandbox.close();
@@ -402,7 +405,7 @@ describe('Office 365 sandbox: contacts delta', () => {
     expect(empty['@odata.deltaLink']).toEqual(expect.any(String));
   });
 
-  it('answers a delta link with exactly the changes since: modified in full, removed as @removed, added', async () => {
+  it('answers a delta link with exactly the changes since: modified with only what changed, removed as @removed, added whole', async () => {
     const { access_token } = await tokens();
     const before = await round(access_token, DELTA, 200);
     const byId = new Map(before.items.map((item) => [item.id as string, item]));
@@ -417,13 +420,16 @@ describe('Office 365 sandbox: contacts delta', () => {
     expect(changes.items).toHaveLength(6);
     for (const id of modified) {
       const item = changes.items.find((entry) => entry.id === id)!;
-      expect(item.displayName).toBe(byId.get(id)!.displayName);
+      // Graph sends "at least the properties that have been updated"; the sandbox sends just those.
+      expect(item).not.toHaveProperty('displayName');
+      expect(item.jobTitle).not.toBe(byId.get(id)!.jobTitle);
+      expect(Object.keys(item).every((key) => key.startsWith('@odata.') || ['id', 'jobTitle', 'companyName', 'changeKey', 'lastModifiedDateTime'].includes(key))).toBe(true);
       expect(item.lastModifiedDateTime! > byId.get(id)!.lastModifiedDateTime!).toBe(true);
     }
     expect(changes.items.filter((item) => item['@removed'])).toEqual(
       removed.map((id) => ({ '@odata.type': '#microsoft.graph.contact', id, '@removed': { reason: 'deleted' } })),
     );
-    expect(changes.items.find((item) => item.id === added[0])).toMatchObject({ displayName: expect.any(String) });
+    expect(changes.items.find((item) => item.id === added[0])).toMatchObject({ displayName: expect.any(String), givenName: expect.any(String), emailAddresses: expect.any(Array) });
 
     // The new delta link starts after these changes.
     expect((await page(changes.deltaLink, access_token)).value).toEqual([]);
@@ -453,6 +459,247 @@ describe('Office 365 sandbox: contacts delta', () => {
   it('answers 400 for a token it never issued', async () => {
     const { access_token } = await tokens();
     expect(await graphErrorOf(await graph(`${DELTA}?$deltatoken=made-up`, access_token))).toEqual({ status: 400, code: 'BadRequest' });
+  });
+});
+
+describe('Office 365 sandbox: contact folders', () => {
+  let mailbox: O365Sandbox;
+  let token: string;
+  beforeEach(async () => {
+    mailbox = await startO365Sandbox();
+    token = (await obtainO365Tokens(mailbox)).access_token;
+  });
+  afterEach(async () => {
+    await mailbox.close();
+  });
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(new URL(path, mailbox.url), { headers: { Authorization: `Bearer ${token}`, ...headers } });
+  const json = async (path: string) => {
+    const response = await get(path);
+    expect(response.status).toBe(200);
+    return (await response.json()) as Json & { value: Json[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string };
+  };
+  const folderDelta = (id: string) => `/v1.0/me/contactFolders/${encodeURIComponent(id)}/contacts/delta`;
+  /** A folder's delta round from `start` to its delta link, 200 a page. */
+  async function folderRound(start: string) {
+    const items: Json[] = [];
+    let link: string = start;
+    for (;;) {
+      const response = await get(link, { Prefer: 'odata.maxpagesize=200' });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { value: Json[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string };
+      items.push(...body.value);
+      if (body['@odata.deltaLink']) return { items, deltaLink: body['@odata.deltaLink'] };
+      link = body['@odata.nextLink']!;
+    }
+  }
+
+  it('names the default folder by its well-known name, lists the folders under it, and their child folders', async () => {
+    const contacts = await json('/v1.0/me/contactFolders/contacts?$select=id,displayName');
+    expect(contacts).toMatchObject({ id: mailbox.defaultFolderId, displayName: 'Contacts' });
+    expect(contacts).not.toHaveProperty('parentFolderId');
+
+    const top = await json('/v1.0/me/contactFolders');
+    expect(top.value.map((folder) => folder.displayName)).toEqual(['Customers', 'Suppliers']);
+    expect(top.value.every((folder) => folder.parentFolderId === mailbox.defaultFolderId)).toBe(true);
+    const suppliers = top.value.find((folder) => folder.displayName === 'Suppliers')!;
+    const children = await json(`/v1.0/me/contactFolders/${suppliers.id}/childFolders?$select=displayName`);
+    expect(children.value).toEqual([{ id: expect.any(String), displayName: 'Suppliers EU' }]);
+    expect((await json(`/v1.0/me/contactFolders/${children.value[0]!.id}/childFolders`)).value).toEqual([]);
+  });
+
+  it('pages folder lists with $top and an @odata.nextLink', async () => {
+    for (let i = 0; i < 3; i++) mailbox.data.addFolder(`Extra ${i}`);
+    const first = await json('/v1.0/me/contactFolders?$top=2&$select=id');
+    expect(first.value).toHaveLength(2);
+    const second = await json(first['@odata.nextLink']!);
+    const third = await json(second['@odata.nextLink']!);
+    expect([...first.value, ...second.value, ...third.value]).toHaveLength(5);
+    expect(third['@odata.nextLink']).toBeUndefined();
+  });
+
+  it('lists each folder’s own contacts in its delta round; together, the whole mailbox', async () => {
+    const seen: string[] = [];
+    for (const folder of mailbox.data.folders()) {
+      const { items, deltaLink } = await folderRound(folderDelta(folder.id));
+      expect(items.map((item) => item.id)).toEqual(mailbox.data.contactsIn(folder.id));
+      expect(items.every((item) => item.parentFolderId === folder.id)).toBe(true);
+      // Links name the folder as Graph's do.
+      expect(deltaLink).toMatch(/\/v1\.0\/me\/contactFolders\('.+'\)\/contacts\/delta\?\$deltatoken=/);
+      seen.push(...items.map((item) => item.id as string));
+    }
+    expect(mailbox.data.folders().every((folder) => mailbox.data.contactsIn(folder.id).length > 0)).toBe(true);
+    expect(new Set(seen).size).toBe(150);
+    // The default folder's own path (not documented, but Graph answers it) is that folder only.
+    expect((await folderRound(DELTA)).items).toHaveLength(mailbox.data.contactsIn(mailbox.defaultFolderId).length);
+  });
+
+  it('answers a delta link with only the properties that changed; a cleared one as null', async () => {
+    const [id] = mailbox.data.contactsIn(mailbox.defaultFolderId);
+    const { deltaLink } = await folderRound(`${folderDelta(mailbox.defaultFolderId)}?$select=displayName,companyName,jobTitle,lastModifiedDateTime`);
+    mailbox.data.update(id!, { companyName: null, jobTitle: 'CTO' });
+
+    const { items } = await folderRound(deltaLink);
+    expect(items).toEqual([
+      { '@odata.type': '#microsoft.graph.contact', '@odata.etag': expect.any(String), id, companyName: null, jobTitle: 'CTO', lastModifiedDateTime: expect.any(String) },
+    ]);
+  });
+
+  it('answers 404 ErrorItemNotFound for a deleted folder, whose contacts are gone and which is no longer listed', async () => {
+    const folder = mailbox.data.addFolder('Temporary');
+    const added = mailbox.data.add(2, folder);
+    const { deltaLink } = await folderRound(folderDelta(folder));
+    expect(mailbox.data.removeFolder(folder)).toEqual(added);
+
+    expect(await graphErrorOf(await get(deltaLink))).toEqual({ status: 404, code: 'ErrorItemNotFound' });
+    expect(await graphErrorOf(await get(`/v1.0/me/contactFolders/${folder}/childFolders`))).toEqual({ status: 404, code: 'ErrorItemNotFound' });
+    expect((await json('/v1.0/me/contactFolders')).value.map((f) => f.id)).not.toContain(folder);
+    expect(mailbox.data.count()).toBe(150);
+  });
+
+  it('keeps a folder’s last few sync-state generations: older delta and skip links answer 410 syncStateNotFound', async () => {
+    const start = folderDelta(mailbox.defaultFolderId);
+    const firstPage = (await (await get(start, { Prefer: 'odata.maxpagesize=5' })).json()) as { '@odata.nextLink': string };
+    const { deltaLink } = await folderRound(start);
+    for (let i = 1; i < KEPT_GENERATIONS - 1; i++) await folderRound(start);
+    // Still within the kept generations.
+    expect((await get(deltaLink)).status).toBe(200);
+    await folderRound(start);
+    expect(await graphErrorOf(await get(deltaLink))).toEqual({ status: 410, code: 'syncStateNotFound' });
+    expect(await graphErrorOf(await get(firstPage['@odata.nextLink']))).toEqual({ status: 410, code: 'syncStateNotFound' });
+    // Another folder's sync state is its own.
+    const other = mailbox.data.folders()[1]!;
+    const { deltaLink: otherLink } = await folderRound(folderDelta(other.id));
+    expect((await get(otherLink)).status).toBe(200);
+  });
+
+  it('adds and removes folders posted to /__sandbox/data', async () => {
+    const added = await fetch(`${mailbox.url}/__sandbox/data`, { method: 'POST', body: JSON.stringify({ addFolder: 'Press' }) });
+    const folder = ((await added.json()) as { changed: { addFolder: string[] } }).changed.addFolder[0]!;
+    expect(mailbox.data.folders().map((f) => f.displayName)).toContain('Press');
+    const removed = await fetch(`${mailbox.url}/__sandbox/data`, { method: 'POST', body: JSON.stringify({ removeFolder: folder }) });
+    expect(removed.status).toBe(200);
+    expect(mailbox.data.folders().map((f) => f.displayName)).not.toContain('Press');
+    expect((await fetch(`${mailbox.url}/__sandbox/data`, { method: 'POST', body: JSON.stringify({ removeFolder: mailbox.defaultFolderId }) })).status).toBe(400);
+  });
+});
+
+/**
+ * Requests the real Graph and identity platform refuse, and how: if the adapter ever sends
+ * one of these, the sandbox answers as Microsoft would, so the regression shows up here and
+ * in the adapter's tests rather than at a customer's.
+ */
+describe('Office 365 sandbox: the contract (what Microsoft refuses)', () => {
+  const defaultDelta = () => `/v1.0/me/contactFolders/${encodeURIComponent(sandbox.defaultFolderId)}/contacts/delta`;
+  const firstDeltaLink = async (accessToken: string, path = defaultDelta()) => {
+    let body = (await (await graph(path, accessToken, { Prefer: 'odata.maxpagesize=200' })).json()) as DeltaPage;
+    while (body['@odata.nextLink']) body = (await (await graph(body['@odata.nextLink'], accessToken, { Prefer: 'odata.maxpagesize=200' })).json()) as DeltaPage;
+    return body['@odata.deltaLink']!;
+  };
+  const refusals: { what: string; status: number; code: string; send: () => Promise<Response> }[] = [
+    {
+      what: 'an expired access token',
+      status: 401,
+      code: 'InvalidAuthenticationToken',
+      send: async () => {
+        const { access_token, expires_in } = await tokens();
+        sandbox.advanceTime((expires_in + 1) * 1000);
+        return graph(defaultDelta(), access_token);
+      },
+    },
+    { what: 'no access token', status: 401, code: 'InvalidAuthenticationToken', send: async () => graph(defaultDelta()) },
+    {
+      what: 'a token without Contacts.Read',
+      status: 403,
+      code: 'ErrorAccessDenied',
+      send: async () => graph('/v1.0/me/contactFolders', (await tokens('offline_access User.Read')).access_token),
+    },
+    {
+      what: 'a delta link older than the sync states Graph keeps',
+      status: 410,
+      code: 'syncStateNotFound',
+      send: async () => {
+        const { access_token } = await tokens();
+        const stale = await firstDeltaLink(access_token);
+        for (let i = 0; i < KEPT_GENERATIONS; i++) await firstDeltaLink(access_token);
+        return graph(stale, access_token);
+      },
+    },
+    {
+      what: 'a delta link whose sync state Graph dropped',
+      status: 410,
+      code: 'resyncRequired',
+      send: async () => {
+        const { access_token } = await tokens();
+        const link = await firstDeltaLink(access_token);
+        sandbox.failures.expireDeltaLinks('resyncRequired');
+        return graph(link, access_token);
+      },
+    },
+    {
+      what: 'a folder id that names no folder',
+      status: 404,
+      code: 'ErrorItemNotFound',
+      send: async () => graph(`/v1.0/me/contactFolders/AQMkADAwATNiZmYAZC1hYWQ3LTc4ZDAtMDACLTAwCgAuAAAD/contacts/delta`, (await tokens()).access_token),
+    },
+    { what: 'a malformed folder id', status: 400, code: 'ErrorInvalidIdMalformed', send: async () => graph('/v1.0/me/contactFolders/not-an-id!/childFolders', (await tokens()).access_token) },
+    {
+      what: 'a $select of a property contacts do not have',
+      status: 400,
+      code: 'RequestBroker--ParseUri',
+      send: async () => graph(`${defaultDelta()}?$select=displayName,shoeSize`, (await tokens()).access_token),
+    },
+    {
+      what: 'a $select of a property contact folders do not have',
+      status: 400,
+      code: 'RequestBroker--ParseUri',
+      send: async () => graph('/v1.0/me/contactFolders?$select=id,childFolderCount', (await tokens()).access_token),
+    },
+    {
+      what: 'one folder’s delta link used on another folder',
+      status: 400,
+      code: 'BadRequest',
+      send: async () => {
+        const { access_token } = await tokens();
+        const link = new URL(await firstDeltaLink(access_token));
+        sandbox.data.addFolder('Elsewhere');
+        const elsewhere = sandbox.data.folders().find((folder) => folder.displayName === 'Elsewhere')!;
+        return graph(`/v1.0/me/contactFolders/${elsewhere.id}/contacts/delta${link.search}`, access_token);
+      },
+    },
+    { what: 'a $skiptoken with a $deltatoken', status: 400, code: 'BadRequest', send: async () => graph(`${defaultDelta()}?$skiptoken=a&$deltatoken=b`, (await tokens()).access_token) },
+    { what: 'a state token Graph never issued', status: 400, code: 'BadRequest', send: async () => graph(`${defaultDelta()}?$deltatoken=made-up`, (await tokens()).access_token) },
+  ];
+
+  for (const refusal of refusals) {
+    it(`refuses ${refusal.what}: ${refusal.status} ${refusal.code}`, async () => {
+      expect(await graphErrorOf(await refusal.send())).toEqual({ status: refusal.status, code: refusal.code });
+    });
+  }
+
+  it('refuses a POST to a delta function: 405', async () => {
+    const response = await fetch(new URL(defaultDelta(), sandbox.url), { method: 'POST', headers: { Authorization: `Bearer ${(await tokens()).access_token}` } });
+    expect(response.status).toBe(405);
+  });
+
+  it('refuses /common to a single-tenant app registration: AADSTS50194 (the app must be multi-tenant, or the tenant configured)', async () => {
+    const single = await startO365Sandbox({ multiTenant: false, folders: [] });
+    try {
+      const { verifier, challenge } = newPkcePair();
+      const params = { client_id: single.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: SCOPES, state: 's', code_challenge: challenge, code_challenge_method: 'S256' };
+      const atCommon = await fetch(`${single.url}/common/oauth2/v2.0/authorize?${new URLSearchParams(params)}`, { redirect: 'manual' });
+      expect(atCommon.status).toBe(400);
+      expect(await atCommon.text()).toMatch(/AADSTS50194/);
+      const token = await fetch(`${single.url}/common/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ client_id: single.clientId, client_secret: single.clientSecret, grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT_URI, code_verifier: verifier }),
+      });
+      expect(aadError({ status: token.status, body: (await token.json()) as Json })).toEqual({ status: 400, error: 'invalid_request', code: 50194 });
+      // Its own tenant works.
+      expect((await obtainO365Tokens(single, { tenant: SANDBOX_TENANT_ID })).access_token).toEqual(expect.any(String));
+    } finally {
+      await single.close();
+    }
   });
 });
 
@@ -594,7 +841,7 @@ describe('Office 365 sandbox: control endpoints', () => {
 
 describe('Office 365 sandbox: determinism', () => {
   async function contactsOf(options: { seed?: number; contacts?: number }) {
-    const other = await startO365Sandbox(options);
+    const other = await startO365Sandbox({ folders: [], ...options });
     try {
       const { access_token } = await obtainO365Tokens(other);
       const response = await fetch(`${other.url}${DELTA}?$select=displayName,emailAddresses,companyName,lastModifiedDateTime`, {
@@ -618,8 +865,18 @@ describe('Office 365 sandbox: determinism', () => {
     expect(await contactsOf({ contacts: 0 })).toEqual([]);
   });
 
+  it('places the same contacts in the same folders for the same seed', async () => {
+    const [a, b] = await Promise.all([startO365Sandbox(), startO365Sandbox()]);
+    try {
+      expect(a.data.folders()).toEqual(b.data.folders());
+      for (const folder of a.data.folders()) expect(a.data.contactsIn(folder.id)).toEqual(b.data.contactsIn(folder.id));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('picks the same contacts to change for the same seed', async () => {
-    const other = await startO365Sandbox();
+    const other = await startO365Sandbox({ folders: [] });
     try {
       expect(other.data.modify(3)).toEqual(sandbox.data.modify(3));
       expect(other.data.remove(2)).toEqual(sandbox.data.remove(2));
