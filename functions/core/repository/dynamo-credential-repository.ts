@@ -75,8 +75,12 @@ export class DynamoCredentialRepository implements CredentialRepository {
   async storeRefreshedCredentials(
     tenantId: string,
     providerId: ProviderId,
-    refreshed: { sealed: SealedSecret; version: number; now: string },
+    refreshed: { sealed: SealedSecret; version: number; now: string; configUpdate?: Record<string, unknown> },
   ) {
+    // Each changed config key is set on its own (`config.#c0 = :c0`): the rest of the config stays as connect wrote it.
+    const changes = Object.entries(refreshed.configUpdate ?? {});
+    const names = Object.fromEntries(changes.map(([key], i) => [`#c${i}`, key]));
+    const values = Object.fromEntries(changes.map(([, value], i) => [`:c${i}`, value]));
     return await this.conditionally(
       new UpdateCommand({
         TableName: this.tableName,
@@ -84,14 +88,16 @@ export class DynamoCredentialRepository implements CredentialRepository {
         // Conditional on the version refreshed, not on holding the lease: tokens refreshed from
         // that version's refresh token are good (with rotation, the only good ones) even when
         // the lease lapsed meanwhile. A reconnect moved the version; a disconnect removed the credentials.
+        // Stored credentials always come with a config map (connect writes one), so its keys can be set.
         ConditionExpression: 'credentialsVersion = :version AND attribute_exists(credentials)',
-        UpdateExpression:
-          'SET credentials = :sealed, credentialsVersion = :next, updatedAt = :now REMOVE refreshLeaseOwner, refreshLeaseUntil',
+        UpdateExpression: `SET credentials = :sealed, credentialsVersion = :next, updatedAt = :now${changes.map((_, i) => `, config.#c${i} = :c${i}`).join('')} REMOVE refreshLeaseOwner, refreshLeaseUntil`,
+        ...(changes.length > 0 && { ExpressionAttributeNames: names }),
         ExpressionAttributeValues: {
           ':version': refreshed.version,
           ':sealed': refreshed.sealed,
           ':next': refreshed.version + 1,
           ':now': refreshed.now,
+          ...values,
         },
       }),
     );

@@ -5,7 +5,7 @@ import { CredentialDecryptionError, ProviderError } from '../errors';
 import { findProvider, type ProviderId } from '../registry';
 import { TOKEN_REFRESH_LEASE_MS } from '../timeouts';
 import type { ConnectorLifecycleRepository, CredentialRepository } from '../repository/types';
-import type { Credentials, OAuthAdapter, OAuthCredentials } from '../../providers/types';
+import type { Credentials, OAuthAdapter, OAuthCredentials, RefreshedCredentials } from '../../providers/types';
 import type { MetricsRecorder } from '../metrics';
 import type { Log } from './caller';
 
@@ -13,6 +13,12 @@ import type { Log } from './caller';
 const REFRESH_POLL_MS = 100;
 /** How long a process waits for another's refresh: a whole lease (then it takes the lease over), and as long again. */
 const REFRESH_WAIT_MS = 2 * TOKEN_REFRESH_LEASE_MS;
+
+/** Fresh OAuth credentials and the connector's config as it stands with them (a refresh may move the instance URL). */
+interface Session {
+  credentials: OAuthCredentials;
+  config: Record<string, unknown>;
+}
 
 export interface CredentialServiceDeps {
   repository: CredentialRepository;
@@ -33,7 +39,7 @@ export interface CredentialServiceDeps {
  * across processes by a lease on the credentials' version.
  */
 export class CredentialService {
-  private readonly refreshing = new Map<string, Promise<OAuthCredentials>>();
+  private readonly refreshing = new Map<string, Promise<Session>>();
   private readonly clock: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -95,8 +101,9 @@ export class CredentialService {
       return await call(current.credentials, current.config);
     } catch (error) {
       if (!(error instanceof ProviderError && error.accessTokenExpired)) throw error;
-      const refreshed = await this.refresh(tenantId, providerId, current.version);
-      return await call(refreshed, current.config);
+      // With the config the refresh left: the provider may have named another instance URL.
+      const refreshed = await this.refreshSession(tenantId, providerId, current.version);
+      return await call(refreshed.credentials, refreshed.config);
     }
   }
 
@@ -105,7 +112,12 @@ export class CredentialService {
    * @throws ProviderError with `reauthorizationRequired` when the grant is gone; the
    * connector is then set `error` with a message saying so.
    */
-  refresh(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
+  async refresh(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
+    return (await this.refreshSession(tenantId, providerId, staleVersion)).credentials;
+  }
+
+  /** {@link refresh}, answering the connector's config with the credentials (a refresh may change it). */
+  private refreshSession(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<Session> {
     const key = `${tenantId}/${providerId}/${staleVersion}`;
     let pending = this.refreshing.get(key);
     if (!pending) {
@@ -133,7 +145,7 @@ export class CredentialService {
     }
   }
 
-  private async refreshAcrossProcesses(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<OAuthCredentials> {
+  private async refreshAcrossProcesses(tenantId: string, providerId: ProviderId, staleVersion: number): Promise<Session> {
     const owner = randomUUID();
     const deadline = this.clock().getTime() + REFRESH_WAIT_MS;
     for (;;) {
@@ -141,7 +153,7 @@ export class CredentialService {
       // stored, or a lapsed lease was taken over) uses the stored token instead of spending
       // a refresh token that may already be rotated away.
       const current = await this.requireOAuth(tenantId, providerId);
-      if (current.version !== staleVersion) return current.credentials;
+      if (current.version !== staleVersion) return { credentials: current.credentials, config: current.config };
       const nowMs = this.clock().getTime();
       const lease = await this.deps.repository.acquireRefreshLease(tenantId, providerId, {
         version: current.version,
@@ -168,9 +180,9 @@ export class CredentialService {
     current: { credentials: OAuthCredentials; version: number; config: Record<string, unknown> },
     owner: string,
     tookOverLapsedLease: boolean,
-  ): Promise<OAuthCredentials> {
+  ): Promise<Session> {
     const now = () => this.clock().toISOString();
-    let refreshed: OAuthCredentials;
+    let refreshed: RefreshedCredentials;
     try {
       refreshed = await this.refreshAtProvider(tenantId, providerId, current);
     } catch (error) {
@@ -190,11 +202,20 @@ export class CredentialService {
       await this.deps.lifecycle.markReauthorizationRequired(tenantId, providerId, error.message, now());
       throw error;
     }
+    // What the provider changed besides the tokens (an instance URL) is config, never sealed.
+    const { configUpdate, ...credentials } = refreshed;
+    const changed = Object.fromEntries(Object.entries(configUpdate ?? {}).filter(([key, value]) => current.config[key] !== value));
+    const hasChanges = Object.keys(changed).length > 0;
     try {
-      const sealed = await this.seal(tenantId, providerId, refreshed);
-      // The rotated refresh token, if any, is inside `sealed`: persisted in this same write.
-      const stored = await this.deps.repository.storeRefreshedCredentials(tenantId, providerId, { sealed, version: current.version, now: now() });
-      if (stored) return refreshed;
+      const sealed = await this.seal(tenantId, providerId, credentials);
+      // The rotated refresh token, if any, is inside `sealed`, and the changed config beside it: persisted in this same write.
+      const stored = await this.deps.repository.storeRefreshedCredentials(tenantId, providerId, {
+        sealed,
+        version: current.version,
+        now: now(),
+        ...(hasChanges && { configUpdate: changed }),
+      });
+      if (stored) return { credentials, config: { ...current.config, ...changed } };
     } catch (error) {
       await this.deps.repository.releaseRefreshLease(tenantId, providerId, owner);
       throw error;
@@ -217,9 +238,9 @@ export class CredentialService {
     tenantId: string,
     providerId: ProviderId,
     current: { credentials: OAuthCredentials; config: Record<string, unknown> },
-  ): Promise<OAuthCredentials> {
+  ): Promise<RefreshedCredentials> {
     const adapter = this.requireAdapter(providerId);
-    let refreshed: OAuthCredentials;
+    let refreshed: RefreshedCredentials;
     try {
       refreshed = await adapter.refresh(current.credentials, current.config);
     } catch (error) {
@@ -230,10 +251,10 @@ export class CredentialService {
     return refreshed;
   }
 
-  /** The stored OAuth credentials if they are newer than `version`, else undefined. */
-  private async latestAfter(tenantId: string, providerId: ProviderId, version: number): Promise<OAuthCredentials | undefined> {
+  /** The stored OAuth credentials (with their config) if they are newer than `version`, else undefined. */
+  private async latestAfter(tenantId: string, providerId: ProviderId, version: number): Promise<Session | undefined> {
     const latest = await this.current(tenantId, providerId);
-    if (latest && latest.version > version && latest.credentials.kind === 'oauth2') return latest.credentials;
+    if (latest && latest.version > version && latest.credentials.kind === 'oauth2') return { credentials: latest.credentials, config: latest.config };
     return undefined;
   }
 

@@ -28,6 +28,7 @@ describe('CredentialService with the Salesforce sandbox', () => {
   let table: Awaited<ReturnType<typeof freshTable>>;
   let sandbox: SalesforceSandbox;
   let adapter: SalesforceAdapter;
+  let movedFrom: { instanceUrl: string };
   const key = generateLocalKey();
 
   /** A service as one Lambda container would hold it: its own in-process state, the shared table. */
@@ -98,7 +99,9 @@ describe('CredentialService with the Salesforce sandbox', () => {
 
   beforeAll(async () => {
     table = await freshTable();
-    sandbox = await startSalesforceSandbox();
+    // A second org stands in for the instance an org moved away from: it refuses the first org's sessions.
+    sandbox = await startSalesforceSandbox({ orgs: [{ id: 'old-instance', accounts: 1, people: 1, opportunities: 1 }] });
+    movedFrom = sandbox.org('old-instance');
     adapter = new SalesforceAdapter({ loginUrl: sandbox.url, clientId: sandbox.clientId, clientSecret: async () => sandbox.clientSecret });
   });
   afterAll(async () => {
@@ -214,6 +217,43 @@ describe('CredentialService with the Salesforce sandbox', () => {
     expect(log.lines).toEqual([
       expect.objectContaining({ level: 'warn', message: expect.stringMatching(/revoking the grant at the provider failed/) }),
     ]);
+  });
+
+  it('logs a revoke Salesforce refuses with anything but invalid_token as failed, and one of a token already gone as done', async () => {
+    await connect('refused-revoke');
+    sandbox.failures.revokeRefused(1);
+    const log = recordingLog();
+
+    expect(await container().revoke('refused-revoke', 'salesforce', log)).toBe(false);
+    expect(log.lines).toEqual([
+      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/revoking the grant at the provider failed/), extra: expect.objectContaining({ reason: 'Salesforce did not revoke the token (unsupported_token_type).' }) }),
+    ]);
+
+    // Revoked for real now; a second revoke meets invalid_token, which is what a revoke wants.
+    expect(await container().revoke('refused-revoke', 'salesforce', log)).toBe(true);
+    expect(await container().revoke('refused-revoke', 'salesforce', log)).toBe(true);
+    expect(log.lines).toHaveLength(1);
+  });
+
+  it('stores the instance URL a refresh answers when the org moved, and calls the new instance at once', async () => {
+    await connect('moved');
+    const itemKey = { pk: 'TENANT#moved#CONNECTOR#salesforce', sk: 'META' };
+    const stored = async () => (await table.client.send(new GetCommand({ TableName: table.tableName, Key: itemKey }))).Item!;
+    const { config: before, credentialsVersion } = await stored();
+    // The connection points at the org's old instance, which no longer takes its sessions (401 INVALID_SESSION_ID).
+    await table.client.send(
+      new UpdateCommand({ TableName: table.tableName, Key: itemKey, UpdateExpression: 'SET config.instanceUrl = :old', ExpressionAttributeValues: { ':old': movedFrom.instanceUrl } }),
+    );
+
+    const answer = await container().withOAuthCredentials('moved', 'salesforce', query);
+
+    expect(answer.totalSize).toBe(1);
+    expect(sandbox.stats().tokenRefreshes).toBe(1);
+    const after = await stored();
+    // Only the instance URL changed; the rest of the config is as connect wrote it.
+    expect(after.config).toEqual({ ...before, instanceUrl: sandbox.url });
+    expect(after.credentialsVersion).toBe(credentialsVersion + 1);
+    expect((await container().current('moved', 'salesforce'))?.config.instanceUrl).toBe(sandbox.url);
   });
 
   describe('when a refresh lease lapses while its refresh is in flight (rotating refresh tokens)', () => {
