@@ -10,6 +10,7 @@ import type {
   SourcePage,
   SourceRecord,
   SyncAdapter,
+  SyncCursor,
 } from '../types';
 import { CONTACT_SELECT, toSourceRecord } from './o365-contacts';
 
@@ -57,6 +58,55 @@ interface DeltaPage {
   '@odata.deltaLink'?: unknown;
 }
 
+/** Where a sync stands among the contact folders, carried in the cursor. */
+interface FolderWalk {
+  /** Folders still to read: from their stored delta link (`delta`) or a new round (`new`). Read in id order. */
+  todo: Record<string, 'delta' | 'new'>;
+  /** Folders read, with the delta link their round ended with ('' for one that vanished mid-round). */
+  done: Record<string, string>;
+  /** The next page of the folder being read (the first folder of `todo`). */
+  next?: string;
+}
+
+/** Watermark keys: `folder:<id>` holds that folder's delta link. */
+const FOLDER_KEY = 'folder:';
+/**
+ * The most folders a sync reads: each carries a delta link in the watermark and the cursor,
+ * which travel in the state machine's state (256 KB at most, twice at a continuation).
+ */
+const MAX_FOLDERS = 100;
+/** Folders asked for per folder list page (`$top`). */
+const FOLDER_PAGE_SIZE = 100;
+/** Folder rounds with nothing in them one call may read before it answers an empty page. */
+const EMPTY_ROUNDS_PER_PAGE = 10;
+
+function cursorOf(walk: FolderWalk): SyncCursor {
+  return { todo: walk.todo, done: walk.done, ...(walk.next !== undefined && { next: walk.next }) };
+}
+
+function parseWalk(cursor: SyncCursor): FolderWalk | null {
+  const { todo, done, next } = cursor as { todo?: unknown; done?: unknown; next?: unknown };
+  const isMap = (value: unknown): value is Record<string, string> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+  if (!isMap(todo) || !isMap(done) || (next !== undefined && typeof next !== 'string')) return null;
+  if (!Object.values(todo).every((how) => how === 'delta' || how === 'new')) return null;
+  return { todo: todo as FolderWalk['todo'], done, ...(typeof next === 'string' && { next }) };
+}
+
+function watermarkOf(done: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(done).map(([id, link]) => [`${FOLDER_KEY}${id}`, link]));
+}
+
+function without<T>(map: Record<string, T>, key: string): Record<string, T> {
+  const { [key]: _removed, ...rest } = map;
+  return rest;
+}
+
+/** A folder id as Graph gives it: a non-empty string of id characters. */
+function folderId(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9+/=_.-]{1,512}$/.test(value) ? value : undefined;
+}
+
 /** The page that asks the engine to start over as a full sync: the stored delta link is no good any more. */
 function restartAsFull(): SourcePage {
   return { records: [], failed: 0, nextCursor: null, watermark: null, restartAsFull: true };
@@ -64,9 +114,10 @@ function restartAsFull(): SourcePage {
 
 /**
  * Office 365 through the Microsoft identity platform (v2.0 auth code flow with PKCE) and
- * Microsoft Graph's contacts delta query. A sync walks `@odata.nextLink` pages; the last
- * page's `@odata.deltaLink` is the watermark an incremental sync starts from, and it
- * answers only what changed since (removals included).
+ * Microsoft Graph's contacts delta query, folder by folder. A sync walks each contact
+ * folder's `@odata.nextLink` pages; each folder's last `@odata.deltaLink` goes into the
+ * watermark an incremental sync starts from, and answers only what changed since (removals
+ * included; changes possibly with only the properties that changed, merged by the engine).
  */
 export class O365Adapter implements OAuthAdapter, SyncAdapter {
   readonly providerId = 'o365' as const;
@@ -150,58 +201,160 @@ export class O365Adapter implements OAuthAdapter, SyncAdapter {
   }
 
   /**
-   * One page of the mailbox's contacts, as people. A full sync (or the first sync, with
-   * no delta link yet) starts a new delta round; an incremental one starts at the stored
-   * delta link; both follow `@odata.nextLink` through the cursor. When Graph no longer
-   * knows a delta or skip token (410 Gone), the sync restarts as a full sync.
+   * One page of the mailbox's contacts, as people, from every contact folder: the default
+   * Contacts folder and every folder and child folder under it, each with a delta round of
+   * its own (`/me/contactFolders/{id}/contacts/delta`; `/me/contacts` is the default folder
+   * only). The first page lists the folders; the cursor then walks them one by one (in id
+   * order), following `@odata.nextLink`, and keeps each finished folder's `@odata.deltaLink`.
+   * The last page's watermark holds one delta link per folder, where the next incremental
+   * sync starts each folder's round; a folder new since then starts a round from scratch.
+   *
+   * An incremental sync restarts as a full one (whose sweep removes what is gone) when Graph
+   * no longer knows a delta or skip token (410 Gone), when a folder of the watermark is no
+   * longer listed or answers 404 (it was deleted, with its contacts), or when the watermark
+   * is from before folders were read one by one.
    */
   async readPage(credentials: Credentials, _config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
     if (credentials.kind !== 'oauth2') {
       throw new ProviderError('Office 365 needs OAuth credentials; an admin needs to reconnect Office 365.', { provider: PROVIDER, reauthorizationRequired: true });
     }
-    const next = request.cursor?.next;
-    const deltaLink = request.mode === 'incremental' ? request.watermark?.deltaLink : undefined;
-    const link = typeof next === 'string' ? next : deltaLink;
-    if (link !== undefined && !this.isGraphLink(link)) {
-      // A stored delta link for another Graph host (the configuration changed) cannot be
-      // followed with this token; a full sync makes a new one. A next link Graph just
-      // sent pointing elsewhere is not something to send our token to.
-      if (link === deltaLink) return restartAsFull();
-      throw new ProviderError('Office 365 sent a next-page link to an unexpected host; the sync stopped.', { provider: PROVIDER });
+    const token = credentials.accessToken;
+    const stored = request.mode === 'incremental' && request.watermark ? this.storedLinks(request.watermark) : {};
+    // Links stored for another Graph host (the configuration changed), or an old single-link watermark: only a full sync makes new ones.
+    if (stored === null) return restartAsFull();
+    let walk: FolderWalk;
+    if (request.cursor === null) {
+      const folders = await this.listFolders(token);
+      // A folder the last sync read is gone, and its contacts with it: only a full sync's sweep finds them.
+      if (Object.keys(stored).some((id) => !folders.includes(id))) return restartAsFull();
+      walk = { todo: Object.fromEntries(folders.map((id) => [id, stored[id] ? 'delta' : 'new'])), done: {} };
+    } else {
+      const parsed = parseWalk(request.cursor);
+      // A cursor from before folders were walked (a sync in flight across a deployment).
+      if (!parsed) return restartAsFull();
+      walk = parsed;
     }
-    const url = link ?? `${this.graphUrl}/v1.0/me/contacts/delta?$select=${CONTACT_SELECT}`;
-    const response = await providerFetch(PROVIDER, url, {
-      headers: {
-        authorization: `Bearer ${credentials.accessToken}`,
-        accept: 'application/json',
-        prefer: `odata.maxpagesize=${this.pageSize}`,
-      },
-    });
-    if (!response.ok) {
-      const error = await readGraphError(response);
-      // Graph lost the sync state of this round (410 Gone; directory resources say 400
-      // syncStateNotFound): only a new round from the start can go on.
-      if (link !== undefined && (response.status === 410 || /syncstate|resync/i.test(error.code ?? ''))) return restartAsFull();
-      throw graphError(response, error.code);
+
+    for (let rounds = 0; ; rounds++) {
+      const folder = Object.keys(walk.todo).sort()[0];
+      if (folder === undefined) return { records: [], failed: 0, nextCursor: null, watermark: watermarkOf(walk.done) };
+      const fromDelta = walk.todo[folder] === 'delta';
+      const startLink = fromDelta ? stored[folder] : undefined;
+      if (fromDelta && startLink === undefined) return restartAsFull();
+      const link = walk.next ?? startLink ?? `${this.graphUrl}/v1.0/me/contactFolders/${encodeURIComponent(folder)}/contacts/delta?$select=${CONTACT_SELECT}`;
+      if (walk.next !== undefined && !this.isGraphLink(walk.next)) {
+        // A next link Graph just sent pointing elsewhere is not something to send our token to.
+        throw new ProviderError('Office 365 sent a next-page link to an unexpected host; the sync stopped.', { provider: PROVIDER });
+      }
+      const response = await this.graphGet(token, link, { prefer: `odata.maxpagesize=${this.pageSize}` });
+      if (!response.ok) {
+        const error = await readGraphError(response);
+        // Graph lost the sync state of this round (410 Gone; directory resources say 400
+        // syncStateNotFound): only a new round from the start can go on.
+        if ((walk.next !== undefined || fromDelta) && (response.status === 410 || /syncstate|resync/i.test(error.code ?? ''))) {
+          return restartAsFull();
+        }
+        if (response.status !== 404) throw graphError(response, error.code);
+        // The folder was deleted after the folders were listed.
+        if (request.mode === 'incremental') return restartAsFull();
+        // A full sync goes on without it: its contacts not seen yet are swept at the end. Those
+        // this round already read were seen; an empty link keeps the folder in the watermark, so
+        // the next incremental sync misses it among the folders and restarts as full to remove them.
+        walk = { todo: without(walk.todo, folder), done: walk.next !== undefined ? { ...walk.done, [folder]: '' } : walk.done };
+        continue;
+      }
+      const page = await readJson<DeltaPage>(PROVIDER, response);
+      if (!Array.isArray(page.value)) {
+        throw new ProviderError('Office 365 answered the contacts request without a list of contacts.', { provider: PROVIDER, retryable: true });
+      }
+      const records: SourceRecord[] = [];
+      let failed = 0;
+      for (const item of page.value) {
+        // A round started at a delta link may carry only the properties that changed.
+        const record = toSourceRecord(item, { partial: fromDelta });
+        if (record) records.push(record);
+        else failed += 1;
+      }
+      const nextLink = page['@odata.nextLink'];
+      const newDeltaLink = page['@odata.deltaLink'];
+      if (typeof nextLink === 'string') return { records, failed, nextCursor: cursorOf({ ...walk, next: nextLink }), watermark: null };
+      if (typeof newDeltaLink !== 'string') {
+        // Graph ends every round with a delta link; finishing without one would leave the next
+        // incremental sync nothing to start from, so this page is not taken as the end.
+        throw new ProviderError('Office 365 ended a contact folder without a delta link.', { provider: PROVIDER, retryable: true });
+      }
+      walk = { todo: without(walk.todo, folder), done: { ...walk.done, [folder]: newDeltaLink } };
+      if (Object.keys(walk.todo).length === 0) return { records, failed, nextCursor: null, watermark: watermarkOf(walk.done) };
+      // A folder with nothing to say does not take a page of its own (a few at most per call).
+      if (records.length > 0 || failed > 0 || rounds + 1 >= EMPTY_ROUNDS_PER_PAGE) return { records, failed, nextCursor: cursorOf(walk), watermark: null };
     }
-    const page = await readJson<DeltaPage>(PROVIDER, response);
-    if (!Array.isArray(page.value)) {
-      throw new ProviderError('Office 365 answered the contacts request without a list of contacts.', { provider: PROVIDER, retryable: true });
+  }
+
+  /**
+   * Every contact folder of the mailbox, the default one first: `/me/contactFolders/contacts`
+   * (its well-known name) for the default folder's id, `/me/contactFolders` for the folders
+   * under it, and each folder's `/childFolders`, recursively.
+   */
+  private async listFolders(token: string): Promise<string[]> {
+    const response = await this.graphGet(token, `${this.graphUrl}/v1.0/me/contactFolders/contacts?$select=id`);
+    if (!response.ok) throw graphError(response, (await readGraphError(response)).code);
+    const defaultId = folderId((await readJson<{ id?: unknown }>(PROVIDER, response)).id);
+    if (!defaultId) throw new ProviderError('Office 365 answered the Contacts folder request without its id.', { provider: PROVIDER, retryable: true });
+    const found = [defaultId];
+    const childrenOf = (id: string) => `${this.graphUrl}/v1.0/me/contactFolders/${encodeURIComponent(id)}/childFolders?$select=id&$top=${FOLDER_PAGE_SIZE}`;
+    // Folder list pages still to read, each with the folder whose children it lists (none: the folders under the default one).
+    const lists: { url: string; parent?: string }[] = [{ url: `${this.graphUrl}/v1.0/me/contactFolders?$select=id&$top=${FOLDER_PAGE_SIZE}` }];
+    for (let list = lists.shift(); list !== undefined; list = lists.shift()) {
+      const answer = await this.graphGet(token, list.url);
+      if (!answer.ok) {
+        const code = (await readGraphError(answer)).code;
+        // A folder deleted since it was listed has no children to ask for, nor contacts: it is left out.
+        if (answer.status === 404 && list.parent !== undefined) {
+          found.splice(found.indexOf(list.parent), 1);
+          continue;
+        }
+        throw graphError(answer, code);
+      }
+      const page = await readJson<{ value?: unknown; '@odata.nextLink'?: unknown }>(PROVIDER, answer);
+      if (!Array.isArray(page.value)) {
+        throw new ProviderError('Office 365 answered the contact folders request without a list of folders.', { provider: PROVIDER, retryable: true });
+      }
+      const next = page['@odata.nextLink'];
+      if (typeof next === 'string') {
+        if (!this.isGraphLink(next)) throw new ProviderError('Office 365 sent a next-page link to an unexpected host; the sync stopped.', { provider: PROVIDER });
+        lists.unshift({ url: next, ...(list.parent !== undefined && { parent: list.parent }) });
+      }
+      for (const folder of page.value) {
+        const id = folderId((folder as { id?: unknown } | null)?.id);
+        if (!id || found.includes(id)) continue;
+        found.push(id);
+        if (found.length > MAX_FOLDERS) {
+          throw new ProviderError(`The mailbox has more than ${MAX_FOLDERS} contact folders; an Office 365 sync reads at most ${MAX_FOLDERS}.`, { provider: PROVIDER });
+        }
+        lists.push({ url: childrenOf(id), parent: id });
+      }
     }
-    const records: SourceRecord[] = [];
-    let failed = 0;
-    for (const item of page.value) {
-      const record = toSourceRecord(item);
-      if (record) records.push(record);
-      else failed += 1;
+    return found;
+  }
+
+  /** One authenticated Graph GET. */
+  private graphGet(token: string, url: string, headers: Record<string, string> = {}): Promise<Response> {
+    return providerFetch(PROVIDER, url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...headers } });
+  }
+
+  /**
+   * The delta link of each folder an incremental sync starts from; null when the watermark
+   * cannot serve (from before folders were read one by one, or for another Graph host).
+   */
+  private storedLinks(watermark: Record<string, string>): Record<string, string> | null {
+    const links: Record<string, string> = {};
+    for (const [key, link] of Object.entries(watermark)) {
+      if (!key.startsWith(FOLDER_KEY)) continue;
+      // An empty link: a folder that vanished during the full sync that wrote it, kept so it is missed now.
+      if (link !== '' && !this.isGraphLink(link)) return null;
+      links[key.slice(FOLDER_KEY.length)] = link;
     }
-    const nextLink = page['@odata.nextLink'];
-    const newDeltaLink = page['@odata.deltaLink'];
-    if (typeof nextLink === 'string') return { records, failed, nextCursor: { next: nextLink }, watermark: null };
-    if (typeof newDeltaLink === 'string') return { records, failed, nextCursor: null, watermark: { deltaLink: newDeltaLink } };
-    // Graph ends every round with a delta link; finishing without one would leave the next
-    // incremental sync nothing to start from, so this page is not taken as the end.
-    throw new ProviderError('Office 365 ended the contact list without a delta link.', { provider: PROVIDER, retryable: true });
+    return Object.keys(links).length > 0 ? links : null;
   }
 
   /** Whether a link Graph gave us (or we stored) points at the configured Graph host. */

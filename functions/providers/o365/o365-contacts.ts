@@ -19,27 +19,38 @@ export type GraphDeltaItem = Record<string, unknown> & {
 /**
  * Maps one delta entry to a person; null when it cannot be (no id). A removed contact
  * becomes a deleted record; a contact's first email address with text is its email.
+ *
+ * `partial`: the entry comes from a round started at a delta link, where Graph sends "at
+ * least the properties that have been updated". The record then names only the attributes
+ * whose properties the entry carries, a property sent empty as `null` (the engine removes
+ * that attribute), and is marked partial so the engine merges it into what it stored. An
+ * entry of an initial round is whole: empty properties are simply left out, as always.
  */
-export function toSourceRecord(item: unknown): SourceRecord | null {
+export function toSourceRecord(item: unknown, options: { partial?: boolean } = {}): SourceRecord | null {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
   const entry = item as GraphDeltaItem;
   if (typeof entry.id !== 'string' || entry.id.length === 0) return null;
   if (entry['@removed'] !== undefined) return { type: 'people', sourceId: entry.id, deleted: true, attributes: {} };
 
+  const partial = options.partial === true;
   const attributes: Record<string, unknown> = {};
-  const name = text(entry.displayName) ?? ([text(entry.givenName), text(entry.surname)].filter(Boolean).join(' ') || undefined);
-  if (name) attributes.name = name;
-  const email = firstAddress(entry.emailAddresses);
-  if (email) attributes.email = email;
-  const company = text(entry.companyName);
-  if (company) attributes.company = company;
-  const jobTitle = text(entry.jobTitle);
-  if (jobTitle) attributes.jobTitle = jobTitle;
+  const set = (key: string, value: string | undefined) => {
+    if (value !== undefined) attributes[key] = value;
+    else if (partial) attributes[key] = null;
+  };
+  // A partial entry without displayName left the name as it was: given name or surname alone cannot say what it is now.
+  if (!partial || 'displayName' in entry) {
+    set('name', text(entry.displayName) ?? ([text(entry.givenName), text(entry.surname)].filter(Boolean).join(' ') || undefined));
+  }
+  if (!partial || 'emailAddresses' in entry) set('email', firstAddress(entry.emailAddresses));
+  if (!partial || 'companyName' in entry) set('company', text(entry.companyName));
+  if (!partial || 'jobTitle' in entry) set('jobTitle', text(entry.jobTitle));
   const modified = typeof entry.lastModifiedDateTime === 'string' ? Date.parse(entry.lastModifiedDateTime) : NaN;
   return {
     type: 'people',
     sourceId: entry.id,
     modifiedAt: Number.isNaN(modified) ? undefined : new Date(modified).toISOString(),
+    ...(partial && { partial: true }),
     attributes,
   };
 }

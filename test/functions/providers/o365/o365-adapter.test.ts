@@ -3,7 +3,7 @@ import { ProviderError } from '../../../../functions/core/errors';
 import type { SyncType } from '../../../../functions/core/model';
 import { O365Adapter, O365_SCOPES } from '../../../../functions/providers/o365/o365-adapter';
 import type { OAuthCredentials, ReadPageRequest, SourcePage, SourceRecord } from '../../../../functions/providers/types';
-import { newPkcePair, obtainO365Tokens, type O365Sandbox, startO365Sandbox } from '../../../../local/sandboxes/o365';
+import { KEPT_GENERATIONS, newPkcePair, obtainO365Tokens, type O365Sandbox, startO365Sandbox } from '../../../../local/sandboxes/o365';
 
 const REDIRECT_URI = 'http://127.0.0.1:1/oauth/o365/callback';
 
@@ -183,17 +183,30 @@ describe('O365Adapter: sync', () => {
     expect(adapter.effectiveSyncType('incremental')).toBe('incremental');
   });
 
-  it('reads a full sync page by page until nextCursor is null: exactly the 150 contacts, as people', async () => {
+  it('reads a full sync page by page until nextCursor is null: exactly the 150 contacts of every folder, as people', async () => {
     const creds = await credentials();
     const { pages, records, watermark } = await readAll(creds, 'full');
 
-    expect(pages).toHaveLength(4); // 40 per page, as asked with Prefer: odata.maxpagesize
     expect(pages.slice(0, -1).every((page) => page.watermark === null && page.nextCursor !== null)).toBe(true);
+    expect(pages.every((page) => page.records.length <= 40)).toBe(true); // 40 per page, as asked with Prefer: odata.maxpagesize
     expect(records).toHaveLength(150);
     expect(new Set(records.map((record) => record.sourceId)).size).toBe(150);
-    expect(records.every((record) => record.type === 'people' && !record.deleted)).toBe(true);
+    expect(records.every((record) => record.type === 'people' && !record.deleted && !record.partial)).toBe(true);
     expect(pages.every((page) => page.failed === 0)).toBe(true);
-    expect(watermark).toEqual({ deltaLink: expect.stringMatching(new RegExp(`^${sandbox.url}/v1\\.0/me/contacts/delta\\?\\$deltatoken=`)) });
+    // One delta link per folder: the default one, the two under it, and the child folder.
+    const folders = sandbox.data.folders();
+    expect(folders).toHaveLength(4);
+    expect(Object.keys(watermark!).sort()).toEqual(folders.map((folder) => `folder:${folder.id}`).sort());
+    for (const link of Object.values(watermark!)) expect(link).toMatch(new RegExp(`^${sandbox.url}/v1\\.0/me/contactFolders\\('.+'\\)/contacts/delta\\?\\$deltatoken=`));
+  });
+
+  it('reads the child folder too: every folder’s contacts, no more', async () => {
+    const creds = await credentials();
+    const { records } = await readAll(creds, 'full');
+    const read = new Set(records.map((record) => record.sourceId));
+    const child = sandbox.data.folders().find((folder) => folder.displayName === 'Suppliers EU')!;
+    expect(sandbox.data.contactsIn(child.id).length).toBeGreaterThan(0);
+    for (const folder of sandbox.data.folders()) for (const id of sandbox.data.contactsIn(folder.id)) expect(read.has(id)).toBe(true);
   });
 
   it('maps name, first email address, company and job title, and the modification time', async () => {
@@ -216,13 +229,12 @@ describe('O365Adapter: sync', () => {
     const creds = await credentials();
     const { records, watermark } = await readAll(creds, 'incremental', null);
     expect(records).toHaveLength(150);
-    expect(watermark).toEqual({ deltaLink: expect.any(String) });
+    expect(Object.keys(watermark!)).toHaveLength(4);
   });
 
-  it('reads only the changes from the delta link: modified, removed (as deleted) and added contacts', async () => {
+  it('reads only the changes from the delta links: changed contacts with only what changed (partial), removed, added', async () => {
     const creds = await credentials();
     const full = await readAll(creds, 'full');
-    const before = new Map(full.records.map((record) => [record.sourceId, record]));
     const modified = sandbox.data.modify(3);
     const removed = sandbox.data.remove(2);
     const added = sandbox.data.add(1);
@@ -232,18 +244,70 @@ describe('O365Adapter: sync', () => {
     expect(changes.records).toHaveLength(6);
     const bySource = new Map(changes.records.map((record) => [record.sourceId, record]));
     for (const id of modified) {
-      expect(bySource.get(id)).toMatchObject({ type: 'people', attributes: { name: before.get(id)!.attributes.name } });
-      expect(bySource.get(id)!.modifiedAt! > before.get(id)!.modifiedAt!).toBe(true);
+      const record = bySource.get(id)!;
+      // Graph sent the job title (and maybe the company), not the name or the address: the engine merges.
+      expect(record).toMatchObject({ type: 'people', partial: true, attributes: { jobTitle: expect.any(String) } });
+      expect(record.attributes).not.toHaveProperty('name');
+      expect(record.attributes).not.toHaveProperty('email');
+      expect(record.modifiedAt! > full.records.find((r) => r.sourceId === id)!.modifiedAt!).toBe(true);
     }
     for (const id of removed) expect(bySource.get(id)).toEqual<SourceRecord>({ type: 'people', sourceId: id, deleted: true, attributes: {} });
-    expect(bySource.get(added[0]!)).toMatchObject({ type: 'people', attributes: { name: expect.any(String) } });
+    // A contact created since comes whole.
+    expect(bySource.get(added[0]!)).toMatchObject({ type: 'people', partial: true, attributes: { name: expect.any(String) } });
     expect(bySource.get(added[0]!)!.deleted).toBeFalsy();
-    expect(changes.watermark!.deltaLink).not.toBe(full.watermark!.deltaLink);
+    expect(changes.watermark).not.toEqual(full.watermark);
 
-    // Right after, the new delta link has nothing to say.
+    // Right after, the new delta links have nothing to say: one page for all four folders.
     const again = await readAll(creds, 'incremental', changes.watermark);
     expect(again.records).toEqual([]);
     expect(again.pages).toHaveLength(1);
+  });
+
+  it('sends a property cleared at Microsoft as a null attribute, so the stored one is removed', async () => {
+    const creds = await credentials();
+    const full = await readAll(creds, 'full');
+    const id = full.records.find((record) => record.attributes.company !== undefined)!.sourceId;
+    sandbox.data.update(id, { companyName: null });
+
+    const changes = await readAll(creds, 'incremental', full.watermark);
+    expect(changes.records).toEqual([{ type: 'people', sourceId: id, partial: true, modifiedAt: expect.any(String), attributes: { company: null } }]);
+  });
+
+  it('reads a folder created since the last sync from scratch, whole, in an incremental sync', async () => {
+    const creds = await credentials();
+    const full = await readAll(creds, 'full');
+    const folder = sandbox.data.addFolder('Press');
+    const added = sandbox.data.add(3, folder);
+
+    const changes = await readAll(creds, 'incremental', full.watermark);
+    expect(changes.records.map((record) => record.sourceId).sort()).toEqual([...added].sort());
+    expect(changes.records.every((record) => !record.partial && record.attributes.name !== undefined)).toBe(true);
+    expect(changes.watermark![`folder:${folder}`]).toEqual(expect.stringContaining('$deltatoken='));
+  });
+
+  it('restarts as full when a folder the last sync read is gone (its contacts went with it)', async () => {
+    const creds = await credentials();
+    const folder = sandbox.data.addFolder('Old projects');
+    sandbox.data.add(2, folder);
+    const full = await readAll(creds, 'full');
+    sandbox.data.removeFolder(folder);
+
+    expect(await read(creds, { mode: 'incremental', watermark: full.watermark })).toMatchObject({ restartAsFull: true, records: [] });
+  });
+
+  it('handles a folder deleted between listing and reading: an incremental sync restarts as full, a full one reads on without it', async () => {
+    const creds = await credentials();
+    const full = await readAll(creds, 'full');
+    const doomed = sandbox.data.addFolder('Doomed');
+    sandbox.data.add(2, doomed);
+    // A cursor as the first page leaves it, the doomed folder still to read.
+    const cursor = { todo: { [doomed]: 'new' }, done: {} };
+    sandbox.data.removeFolder(doomed);
+
+    expect(await read(creds, { mode: 'incremental', watermark: full.watermark, cursor })).toMatchObject({ restartAsFull: true });
+    const last = await read(creds, { mode: 'full', cursor });
+    expect(last).toMatchObject({ records: [], nextCursor: null, watermark: {} });
+    expect(last.restartAsFull).toBeUndefined();
   });
 
   it('ignores the watermark on a full sync', async () => {
@@ -253,33 +317,53 @@ describe('O365Adapter: sync', () => {
     expect(records).toHaveLength(sandbox.data.count());
   });
 
-  it('asks the engine to restart as a full sync when the delta link expired (410 Gone)', async () => {
+  it('asks the engine to restart as a full sync when a delta link expired (410 Gone, syncStateNotFound or resyncRequired)', async () => {
+    const creds = await credentials();
+    for (const code of ['syncStateNotFound', 'resyncRequired'] as const) {
+      const { watermark } = await readAll(creds, 'full');
+      sandbox.failures.expireDeltaLinks(code);
+      const page = await read(creds, { mode: 'incremental', watermark });
+      expect(page).toEqual({ records: [], failed: 0, nextCursor: null, watermark: null, restartAsFull: true });
+    }
+  });
+
+  it('restarts as full when its delta links are older than the sync states Graph keeps', async () => {
     const creds = await credentials();
     const { watermark } = await readAll(creds, 'full');
-    sandbox.failures.expireDeltaLinks();
-
-    const page = await read(creds, { mode: 'incremental', watermark });
-    expect(page).toEqual({ records: [], failed: 0, nextCursor: null, watermark: null, restartAsFull: true });
+    // Other rounds of the same folders since: the oldest sync states are dropped.
+    for (let i = 0; i < KEPT_GENERATIONS; i++) await readAll(creds, 'full');
+    expect(await read(creds, { mode: 'incremental', watermark })).toMatchObject({ restartAsFull: true });
   });
 
   it('restarts as full when a next link expires in the middle of a sync', async () => {
     const creds = await credentials();
-    const first = await read(creds, { mode: 'full' });
+    let page = await read(creds, { mode: 'full' });
+    while (page.nextCursor && page.nextCursor.next === undefined) page = await read(creds, { mode: 'full', cursor: page.nextCursor });
     sandbox.failures.expireDeltaLinks();
-    expect(await read(creds, { mode: 'full', cursor: first.nextCursor })).toMatchObject({ restartAsFull: true, records: [] });
+    expect(await read(creds, { mode: 'full', cursor: page.nextCursor })).toMatchObject({ restartAsFull: true, records: [] });
+  });
+
+  it('restarts as full from a watermark written before folders were read one by one', async () => {
+    const creds = await credentials();
+    sandbox.resetStats();
+    const page = await read(creds, { mode: 'incremental', watermark: { deltaLink: `${sandbox.url}/v1.0/me/contacts/delta?$deltatoken=x` } });
+    expect(page.restartAsFull).toBe(true);
+    expect(sandbox.stats().requests).toBe(0);
   });
 
   it('restarts as full, without calling anyone, when the stored delta link is for another Graph host', async () => {
     const creds = await credentials();
+    const { watermark } = await readAll(creds, 'full');
     sandbox.resetStats();
-    const page = await read(creds, { mode: 'incremental', watermark: { deltaLink: 'https://graph.example/v1.0/me/contacts/delta?$deltatoken=x' } });
+    const elsewhere = Object.fromEntries(Object.keys(watermark!).map((key) => [key, 'https://graph.example/v1.0/me/contactFolders/x/contacts/delta?$deltatoken=x']));
+    const page = await read(creds, { mode: 'incremental', watermark: elsewhere });
     expect(page.restartAsFull).toBe(true);
     expect(sandbox.stats().requests).toBe(0);
   });
 
   it('will not send the token to a next link on another host', async () => {
     const creds = await credentials();
-    const error = await failure(read(creds, { mode: 'full', cursor: { next: 'https://attacker.example/steal' } }));
+    const error = await failure(read(creds, { mode: 'full', cursor: { todo: { [sandbox.defaultFolderId]: 'new' }, done: {}, next: 'https://attacker.example/steal' } }));
     expect(error).toMatchObject({ retryable: false });
     expect(error.message).toMatch(/unexpected host/);
   });
@@ -298,7 +382,7 @@ describe('O365Adapter: sync', () => {
     expect(await failure(read(creds, { mode: 'full' }))).toMatchObject({ retryable: true, retryAfterSeconds: 7, accessTokenExpired: false });
     sandbox.failures.throttle(1, 3, { status: 503 });
     expect(await failure(read(creds, { mode: 'full' }))).toMatchObject({ retryable: true, retryAfterSeconds: 3 });
-    expect((await read(creds, { mode: 'full' })).records).toHaveLength(40);
+    expect((await read(creds, { mode: 'full' })).records.length).toBeGreaterThan(0);
   });
 
   it('retries server errors and malformed answers (without a hint), and the same cursor then succeeds', async () => {
@@ -312,8 +396,28 @@ describe('O365Adapter: sync', () => {
     expect(await failure(read(creds, { mode: 'full', cursor: first.nextCursor }))).toMatchObject({ retryable: true });
 
     const second = await read(creds, { mode: 'full', cursor: first.nextCursor });
-    expect(second.records).toHaveLength(40);
+    expect(second.records.length).toBeGreaterThan(0);
     expect(second.records[0]!.sourceId).not.toBe(first.records[0]!.sourceId);
+  });
+
+  it('lists the folders as Graph documents it: the default one by its well-known name, the folders under it, each one’s child folders', async () => {
+    const creds = await credentials();
+    sandbox.resetStats();
+    await readAll(creds, 'full');
+    const others = sandbox.data.folders().length - 1;
+    expect(sandbox.stats().byEndpoint).toMatchObject({ contactFolder: 1, contactFolders: 1, childFolders: others });
+  });
+
+  it('refuses a mailbox with more contact folders than a sync state can carry, saying so', async () => {
+    const big = await startO365Sandbox({ contacts: 0, folders: Array.from({ length: 100 }, (_, i) => ({ displayName: `Folder ${i}` })) });
+    try {
+      const bigAdapter = new O365Adapter({ loginUrl: big.url, graphUrl: big.url, clientId: big.clientId, clientSecret: async () => big.clientSecret });
+      const tokens = await obtainO365Tokens(big);
+      const error = await bigAdapter.readPage({ kind: 'oauth2', accessToken: tokens.access_token }, {}, { mode: 'full', cursor: null, watermark: null }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ retryable: false, message: 'The mailbox has more than 100 contact folders; an Office 365 sync reads at most 100.' });
+    } finally {
+      await big.close();
+    }
   });
 
   it('asks for a reconnect when the token lacks Contacts.Read (403)', async () => {
@@ -351,11 +455,15 @@ interface RawContact {
   emailAddresses: Array<{ address: string }>;
 }
 
-/** The sandbox's contacts as Graph sends them, by id. */
+/** The sandbox's contacts as Graph sends them, by id: every folder's delta round from scratch. */
 async function graphContacts(creds: OAuthCredentials): Promise<Map<string, RawContact>> {
-  const response = await fetch(`${sandbox.url}/v1.0/me/contacts/delta`, {
-    headers: { Authorization: `Bearer ${creds.accessToken}`, Prefer: 'odata.maxpagesize=200' },
-  });
-  const body = (await response.json()) as { value: RawContact[] };
-  return new Map(body.value.map((contact) => [contact.id, contact]));
+  const contacts = new Map<string, RawContact>();
+  for (const folder of sandbox.data.folders()) {
+    const response = await fetch(`${sandbox.url}/v1.0/me/contactFolders/${encodeURIComponent(folder.id)}/contacts/delta`, {
+      headers: { Authorization: `Bearer ${creds.accessToken}`, Prefer: 'odata.maxpagesize=200' },
+    });
+    const body = (await response.json()) as { value: RawContact[] };
+    for (const contact of body.value) contacts.set(contact.id, contact);
+  }
+  return contacts;
 }

@@ -37,6 +37,22 @@ describe('toSourceRecord (Graph contacts delta entries)', () => {
     expect(toSourceRecord({ id: 'AAMkAD4' })).toEqual({ type: 'people', sourceId: 'AAMkAD4', modifiedAt: undefined, attributes: {} });
   });
 
+  it('maps an entry of a delta-link round as partial: only what it carries, a cleared property as null', () => {
+    expect(toSourceRecord({ id: 'AAMkAD6', jobTitle: 'CTO', companyName: null, lastModifiedDateTime: '2026-03-02T10:00:00Z' }, { partial: true })).toEqual({
+      type: 'people',
+      sourceId: 'AAMkAD6',
+      modifiedAt: '2026-03-02T10:00:00.000Z',
+      partial: true,
+      attributes: { jobTitle: 'CTO', company: null },
+    });
+    // The name only when displayName came: a given name alone cannot say what the name is now.
+    expect(toSourceRecord({ id: 'AAMkAD7', givenName: 'Grace' }, { partial: true })!.attributes).toEqual({});
+    expect(toSourceRecord({ id: 'AAMkAD7', displayName: '', givenName: 'Grace', surname: 'Hopper' }, { partial: true })!.attributes).toEqual({ name: 'Grace Hopper' });
+    expect(toSourceRecord({ id: 'AAMkAD8', emailAddresses: [] }, { partial: true })!.attributes).toEqual({ email: null });
+    // A removal is a removal either way.
+    expect(toSourceRecord({ id: 'AAMkAD9', '@removed': { reason: 'deleted' } }, { partial: true })).toEqual({ type: 'people', sourceId: 'AAMkAD9', deleted: true, attributes: {} });
+  });
+
   it('cannot map an entry without an id', () => {
     expect(toSourceRecord({ displayName: 'Nobody' })).toBeNull();
     expect(toSourceRecord({ id: '' })).toBeNull();

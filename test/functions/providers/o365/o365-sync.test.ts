@@ -70,6 +70,12 @@ describe('Office 365 sync through the sync engine', () => {
   }
 
   const latest = async (tenantId: string) => (await connectors.listSyncLogs(tenantId, 'o365', 1))[0]!;
+  /** The attributes stored for a contact. */
+  const stored = async (tenantId: string, sourceId: string) => {
+    const { entities } = createRepositories(table.client, table.tableName);
+    const found = await entities.findEntities(tenantId, 'o365', [{ type: 'people', sourceId }], { withAttributes: true });
+    return found.get(entities.entityKey({ type: 'people', sourceId }))?.attributes;
+  };
   const people = async (tenantId: string) => (await connectors.getEntityCounts(tenantId, 'o365')).people;
 
   beforeAll(async () => {
@@ -105,10 +111,44 @@ describe('Office 365 sync through the sync engine', () => {
     expect(await latest('acme')).toMatchObject({ status: 'completed', recordsCreated: 150, recordsFailed: 0 });
   });
 
-  it('an immediate incremental sync makes one Graph call and changes nothing', async () => {
+  it('an immediate incremental sync lists the folders, asks each delta link once, and changes nothing', async () => {
     expect(await sync('acme')).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 0, recordsUpdated: 0 });
-    expect(sandbox.stats().graphCalls).toBe(1);
+    // The default folder's id, the folders under it, the child folders of those three; then four delta links.
+    expect(sandbox.stats().byEndpoint).toEqual({ contactFolder: 1, contactFolders: 1, childFolders: 3, contactsDelta: 4 });
     expect(await people('acme')).toBe(150);
+  });
+
+  it('merges a change Graph sends partially: the attributes it leaves out stay, a cleared one goes, and it counts once', async () => {
+    const [id] = sandbox.data.contactsIn(sandbox.defaultFolderId);
+    const before = (await stored('acme', id!))!;
+    expect(before).toMatchObject({ name: expect.any(String) });
+    sandbox.data.update(id!, { jobTitle: 'Chief Merging Officer' });
+
+    expect(await sync('acme')).toMatchObject({ status: 'completed', recordsCreated: 0, recordsUpdated: 1 });
+    expect(await stored('acme', id!)).toEqual({ ...before, jobTitle: 'Chief Merging Officer' });
+
+    sandbox.data.update(id!, { jobTitle: null });
+    expect(await sync('acme')).toMatchObject({ recordsUpdated: 1 });
+    const { jobTitle: _gone, ...rest } = before;
+    expect(await stored('acme', id!)).toEqual(rest);
+    // Set to what it already is: Graph reports the contact, but nothing the engine keeps changed.
+    sandbox.data.update(id!, { displayName: before.name as string });
+    expect(await sync('acme')).toMatchObject({ recordsUpdated: 0 });
+  });
+
+  it('syncs a folder created since the last sync, and removes the contacts of a folder deleted since', async () => {
+    const folder = sandbox.data.addFolder('Events');
+    const child = sandbox.data.addFolder('Events 2027', folder);
+    sandbox.data.add(4, folder);
+    sandbox.data.add(2, child);
+    expect(await sync('acme')).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 6 });
+    expect(await people('acme')).toBe(156);
+
+    sandbox.data.removeFolder(folder);
+    // A folder of the watermark is gone: the sync runs full, and its sweep removes what went with it.
+    expect(await sync('acme')).toMatchObject({ status: 'completed', syncType: 'full', recordsCreated: 0, recordsDeleted: 6 });
+    expect(await people('acme')).toBe(150);
+    expect(await sync('acme')).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 0, recordsDeleted: 0 });
   });
 
   it('an incremental sync applies changes, additions and removals from the delta link', async () => {
