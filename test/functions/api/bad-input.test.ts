@@ -39,6 +39,13 @@ describe('bad input', () => {
     await expectError(await query('connector.getStatus', '[1]'), 400, 'BAD_REQUEST', /input must be a JSON object/);
   });
 
+  it('rejects an apiSecret that is not a non-empty string of at most 1024 characters, naming it', async () => {
+    const connect = (apiSecret: unknown) => mutate('connector.connect', JSON.stringify({ connectorId: 'delivrai', apiKey: 'k', apiSecret, config: { organizationId: 'o' } }));
+    await expectError(await connect(42), 400, 'BAD_REQUEST', /apiSecret must be a string/);
+    await expectError(await connect('   '), 400, 'BAD_REQUEST', /apiSecret must not be empty/);
+    await expectError(await connect('x'.repeat(1025)), 400, 'BAD_REQUEST', /apiSecret is at most 1024 characters/);
+  });
+
   it('rejects an overlong connectorId', async () => {
     await expectError(await query('connector.getStatus', JSON.stringify({ connectorId: 'x'.repeat(129) })), 400, 'BAD_REQUEST', /at most 128/);
   });

@@ -144,3 +144,104 @@ describe('full syncs of an event stream (Delivr.ai)', () => {
     expect(await stack.client(tenant, 'admin').connector.getEntityCounts.query({ connectorId: 'delivrai' })).toEqual({ accounts: 60, people: 201, opportunities: 0 });
   });
 });
+
+describe('Delivr.ai with an API key and its secret (the current scheme)', () => {
+  const errorOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => expect.fail('expected the call to fail'),
+      (error: TRPCClientError<AppRouter>) => error,
+    );
+  const storedItem = async (tenant: string) =>
+    (await stack.documentClient.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `TENANT#${tenant}#CONNECTOR#delivrai`, sk: 'META' } }))).Item;
+
+  it('connects with the pair scoped by pixel, syncs every visitor, and keeps the secret sealed and out of config', async () => {
+    const admin = stack.client('dlvr-pair', 'admin');
+    const answer = await admin.connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', apiSecret: 'sandbox-secret', config: { pixelId: 'sandbox-org-pixel' } });
+    expect(answer).toMatchObject({ connected: true, connectorId: 'delivrai' });
+
+    const status = await admin.connector.getStatus.query({ connectorId: 'delivrai' });
+    expect(status.config).toEqual({ pixelId: 'sandbox-org-pixel' });
+    expect(JSON.stringify(status)).not.toContain('sandbox-secret');
+    expect(JSON.stringify(await storedItem('dlvr-pair'))).not.toContain('sandbox-secret');
+
+    await admin.connector.triggerSync.mutate({ connectorId: 'delivrai' });
+    await stack.stepFunctions.idle();
+    const [entry] = await admin.connector.getSyncHistory.query({ connectorId: 'delivrai', limit: 1 });
+    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, recordsCreated: 260 });
+    expect(await admin.connector.getEntityCounts.query({ connectorId: 'delivrai' })).toEqual({ accounts: 60, people: 200, opportunities: 0 });
+  });
+
+  it('answers BAD_REQUEST for a wrong secret, and stores nothing', async () => {
+    const error = await errorOf(
+      stack.client('dlvr-wrong', 'admin').connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', apiSecret: 'not-the-secret', config: { pixelId: 'sandbox-org-pixel' } }),
+    );
+    expect(error.data?.code).toBe('BAD_REQUEST');
+    expect(error.message).toBe('Delivr.ai: the provider rejected the API key. Check the key and its secret and try again.');
+    expect(await storedItem('dlvr-wrong')).toBeUndefined();
+  });
+
+  it('answers BAD_REQUEST for a secret put in config, which getStatus would show, and stores nothing', async () => {
+    const error = await errorOf(
+      stack.client('dlvr-config', 'admin').connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', config: { pixelId: 'sandbox-org-pixel', apiSecret: 'sandbox-secret' } }),
+    );
+    expect(error.data?.code).toBe('BAD_REQUEST');
+    expect(error.message).toMatch(/send the API secret as apiSecret, beside apiKey/);
+    expect(await storedItem('dlvr-config')).toBeUndefined();
+  });
+
+  it('answers BAD_REQUEST naming the fields a sync would miss when Delivr.ai names them otherwise, and stores nothing', async () => {
+    stack.delivrai!.omitFields(['person_id']);
+    try {
+      const error = await errorOf(
+        stack.client('dlvr-drift', 'admin').connector.connect.mutate({ connectorId: 'delivrai', apiKey: 'sandbox-key', apiSecret: 'sandbox-secret', config: { pixelId: 'sandbox-org-pixel' } }),
+      );
+      expect(error.data?.code).toBe('BAD_REQUEST');
+      expect(error.message).toMatch(/^Delivr\.ai's events do not carry a field this connector reads: person_id/);
+      expect(await storedItem('dlvr-drift')).toBeUndefined();
+    } finally {
+      stack.delivrai!.omitFields([]);
+    }
+  });
+
+  it('answers BAD_REQUEST when another provider is given a secret it does not issue', async () => {
+    const error = await errorOf(stack.client('cio-secret', 'admin').connector.connect.mutate({ connectorId: 'customerio', apiKey: 'sandbox-key', apiSecret: 'x' }));
+    expect(error.data?.code).toBe('BAD_REQUEST');
+    expect(error.message).toBe('Customer.io takes no API secret: an App API key is all it needs; remove apiSecret.');
+  });
+});
+
+describe("Customer.io's daily quota", () => {
+  it('ends the sync with a sentence that says so, without retrying', async () => {
+    const tenant = 'cio-quota';
+    const admin = stack.client(tenant, 'admin');
+    await admin.connector.connect.mutate({ connectorId: 'customerio', apiKey: 'sandbox-key', config: { region: 'us' } });
+    const sandbox = stack.customerio!;
+    sandbox.failures.dailyQuota(0);
+    sandbox.resetStats();
+    try {
+      await admin.connector.triggerSync.mutate({ connectorId: 'customerio' });
+      await stack.stepFunctions.idle();
+    } finally {
+      sandbox.failures.dailyQuota(null);
+    }
+    const [entry] = await admin.connector.getSyncHistory.query({ connectorId: 'customerio', limit: 1 });
+    expect(entry).toMatchObject({ status: 'failed' });
+    expect(entry!.message).toMatch(/^Customer\.io refused further requests today \(HTTP 429 without Retry-After: the workspace's daily API quota/);
+    // One refused call, not a retry a second for as long as the engine would wait.
+    expect(sandbox.stats().byStatus).toEqual({ '429': sandbox.stats().requests });
+    expect(sandbox.stats().requests).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('Fathom invitees without an email', () => {
+  it('are skipped, not failed: the sync completes with no failed record', async () => {
+    const admin = stack.client('fathom-no-email', 'admin');
+    await admin.connector.connect.mutate({ connectorId: 'fathom', apiKey: 'sandbox-key' });
+    // Runs last in this file: the other Fathom tests have seen the data set as generated.
+    stack.fathom!.data.addMeetings(1, { inviteesWithoutEmail: 2 });
+    await admin.connector.triggerSync.mutate({ connectorId: 'fathom' });
+    await stack.stepFunctions.idle();
+    const [entry] = await admin.connector.getSyncHistory.query({ connectorId: 'fathom', limit: 1 });
+    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, recordsCreated: 120 });
+  });
+});
