@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../../functions/api/router';
 import { startTestStack, type TestStack } from '../../support/local-stack';
@@ -28,6 +28,21 @@ describe('Salesforce sync through the local stack', () => {
   const scheduledAt = async (tenant: string) =>
     (await stack.documentClient.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `TENANT#${tenant}#CONNECTOR#salesforce`, sk: 'META' } }))).Item?.nextSyncAt;
   const sourceTotal = () => Object.values(sourceCounts()).reduce((a, b) => a + b, 0);
+  /** The tenant's stored live entities of one type, read from the table's 16 shards. */
+  const storedEntities = async (tenant: string, type: string) => {
+    const items: Array<{ sourceId: string; attributes: Record<string, unknown> }> = [];
+    for (let shard = 0; shard < 16; shard++) {
+      const answer = await stack.documentClient.send(
+        new QueryCommand({
+          TableName: stack.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :type)',
+          ExpressionAttributeValues: { ':pk': `TENANT#${tenant}#CONNECTOR#salesforce#ENTITY#${shard}`, ':type': `${type}#` },
+        }),
+      );
+      items.push(...((answer.Items ?? []) as Array<{ sourceId: string; attributes: Record<string, unknown>; deleted?: boolean }>).filter((item) => !item.deleted));
+    }
+    return items;
+  };
 
   /** A tenant of its own for each test, connected and synced once: no test depends on another having run. */
   let tenants = 0;
@@ -56,8 +71,9 @@ describe('Salesforce sync through the local stack', () => {
     const providerRequests = stack.salesforce!.stats().requests;
     await sync(tenant);
     expect(await latest(tenant)).toMatchObject({ status: 'completed', recordsCreated: 0, recordsUpdated: 0 });
-    // One query per object, each answered from the watermark: no full re-read.
-    expect(stack.salesforce!.stats().requests - providerRequests).toBe(4);
+    // One queryAll per object, each answered from the watermark (no full re-read), and one
+    // /deleted read per object for what was purged from the recycle bin; the describes are cached.
+    expect(stack.salesforce!.stats().requests - providerRequests).toBe(8);
     expect(await counts(tenant)).toEqual(sourceCounts());
   });
 
@@ -73,6 +89,60 @@ describe('Salesforce sync through the local stack', () => {
     // Deletions are their own figure, never updates.
     expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 3, recordsUpdated: 10, recordsDeleted: 5 });
     expect(await counts(tenant)).toEqual({ ...before, people: before.people - 2 });
+    expect(await counts(tenant)).toEqual(sourceCounts());
+  });
+
+  it('completes for an org whose user cannot read two mapped fields, without those attributes', async () => {
+    const sandbox = stack.salesforce!;
+    sandbox.fieldVisibility.hide({ Account: ['AnnualRevenue'], Opportunity: ['Probability'] });
+    try {
+      const tenant = await syncedTenant();
+
+      // Without the describe first, every read of Account and Opportunity would answer 400 INVALID_FIELD.
+      expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'full', recordsCreated: sourceTotal(), recordsFailed: 0 });
+      expect(await counts(tenant)).toEqual(sourceCounts());
+      const accounts = await storedEntities(tenant, 'accounts');
+      const opportunities = await storedEntities(tenant, 'opportunities');
+      expect(accounts.some((account) => 'annualRevenue' in account.attributes)).toBe(false);
+      expect(accounts.filter((account) => 'name' in account.attributes)).toHaveLength(accounts.length);
+      expect(opportunities.some((opportunity) => 'probability' in opportunity.attributes)).toBe(false);
+      expect(opportunities.filter((opportunity) => 'stage' in opportunity.attributes)).toHaveLength(opportunities.length);
+    } finally {
+      sandbox.fieldVisibility.hide({});
+    }
+  });
+
+  it('removes records purged from the recycle bin in the next incremental sync, counted once with those still in it', async () => {
+    const sandbox = stack.salesforce!;
+    const tenant = await syncedTenant();
+    const before = sourceCounts();
+    const removed = sandbox.data.remove('Contact', 6);
+    sandbox.data.purge('Contact', 4);
+    sandbox.data.remove('Account', 2);
+    sandbox.data.purge('Account');
+    // /deleted ignores seconds and answers up to the current minute: the org's clock moves on a little.
+    sandbox.advanceTime(2 * 60_000);
+
+    await sync(tenant);
+
+    expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'incremental', recordsCreated: 0, recordsUpdated: 0, recordsDeleted: 8 });
+    expect(await counts(tenant)).toEqual({ ...before, accounts: before.accounts - 2, people: before.people - 6 });
+    expect(await counts(tenant)).toEqual(sourceCounts());
+    const people = new Set((await storedEntities(tenant, 'people')).map((person) => person.sourceId));
+    expect(removed.filter((id) => people.has(id))).toEqual([]);
+  });
+
+  it('becomes a full sync when the deletions since the watermark are older than Salesforce keeps (15 days)', async () => {
+    const sandbox = stack.salesforce!;
+    const tenant = await syncedTenant();
+    // The org's clock 16 days on: its /deleted no longer covers the window since this tenant's last sync.
+    sandbox.advanceTime(16 * 24 * 3600 * 1000);
+    sandbox.data.remove('Lead', 2);
+    sandbox.data.purge('Lead');
+
+    await sync(tenant);
+
+    expect(await latest(tenant)).toMatchObject({ status: 'completed', syncType: 'full', recordsCreated: 0 });
     expect(await counts(tenant)).toEqual(sourceCounts());
   });
 
