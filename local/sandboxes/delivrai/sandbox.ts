@@ -146,6 +146,8 @@ export interface DelivrAiSandbox {
   organization(id?: string): DelivrAiSandboxOrganization;
   /** Every organization, the first one first. */
   organizations(): DelivrAiSandboxOrganization[];
+  /** From now on, leaves these fields out of events and of the schema (see `omitFields`); `[]` serves all again. */
+  omitFields(names: readonly string[]): void;
   stats(): DelivrAiSandboxStats;
   resetStats(): void;
   /** Stops the server and drops open connections. */
@@ -207,7 +209,7 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
   const apiSecret = options.apiSecret ?? 'sandbox-secret';
   const organizationId = options.organizationId ?? 'sandbox-org';
   if (apiKey === '' || apiSecret === '' || organizationId === '') throw new RangeError('apiKey, apiSecret and organizationId must not be empty');
-  const omitted = new Set<string>(options.omitFields ?? []);
+  let omitted = new Set<string>(options.omitFields ?? []);
   const schemaServed = options.eventsSchema ?? true;
   const now = options.now ?? Date.now;
   const startedAt = now();
@@ -448,6 +450,15 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     },
     resetStats,
     stats,
+    more: {
+      // `POST /__sandbox/fields {"omit": ["person_id"]}`: the schema a separately running stack sees.
+      fields: (body) => {
+        const omit = isRecord(body) ? body.omit : undefined;
+        if (!Array.isArray(omit) || !omit.every((name) => typeof name === 'string')) throw new Error('body must be {"omit": ["field", ...]}');
+        omitted = new Set(omit);
+        return { omitted: [...omitted] };
+      },
+    },
   };
 
   server.on('request', requestListener(handle, (res, message) => apiError(res, 500, 'internal_error', message)));
@@ -463,6 +474,9 @@ export async function startDelivrAiSandbox(options: DelivrAiSandboxOptions = {})
     data,
     organization: (id) => publicOrganization(organizationById(id)),
     organizations: () => organizations.map(publicOrganization),
+    omitFields: (names) => {
+      omitted = new Set(names);
+    },
     stats,
     resetStats,
     close: async () => {

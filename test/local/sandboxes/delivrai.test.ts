@@ -344,6 +344,18 @@ describe('Delivr.ai sandbox: GET /api/v1/events_schema', () => {
     for (const event of page.data) expect(Object.keys(event)).not.toContain('person_id');
   });
 
+  it('changes the omitted fields while running, in code and over HTTP', async () => {
+    const names = async () => ((await (await schema()).json()) as { fields: Array<{ name: string }> }).fields.map((field) => field.name);
+    sandbox.omitFields(['email']);
+    expect(await names()).not.toContain('email');
+    expect(await control('/__sandbox/fields', { omit: ['person_id'] })).toEqual({ status: 200, body: { omitted: ['person_id'] } });
+    expect(await names()).toContain('email');
+    expect(await names()).not.toContain('person_id');
+    expect((await control('/__sandbox/fields', { omit: 'person_id' })).status).toBe(400);
+    sandbox.omitFields([]);
+    expect(await names()).toContain('person_id');
+  });
+
   it('answers 404 where the endpoint does not exist', async () => {
     expect((await schema(await start({ eventsSchema: false }))).status).toBe(404);
   });
