@@ -209,6 +209,12 @@ export class O365Adapter implements OAuthAdapter, SyncAdapter {
    * The last page's watermark holds one delta link per folder, where the next incremental
    * sync starts each folder's round; a folder new since then starts a round from scratch.
    *
+   * Ids are Graph's default ones, deliberately not immutable ids (`Prefer: IdType="ImmutableId"`):
+   * a contact moved to another folder gets a new id, so the move is a removal in one folder
+   * and a creation in the other, in whichever order the folders are read. With immutable ids
+   * the same id would be added in one folder and removed in the other, and reading them in
+   * the wrong order would remove a live contact.
+   *
    * An incremental sync restarts as a full one (whose sweep removes what is gone) when Graph
    * no longer knows a delta or skip token (410 Gone), when a folder of the watermark is no
    * longer listed or answers 404 (it was deleted, with its contacts), or when the watermark
