@@ -33,7 +33,10 @@ console.log(`  events: ${stack.events.file} (one EventBridge event a line)`);
 if (stack.salesforce) console.log(`  Salesforce sandbox: ${stack.salesforce.url}`);
 if (stack.customerio) console.log(`  Customer.io sandbox: ${stack.customerio.url} (API key: sandbox-key)`);
 if (stack.fathom) console.log(`  Fathom sandbox: ${stack.fathom.url} (API key: sandbox-key)`);
-if (stack.delivrai) console.log(`  Delivr.ai sandbox: ${stack.delivrai.url} (API key: sandbox-key, organizationId: ${stack.delivrai.organizationId})`);
+if (stack.delivrai) {
+  const { url, apiKey, apiSecret, pixelId, organizationId } = stack.delivrai;
+  console.log(`  Delivr.ai sandbox: ${url} (API key: ${apiKey} with API secret: ${apiSecret} and pixelId: ${pixelId}; or the key alone with organizationId: ${organizationId})`);
+}
 if (stack.o365) console.log(`  Office 365 sandbox: ${stack.o365.url}`);
 console.log(`  sign in to the page: ${stack.url}/local/sign-in?tenant=acme&role=admin (or role=member)`);
 console.log(`  token: npm run --silent token -- --tenant <tenantId> --role <admin|member>`);

@@ -18,11 +18,15 @@ export function ConnectForm(props: {
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const config = Object.fromEntries(props.method.fields.map((field) => [field.name, String(form.get(field.name) ?? '').trim()]));
+    const text = (name: string) => String(form.get(name) ?? '').trim();
+    // An optional setting left empty is not sent at all.
+    const config = Object.fromEntries(props.method.fields.map((field) => [field.name, text(field.name)]).filter(([, value]) => value !== ''));
+    const apiSecret = text('apiSecret');
     connect.mutate({
       connectorId: props.connectorId,
-      apiKey: String(form.get('apiKey') ?? '').trim(),
-      ...(props.method.fields.length > 0 && { config }),
+      apiKey: text('apiKey'),
+      ...(apiSecret !== '' && { apiSecret }),
+      ...(Object.keys(config).length > 0 && { config }),
     });
   };
   return (
@@ -33,6 +37,12 @@ export function ConnectForm(props: {
           {props.method.keyLabel}
           <input name="apiKey" type="password" required maxLength={1024} autoComplete="off" spellCheck={false} />
         </label>
+        {props.method.secretLabel && (
+          <label>
+            {props.method.secretLabel}
+            <input name="apiSecret" type="password" maxLength={1024} autoComplete="off" spellCheck={false} />
+          </label>
+        )}
         {props.method.fields.map((field) =>
           field.kind === 'choice' ? (
             <label key={field.name}>
@@ -48,7 +58,7 @@ export function ConnectForm(props: {
           ) : (
             <label key={field.name}>
               {field.label}
-              <input name={field.name} required autoComplete="off" spellCheck={false} placeholder={field.hint} />
+              <input name={field.name} required={!field.optional} autoComplete="off" spellCheck={false} placeholder={field.hint} />
             </label>
           ),
         )}

@@ -43,10 +43,20 @@ export async function batchGet(
   });
 }
 
-/** Puts or deletes items, 25 a BatchWrite, in parallel; unprocessed items are sent again with backoff. */
-export async function batchWrite(client: DynamoDBDocumentClient, tableName: string, requests: Item[], concurrency = BATCH_CONCURRENCY): Promise<void> {
-  await inParallel(chunks(requests, 25), concurrency, async (chunk) => {
-    let pending: Item[] = chunk;
+/**
+ * Puts or deletes items, 25 a BatchWrite, in parallel; unprocessed items are sent again with
+ * backoff. `toRequest` makes each write request only when its batch is sent, so a large page
+ * is never held twice (as its entities and as their requests) at once.
+ */
+export async function batchWrite<T>(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: T[],
+  concurrency = BATCH_CONCURRENCY,
+  toRequest: (item: T) => Item = (item) => item as Item,
+): Promise<void> {
+  await inParallel(chunks(items, 25), concurrency, async (chunk) => {
+    let pending: Item[] = chunk.map(toRequest);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
       const answer = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));

@@ -44,7 +44,7 @@ export class DynamoEntityRepository implements EntityRepository {
   }
 
   async writeEntities(tenantId: string, providerId: ProviderId, entities: EntityWrite[]): Promise<void> {
-    const puts = entities.map((entity) => ({
+    await batchWrite(this.client, this.tableName, entities, this.concurrency, (entity) => ({
       PutRequest: {
         Item: {
           pk: entityPk(tenantId, providerId, entityShard(entity.sourceId)),
@@ -54,7 +54,6 @@ export class DynamoEntityRepository implements EntityRepository {
         },
       },
     }));
-    await batchWrite(this.client, this.tableName, puts, this.concurrency);
   }
 
   async findUnseenEntities(
