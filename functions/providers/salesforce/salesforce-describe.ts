@@ -10,7 +10,8 @@ const MAX_ENTRIES = 5000;
 export const REQUIRED_FIELDS = ['Id', 'SystemModstamp', 'IsDeleted'] as const;
 
 interface Entry {
-  fields: ReadonlySet<string>;
+  /** The describe's answer, or the call still under way (callers at the same moment share it). */
+  fields: Promise<ReadonlySet<string>>;
   at: number;
 }
 
@@ -34,15 +35,21 @@ export class DescribeCache {
   async fieldsOf(org: SalesforceOrg, key: string, object: string): Promise<{ fields: ReadonlySet<string>; fresh: boolean }> {
     const id = `${key} ${object}`;
     const cached = this.entries.get(id);
-    if (cached && this.now() - cached.at < DESCRIBE_TTL_MS) return { fields: cached.fields, fresh: false };
-    const fields = await describe(org, object);
+    if (cached && this.now() - cached.at < DESCRIBE_TTL_MS) return { fields: await cached.fields, fresh: false };
+    const entry: Entry = { fields: describe(org, object), at: this.now() };
     this.entries.delete(id);
-    this.entries.set(id, { fields, at: this.now() });
+    this.entries.set(id, entry);
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= MAX_ENTRIES) break;
       this.entries.delete(oldest);
     }
-    return { fields, fresh: true };
+    try {
+      return { fields: await entry.fields, fresh: true };
+    } catch (error) {
+      // A failed describe is not kept: the next read asks again.
+      if (this.entries.get(id) === entry) this.entries.delete(id);
+      throw error;
+    }
   }
 
   /** Forgets what was read for `object` (a query found the describe out of date). */

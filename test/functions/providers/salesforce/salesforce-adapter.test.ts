@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../../functions/core/errors';
 import { SalesforceAdapter } from '../../../../functions/providers/salesforce/salesforce-adapter';
+import { DESCRIBE_TTL_MS, DescribeCache } from '../../../../functions/providers/salesforce/salesforce-describe';
+import { SalesforceOrg } from '../../../../functions/providers/salesforce/salesforce-org';
 import type { OAuthCredentials, ReadPageRequest, SourcePage } from '../../../../functions/providers/types';
 import { obtainSandboxTokens, startSalesforceSandbox, type SalesforceSandbox } from '../../../../local/sandboxes/salesforce';
 
@@ -96,6 +98,31 @@ describe('SalesforceAdapter against the sandbox', () => {
       const after = await sync(adapter, conn, 'full');
       expect(requests('describe')).toBe(1);
       expect(after.records.filter((record) => record.type === 'accounts').some((record) => 'annualRevenue' in record.attributes)).toBe(false);
+    });
+
+    it('keeps a describe for its TTL per org user, shares one in flight, and forgets a failed one', async () => {
+      const conn = await connection();
+      const org = new SalesforceOrg(conn.credentials, conn.config);
+      let now = 0;
+      const cache = new DescribeCache(() => now);
+      sandbox.resetStats();
+
+      const [first, second] = await Promise.all([cache.fieldsOf(org, org.userKey, 'Lead'), cache.fieldsOf(org, org.userKey, 'Lead')]);
+      expect(first.fields).toBe(second.fields);
+      expect(requests('describe')).toBe(1);
+      now += DESCRIBE_TTL_MS - 1;
+      expect((await cache.fieldsOf(org, org.userKey, 'Lead')).fresh).toBe(false);
+      // Another user of the org has a field-level security of its own: described apart.
+      await cache.fieldsOf(org, 'another-user', 'Lead');
+      expect(requests('describe')).toBe(2);
+      now += 1;
+      expect((await cache.fieldsOf(org, org.userKey, 'Lead')).fresh).toBe(true);
+      expect(requests('describe')).toBe(3);
+
+      const failing = await cache.fieldsOf(org, org.userKey, 'Invoice__c').catch((error: unknown) => error);
+      expect((failing as ProviderError).message).toMatch(/cannot read Invoice__c records; give it read access/);
+      await cache.fieldsOf(org, org.userKey, 'Invoice__c').catch(() => undefined);
+      expect(requests('describe')).toBe(5);
     });
   });
 
