@@ -301,8 +301,6 @@ const API_VERSION = /^v(\d{2})\.0$/;
 /** REST versions the sandbox answers: those Salesforce still serves, up to the adapter's v62.0. */
 const MIN_VERSION = 31;
 const MAX_VERSION = 62;
-/** `sobjects/{Object}/deleted` exists from this REST version on (v29.0); the sandbox serves none before v31.0 anyway. */
-const DELETED_MIN_VERSION = 29;
 /** How far back `/deleted` answers: Salesforce keeps no more than 15 days of its delete log for it. */
 export const DELETED_WINDOW_MS = 15 * 24 * 3600 * 1000;
 /** The most ids one `/deleted` answer may hold; a window with more answers 400 EXCEEDED_ID_LIMIT. */
@@ -695,7 +693,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }
     const versionMatch = API_VERSION.exec(version);
     const versionNumber = Number(versionMatch?.[1] ?? 0);
-    const minVersion = endpoint.startsWith('bulk') ? BULK_MIN_VERSION : endpoint === 'deleted' ? DELETED_MIN_VERSION : MIN_VERSION;
+    // `sobjects/{Object}/deleted` exists from v29.0 on: every version the sandbox serves has it.
+    const minVersion = endpoint.startsWith('bulk') ? BULK_MIN_VERSION : MIN_VERSION;
     if (endpoint === 'notFound' || versionNumber < minVersion || versionNumber > MAX_VERSION) {
       return sendRestError(res, 404, 'NOT_FOUND', 'The requested resource does not exist', headers);
     }
