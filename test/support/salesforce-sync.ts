@@ -30,7 +30,7 @@ export async function startSalesforceSyncFixture() {
     sandbox,
     adapter,
     credentialService,
-    /** A sync's read pages: one query page (one request) after another, per object. */
+    /** A sync's read pages: one query page (one request) after another, per object (an object's first page also reads its describe, once per 10 minutes). */
     readPages: () => Object.values(sandbox.data.counts()).reduce((pages, n) => pages + Math.max(1, Math.ceil(n / FIXTURE_PAGE_SIZE)), 0),
     /** Connects `tenantId` through the real OAuth flow against the sandbox. */
     connect: (tenantId: string) => connectThroughOAuth({ client: table.client, tableName: table.tableName, credentialService, adapter, tenantId }),

@@ -27,7 +27,11 @@ describe('reading the next page ahead', () => {
   let PAGES: number;
 
   const container = () => new SyncEngine({ ...repositories, credentials: credentialService, syncAdapter: () => adapter });
-  const requests = () => sandbox.stats().apiUsage;
+  /** Page reads (query pages), one request each; an object's first page also reads its describe (cached), which is not a page. */
+  const requests = () => {
+    const { query = 0, queryMore = 0, queryAll = 0 } = sandbox.stats().byEndpoint;
+    return query + queryMore + queryAll;
+  };
 
   /** Connects the tenant and starts a sync; answers its first state (what the execution would get). */
   async function startSync(tenant: string, fullSync = false): Promise<SyncState> {
@@ -103,12 +107,12 @@ describe('reading the next page ahead', () => {
     let state = await startSync('flaky');
     const engine = container();
     const before = requests();
-    state = await engine.readPage(state, log);
-    state = await engine.readPage(state, log); // page 2 is read ahead
+    // Pages 0 to 3 (Account's three, Contact's first), page 4 read ahead; from here on Contact's pages need no describe.
+    for (let page = 0; page < 4; page++) state = await engine.readPage(state, log);
     sandbox.failures.serverError(1, 500);
-    // Page 2's task finds its page waiting; reading page 3 ahead meets the server error.
+    // Page 4's task finds its page waiting; reading page 5 ahead meets the server error.
     state = await engine.readPage(state, log);
-    expect(requests() - before).toBe(4);
+    expect(requests() - before).toBe(6);
     expect(sandbox.failures.state().serverError).toBe(0);
 
     const done = await readAll(state, () => engine);
@@ -148,7 +152,8 @@ describe('reading the next page ahead', () => {
     // The retry re-reads its own page (the read ahead was taken), but page 3 is still waiting.
     expect(requests() - before).toBe(1);
     // The same next state, but for the org's API usage: the retry's own call reported a later figure.
-    expect(again).toEqual({ ...state, apiUsage: { limit: state.apiUsage!.limit, used: state.apiUsage!.used + 2 } });
+    expect(again).toEqual({ ...state, apiUsage: { limit: state.apiUsage!.limit, used: expect.any(Number) } });
+    expect(again.apiUsage!.used).toBeGreaterThan(state.apiUsage!.used);
     await readAll(again, () => engine);
     expect(await countsOf('retried')).toEqual(sandbox.data.entityCounts());
   });
