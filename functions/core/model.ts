@@ -89,6 +89,8 @@ export interface SyncLog {
   /** Entities the sync removed (the source deleted them, or a full sync no longer saw them); never counted as updates. */
   recordsDeleted: number;
   recordsFailed: number;
+  /** Source records that are not ours to keep (an invitee without an email), neither synced nor failed. */
+  recordsSkipped: number;
   startedAt: string;
   completedAt: string | null;
   /**
@@ -198,6 +200,7 @@ export interface PageDelta {
   updated: number;
   deleted: number;
   failed: number;
+  skipped: number;
   /**
    * Entities this page marked seen for the first time in this sync, by type: a full sync whose
    * seen entities equal its counters, type by type, has nothing to sweep and nothing to reconcile.
@@ -207,5 +210,5 @@ export interface PageDelta {
 
 /** A page delta with nothing in it yet. */
 export function emptyDelta(): PageDelta {
-  return { counts: {}, created: 0, updated: 0, deleted: 0, failed: 0, seen: {} };
+  return { counts: {}, created: 0, updated: 0, deleted: 0, failed: 0, skipped: 0, seen: {} };
 }

@@ -82,6 +82,11 @@ export interface SourcePage {
   records: SourceRecord[];
   /** Records the adapter could not map; counted as failed. */
   failed: number;
+  /**
+   * Records the source has that are not ours to keep (a Fathom invitee without an email:
+   * people are keyed by email): neither synced nor failed, counted apart.
+   */
+  skipped?: number;
   /** Null when this was the last page. */
   nextCursor: SyncCursor | null;
   /** The watermark to keep once the whole sync has finished. */

@@ -38,6 +38,7 @@ export function syncLog(tenantId: string, providerId: ProviderId, overrides: Par
     recordsUpdated: 42,
     recordsDeleted: 0,
     recordsFailed: 0,
+    recordsSkipped: 0,
     startedAt,
     completedAt: new Date(Date.parse(startedAt) + 150_000).toISOString(),
     message: null,

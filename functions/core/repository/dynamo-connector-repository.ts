@@ -138,6 +138,7 @@ function toSyncLog(item: Item): SyncLog {
     recordsUpdated: Number(item.recordsUpdated ?? 0),
     recordsDeleted: Number(item.recordsDeleted ?? 0),
     recordsFailed: Number(item.recordsFailed ?? 0),
+    recordsSkipped: Number(item.recordsSkipped ?? 0),
     startedAt: item.startedAt as string,
     completedAt: (item.completedAt as string | null | undefined) ?? null,
     message: (item.message as string | null | undefined) ?? null,

@@ -51,7 +51,7 @@ export class DynamoPageLedger implements PageLedger {
           TableName: this.tableName,
           Key: { pk, sk: syncLogSk(commit.syncLog.syncId) },
           // The execution lets a canceller stop the one running now (long syncs continue as new executions).
-          UpdateExpression: `${execution === undefined ? '' : 'SET execution = :execution '}ADD recordsCreated :created, recordsUpdated :updated, recordsDeleted :deleted, recordsFailed :failed${seen.map((_, i) => `, #s${i} :s${i}`).join('')}`,
+          UpdateExpression: `${execution === undefined ? '' : 'SET execution = :execution '}ADD recordsCreated :created, recordsUpdated :updated, recordsDeleted :deleted, recordsFailed :failed${delta.skipped ? ', recordsSkipped :skipped' : ''}${seen.map((_, i) => `, #s${i} :s${i}`).join('')}`,
           ...(seen.length > 0 && { ExpressionAttributeNames: Object.fromEntries(seen.map(([type], i) => [`#s${i}`, seenAttribute(type)])) }),
           ExpressionAttributeValues: {
             ...Object.fromEntries(seen.map(([, n], i) => [`:s${i}`, n])),
@@ -60,6 +60,7 @@ export class DynamoPageLedger implements PageLedger {
             ':updated': delta.updated,
             ':deleted': delta.deleted,
             ':failed': delta.failed,
+            ...(delta.skipped > 0 && { ':skipped': delta.skipped }),
           },
         },
       });

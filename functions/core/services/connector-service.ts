@@ -34,6 +34,7 @@ export interface ConnectorStatusView extends ConnectorSummary {
     recordsUpdated: number;
     recordsDeleted: number;
     recordsFailed: number;
+    recordsSkipped: number;
     syncType: SyncType;
   } | null;
 }
@@ -107,6 +108,7 @@ export class ConnectorService {
         recordsUpdated: latestSync.recordsUpdated,
         recordsDeleted: latestSync.recordsDeleted,
         recordsFailed: latestSync.recordsFailed,
+        recordsSkipped: latestSync.recordsSkipped,
         syncType: latestSync.syncType,
       },
     };

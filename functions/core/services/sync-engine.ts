@@ -141,7 +141,7 @@ export class SyncEngine {
     const toRead = state.firstLoad ? records.filter((r) => r.partial || !r.modifiedAt || r.modifiedAt >= state.startedAt) : records;
     const merges = records.some((r) => r.partial && !r.deleted);
     const existing = await entities.findEntities(tenantId, providerId, toRead, merges ? { withAttributes: true } : undefined);
-    const delta: PageDelta = { ...emptyDelta(), failed: page.failed };
+    const delta: PageDelta = { ...emptyDelta(), failed: page.failed, skipped: page.skipped ?? 0 };
     const writes: EntityWrite[] = [];
     for (const record of records) {
       const write = decide(record, existing.get(entities.entityKey(record)), state, pageKey, delta);

@@ -262,6 +262,7 @@ export class SyncService {
       recordsUpdated: 0,
       recordsDeleted: 0,
       recordsFailed: 0,
+      recordsSkipped: 0,
       startedAt: now,
       completedAt: null,
       message: null,

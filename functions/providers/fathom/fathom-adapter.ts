@@ -1,5 +1,4 @@
 import { InvalidInputError, ProviderError } from '../../core/errors';
-import { logger } from '../../core/logger';
 import type { SyncType } from '../../core/model';
 import { atHostOf, comeBackLaterError, providerFetch, readJson, retryAfterSeconds, splitApiKeyAndSecret } from '../http';
 import type { ApiKeyAdapter, Credentials, ReadPageRequest, SourcePage, SyncAdapter } from '../types';
@@ -90,8 +89,8 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
    * carried in the cursor, so it holds whatever order Fathom lists meetings in; an
    * incremental sync that finds nothing new keeps the old one.
    *
-   * Invitees without an email are skipped, not failed: their count rides in the cursor and
-   * the sync's last page logs the total.
+   * Invitees without an email are skipped, not failed: each page counts them apart
+   * (`skipped`), and the sync log adds them up in `recordsSkipped`.
    */
   async readPage(credentials: Credentials, _config: Record<string, unknown>, request: ReadPageRequest): Promise<SourcePage> {
     const key = credentials.kind === 'apiKey' ? usableKey(credentials.apiKey) : undefined;
@@ -104,7 +103,6 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
     const watermarkAt = request.mode === 'incremental' ? validTimestamp(request.watermark?.createdAfter) : undefined;
     const sentCursor = typeof request.cursor?.cursor === 'string' ? request.cursor.cursor : undefined;
     const carried = typeof request.cursor?.latestCreatedAt === 'string' ? request.cursor.latestCreatedAt : undefined;
-    const skippedBefore = typeof request.cursor?.skippedInvitees === 'number' ? request.cursor.skippedInvitees : 0;
 
     const params: Record<string, string> = {};
     if (watermarkAt) params.created_after = fathomTime(Date.parse(watermarkAt) - FATHOM_WATERMARK_OVERLAP_MS);
@@ -113,19 +111,16 @@ export class FathomAdapter implements SyncAdapter, ApiKeyAdapter {
 
     const items = answer.items as unknown[];
     const { records, failed, skipped } = peopleOf(items);
-    const skippedInvitees = skippedBefore + skipped;
     const latest = latestCreatedAt(items, carried ?? watermarkAt);
     const next = typeof answer.next_cursor === 'string' && answer.next_cursor !== '' ? answer.next_cursor : null;
     if (next !== null && next === sentCursor) {
       throw new ProviderError('Fathom returned the same page twice; the sync stopped so it would not loop.', { provider: PROVIDER });
     }
-    if (next === null && skippedInvitees > 0) {
-      logger.info('Fathom calendar invitees without an email were skipped (people are keyed by email)', { provider: 'fathom', skippedInvitees });
-    }
     return {
       records,
       failed,
-      nextCursor: next === null ? null : { cursor: next, latestCreatedAt: latest ?? null, skippedInvitees },
+      skipped,
+      nextCursor: next === null ? null : { cursor: next, latestCreatedAt: latest ?? null },
       watermark: latest === undefined ? null : { createdAfter: latest },
     };
   }

@@ -94,7 +94,7 @@ describe('connector read procedures', () => {
       expect(history).toHaveLength(20);
       expect(history.map((entry) => entry.recordsCreated)).toEqual(Array.from({ length: 20 }, (_, i) => 25 - i));
       expect(Object.keys(history[0]!).sort()).toEqual(
-        ['completedAt', 'connectorId', 'id', 'message', 'recordsCreated', 'recordsDeleted', 'recordsFailed', 'recordsUpdated', 'startedAt', 'status', 'syncType', 'tenantId'],
+        ['completedAt', 'connectorId', 'id', 'message', 'recordsCreated', 'recordsDeleted', 'recordsFailed', 'recordsSkipped', 'recordsUpdated', 'startedAt', 'status', 'syncType', 'tenantId'],
       );
       expect(history[0]).toMatchObject({ connectorId: databaseIdFor('acme', 'salesforce'), tenantId: 'acme', status: 'completed' });
     });

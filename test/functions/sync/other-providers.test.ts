@@ -234,7 +234,7 @@ describe("Customer.io's daily quota", () => {
 });
 
 describe('Fathom invitees without an email', () => {
-  it('are skipped, not failed: the sync completes with no failed record', async () => {
+  it('are skipped, not failed: the sync completes with no failed record, and says how many it skipped', async () => {
     const admin = stack.client('fathom-no-email', 'admin');
     await admin.connector.connect.mutate({ connectorId: 'fathom', apiKey: 'sandbox-key' });
     // Runs last in this file: the other Fathom tests have seen the data set as generated.
@@ -242,6 +242,7 @@ describe('Fathom invitees without an email', () => {
     await admin.connector.triggerSync.mutate({ connectorId: 'fathom' });
     await stack.stepFunctions.idle();
     const [entry] = await admin.connector.getSyncHistory.query({ connectorId: 'fathom', limit: 1 });
-    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, recordsCreated: 120 });
+    expect(entry).toMatchObject({ status: 'completed', recordsFailed: 0, recordsSkipped: 2, recordsCreated: 120 });
+    expect((await admin.connector.getStatus.query({ connectorId: 'fathom' })).latestSync).toMatchObject({ recordsFailed: 0, recordsSkipped: 2 });
   });
 });
