@@ -79,18 +79,30 @@ async function* chunksOfFile(file: string, size: number, limit = Infinity): Asyn
 /**
  * {@link plainBatchWrite} of a file's items (the first `limit`), streamed: each of the
  * `concurrency` writers takes the file's next 25 items as it finishes a request, so the
- * reading and parsing (a few microseconds an item) overlap the writes in flight.
+ * reading and parsing (a few microseconds an item) overlap the writes in flight. Answers
+ * seconds taken and items written.
  */
-export async function plainBatchWriteFromFile(client: DynamoDBDocumentClient, tableName: string, items: ItemFile, concurrency: number, limit?: number): Promise<number> {
-  const source = chunksOfFile(items.file, 25, limit);
+export async function plainBatchWriteFromFile(client: DynamoDBDocumentClient, tableName: string, file: string, concurrency: number, limit?: number): Promise<{ seconds: number; items: number }> {
+  const source = chunksOfFile(file, 25, limit);
+  let items = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       // An async generator queues concurrent next() calls: each chunk goes to one writer.
-      for (let next = await source.next(); !next.done; next = await source.next()) await batchWrite(client, tableName, next.value);
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        items += next.value.length;
+        await batchWrite(client, tableName, next.value);
+      }
     }),
   );
-  return (performance.now() - started) / 1000;
+  return { seconds: (performance.now() - started) / 1000, items };
+}
+
+/** A file's items (the first `limit`), all in memory. */
+export async function readItemFile(file: string, limit?: number): Promise<Item[]> {
+  const items: Item[] = [];
+  for await (const chunk of chunksOfFile(file, 1000, limit)) items.push(...chunk);
+  return items;
 }
 
 /**

@@ -2,7 +2,8 @@
  * What both scenarios of `npm run bench` stand on: DynamoDB Local, the Salesforce sandbox in
  * a process of its own (remote-sandbox.ts), the local stack pointed at it as at a real org,
  * the request monitor and the memory sampler; connecting a tenant as an admin would, one
- * measured full sync with its count checks, and the plain BatchWriteItem baseline.
+ * measured full sync with its count checks, and the plain BatchWriteItem baseline, which
+ * runs in a process of its own too (remote-baseline.ts): this process holds the stack alone.
  *
  * Loaded by run.ts after it has set the handlers' environment (they read it when they load).
  */
@@ -14,9 +15,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { createTRPCClient, httpLink } from '@trpc/client';
-import { startIoMonitor, splitTime } from './io-monitor';
-import { cpuSeconds, setProviderProcess, startMemorySampler } from './memory';
+import { startIoMonitor } from './io-monitor';
+import { cpuSeconds, setHelperProcess, setProviderProcess, startMemorySampler } from './memory';
 import { startRemoteSalesforceSandbox } from './remote-sandbox';
+import { startRemoteBaseline } from './remote-baseline';
 import * as baseline from './baseline';
 import { startDynamoDbLocal, ensureTable, localDynamoDbClient } from '../local/dynamodb-local';
 import { startLocalStack } from '../local/stack';
@@ -24,7 +26,6 @@ import { issueLocalToken } from '../local/jwt-issuer';
 import { BATCH_CONCURRENCY } from '../functions/core/repository/dynamo-batches';
 import type { AppRouter } from '../functions/api/router';
 import type { DataSetSizes } from '../local/sandboxes/salesforce/data';
-import type { Item } from './baseline';
 
 /** The engine's write concurrency, which the baseline writes at too. */
 export const WRITE_CONCURRENCY = BATCH_CONCURRENCY;
@@ -40,8 +41,8 @@ export type Harness = Awaited<ReturnType<typeof startHarness>>;
 export type EntityCounts = { accounts: number; people: number; opportunities: number };
 
 /**
- * Starts DynamoDB Local, the provider process (its first org of `sizes`, more in `sizes.orgs`)
- * and the local stack. `stop()` ends all three, also on SIGINT / SIGTERM.
+ * Starts DynamoDB Local, the provider process (its first org of `sizes`, more in `sizes.orgs`),
+ * the local stack and the baseline process. `stop()` ends them all, also on SIGINT / SIGTERM.
  */
 export async function startHarness(sizes: Partial<DataSetSizes>) {
   const monitor = startIoMonitor();
@@ -55,10 +56,11 @@ export async function startHarness(sizes: Partial<DataSetSizes>) {
     throw error;
   });
   setProviderProcess(sandbox.pid);
-  // DynamoDB Local and the provider are child processes: stop them however the bench ends (an error, Ctrl-C), or they outlive us.
+  // DynamoDB Local, the provider and the baseline process are child processes: stop them however the bench ends (an error, Ctrl-C), or they outlive us.
+  let writer: Awaited<ReturnType<typeof startRemoteBaseline>> | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void Promise.allSettled([dynamo.stop(), sandbox.close(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
+      void Promise.allSettled([dynamo.stop(), sandbox.close(), writer?.close(), rm(stateDir, { recursive: true, force: true })]).finally(() => process.exit(130));
     });
   }
   // Pointed at "a real org" (the provider process), the stack starts no Salesforce sandbox of its own.
@@ -78,7 +80,15 @@ export async function startHarness(sizes: Partial<DataSetSizes>) {
     throw error;
   });
   monitor.setOrigins({ provider: sandbox.url, api: stack.url });
+  // The stack's own checks (stored items counted) use this client; the baselines use the same one, built the same way, in their process.
   const db = baseline.engineLikeClient(dynamo.endpoint);
+  // Started after the stack, whose environment (AWS_REGION, the local credentials) it inherits: the same client settings.
+  writer = await startRemoteBaseline(dynamo.endpoint, WRITE_CONCURRENCY).catch(async (error: unknown) => {
+    await Promise.allSettled([stack.stop(), dynamo.stop(), sandbox.close()]);
+    throw error;
+  });
+  setHelperProcess(writer.pid);
+  const baselines = writer;
 
   const adminOf = (tenantId: string) =>
     createTRPCClient<AppRouter>({
@@ -99,21 +109,19 @@ export async function startHarness(sizes: Partial<DataSetSizes>) {
     raw.destroy();
   };
 
-  /** Plain BatchWriteItem of `items` (in memory, or streamed from a file) into a fresh table, dropped after; with CPU and request checks. */
-  const measureBaseline = async (name: string, items: readonly Item[] | baseline.ItemFile) => {
+  /**
+   * Plain BatchWriteItem into a fresh table, dropped after, in the baseline process (same
+   * code, client and concurrency as in this process before; its request monitor checks every
+   * item was sent): of an item set it loaded (`items`: its name), or of a file's items
+   * streamed (`{ file }`). CPU is measured from here (the baseline process's apart).
+   */
+  const measureBaseline = async (name: string, items: string | { file: string; limit?: number }) => {
     const table = await newTable(name);
-    monitor.reset();
     const cpuBefore = cpuSeconds();
-    const elapsed = Array.isArray(items)
-      ? await baseline.plainBatchWrite(db, table, items, WRITE_CONCURRENCY)
-      : await baseline.plainBatchWriteFromFile(db, table, items as baseline.ItemFile, WRITE_CONCURRENCY);
+    const run = typeof items === 'string' ? await baselines.write(table, items) : await baselines.writeStreamed(table, items.file, items.limit);
     const cpu = diffCpu(cpuBefore, cpuSeconds());
-    const io = monitor.snapshot();
     await dropTable(table);
-    if ((io.dynamo.itemsWritten.BatchWriteItem ?? 0) < items.length) {
-      throw new Error(`the request monitor missed writes: ${io.dynamo.itemsWritten.BatchWriteItem} of ${items.length} items seen`);
-    }
-    return { seconds: elapsed, rate: items.length / elapsed, cpu, meanInFlight: splitTime(io.intervals, 0, Infinity, ['BatchWriteItem']).meanInFlight.BatchWriteItem ?? 0 };
+    return { seconds: run.seconds, items: run.items, rate: run.items / run.seconds, cpu, meanInFlight: run.meanInFlight, processRssMb: run.rssMb, processMaxRssMb: run.maxRssMb };
   };
 
   /**
@@ -180,12 +188,13 @@ export async function startHarness(sizes: Partial<DataSetSizes>) {
     memory.stop();
     monitor.stop();
     db.destroy();
+    await baselines.close();
     await stack.stop();
     await Promise.allSettled([dynamo.stop(), sandbox.close()]);
     await rm(stateDir, { recursive: true, force: true });
   };
 
-  return { monitor, memory, stateDir, dynamo, sandbox, stack, db, adminOf, newTable, dropTable, measureBaseline, connectSalesforce, fullSync, stop };
+  return { monitor, memory, stateDir, dynamo, sandbox, stack, db, baselines, adminOf, newTable, dropTable, measureBaseline, connectSalesforce, fullSync, stop };
 }
 
 /** A full garbage collection, so RSS sampled next is the stack's and not the bench's leftovers. */
@@ -197,22 +206,31 @@ export function collectGarbage(): void {
 export type Cpu = ReturnType<typeof cpuSeconds>;
 
 export function diffCpu(before: Cpu, after: Cpu): Cpu {
-  return { self: after.self - before.self, children: after.children - before.children, provider: after.provider - before.provider, machine: after.machine - before.machine };
+  return {
+    self: after.self - before.self,
+    children: after.children - before.children,
+    provider: after.provider - before.provider,
+    helpers: after.helpers - before.helpers,
+    machine: after.machine - before.machine,
+  };
 }
 
 export function othersCores(cpu: Cpu, wallSeconds: number): string {
   return fmt(othersSeconds(cpu) / wallSeconds, 2);
 }
 
-/** Cores used by the bench process, by DynamoDB Local, and by everything else on the machine. */
+/** Cores used by the stack's process (the bench's), by the baseline process, by DynamoDB Local, and by everything else on the machine. */
 export function cpuLine(cpu: Cpu, wallSeconds: number): string {
   const cores = (s: number) => fmt(s / wallSeconds, 2);
-  return `Node ${cores(cpu.self)} cores, DynamoDB Local ${cores(cpu.children)}, provider sandbox ${cores(cpu.provider)}, other processes ${cores(othersSeconds(cpu))} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`;
+  return (
+    `Node: stack process ${cores(cpu.self)} cores${cpu.helpers > 0.005 * wallSeconds ? `, baseline process ${cores(cpu.helpers)}` : ''}; DynamoDB Local ${cores(cpu.children)}, ` +
+    `provider sandbox ${cores(cpu.provider)}, other processes ${cores(othersSeconds(cpu))} (of ${availableParallelism()}) over ${fmt(wallSeconds, 1)} s`
+  );
 }
 
 /** CPU seconds the machine spent on processes that are not part of the bench. */
 export function othersSeconds(cpu: Cpu): number {
-  return Math.max(0, cpu.machine - cpu.self - cpu.children - cpu.provider);
+  return Math.max(0, cpu.machine - cpu.self - cpu.children - cpu.provider - cpu.helpers);
 }
 
 /** Prints a table of [metric, value, budget, result] rows. */

@@ -1,11 +1,13 @@
 /**
  * Peak memory, sampled every 100 ms: this process's RSS (the whole local stack: gateway,
- * handlers, state machine runner, bench) and, apart, its child processes' RSS (DynamoDB
- * Local's JVM; the provider's process is left out, see {@link setProviderProcess}). The
- * kernel's own high-water mark of this process is reported too.
+ * handlers, state machine runner, and the bench's request monitor and sampler) and, apart,
+ * its child processes' RSS (DynamoDB Local's JVM; the provider's process and the bench's own
+ * helper processes are left out, see {@link setProviderProcess} and {@link setHelperProcess}).
+ * The kernel's own high-water mark of this process is reported too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** Child processes that stand in for the provider: not DynamoDB Local, counted apart. */
 const providerPids = new Set<number>();
@@ -15,10 +17,18 @@ export function setProviderProcess(pid: number): void {
   providerPids.add(pid);
 }
 
+/** Child processes that do the bench's own work (the baselines, reading the source items): neither the stack nor DynamoDB Local. */
+const helperPids = new Set<number>();
+
+/** Names a child process of the bench's own (baseline-process.ts, source-items-process.ts), so its CPU and memory are counted apart. */
+export function setHelperProcess(pid: number): void {
+  helperPids.add(pid);
+}
+
 export interface MemoryPeaks {
   /** Highest sampled RSS of this process, MB. */
   selfMb: number;
-  /** Highest sampled RSS summed over child processes but the provider's (DynamoDB Local), MB. */
+  /** Highest sampled RSS summed over child processes but the provider's and the bench's helpers (DynamoDB Local), MB. */
   childrenMb: number;
   /** The kernel's high-water mark of this process (process.resourceUsage().maxRSS), MB. */
   selfMaxRssMb: number;
@@ -27,7 +37,18 @@ export interface MemoryPeaks {
   /** Highest sampled memory outside the V8 heap held by JS objects (Buffers, ArrayBuffers, strings' external storage), MB. */
   externalMb: number;
   /** This process's memory at the sample of the highest RSS, MB: what the peak is made of. */
-  atPeak: { rssMb: number; heapTotalMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
+  atPeak: {
+    rssMb: number;
+    heapTotalMb: number;
+    heapUsedMb: number;
+    externalMb: number;
+    arrayBuffersMb: number;
+    /** V8's heap by space (new_space, old_space, large_object_space, code_space...): committed and in use, MB. */
+    spaces: Record<string, { committedMb: number; usedMb: number }>;
+    /** The RSS by kind (Linux /proc/self/status): anonymous memory (heaps, malloc arenas, stacks) and file-backed pages (the node binary, libraries), MB. */
+    anonMb: number;
+    fileMb: number;
+  };
   /** Highest sampled RSS of this process in each tenth of the window (by time), MB: a peak flat in the data stays level across them. */
   byTenth: number[];
   samples: number;
@@ -45,16 +66,21 @@ export interface MemorySampler {
 const MB = 1024 * 1024;
 
 export function startMemorySampler(everyMs = 100): MemorySampler {
-  const empty = () => ({ self: 0, children: 0, heapUsed: 0, external: 0, samples: 0, atPeak: process.memoryUsage(), timeline: [] as [number, number][] });
+  const empty = () => ({ self: 0, children: 0, heapUsed: 0, external: 0, samples: 0, atPeak: process.memoryUsage(), detail: peakDetail(), timeline: [] as [number, number][] });
   let window = empty();
   const all = empty();
   const sample = () => {
     const usage = process.memoryUsage();
     const { rss: self, heapUsed, external } = usage;
     const children = childrenRss();
+    let detail: ReturnType<typeof peakDetail> | undefined;
     window.timeline.push([performance.now(), self]);
     for (const peak of [window, all]) {
-      if (self > peak.self) peak.atPeak = usage;
+      if (self > peak.self) {
+        peak.atPeak = usage;
+        // Only at a new peak (a few times a second at most while the RSS grows): what the peak is made of.
+        peak.detail = detail ??= peakDetail();
+      }
       peak.self = Math.max(peak.self, self);
       peak.children = Math.max(peak.children, children);
       peak.heapUsed = Math.max(peak.heapUsed, heapUsed);
@@ -77,6 +103,7 @@ export function startMemorySampler(everyMs = 100): MemorySampler {
       heapUsedMb: peak.atPeak.heapUsed / MB,
       externalMb: peak.atPeak.external / MB,
       arrayBuffersMb: peak.atPeak.arrayBuffers / MB,
+      ...peak.detail,
     },
     byTenth: byTenth(peak.timeline),
     samples: peak.samples,
@@ -91,6 +118,25 @@ export function startMemorySampler(everyMs = 100): MemorySampler {
     overall: () => report(all),
     stop: () => clearInterval(timer),
   };
+}
+
+/** V8's heap spaces and this process's RSS by kind, now. */
+function peakDetail(): { spaces: Record<string, { committedMb: number; usedMb: number }>; anonMb: number; fileMb: number } {
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics()
+      .filter((space) => space.space_size > 0)
+      .map((space) => [space.space_name, { committedMb: space.space_size / MB, usedMb: space.space_used_size / MB }]),
+  );
+  let anonMb = 0;
+  let fileMb = 0;
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    anonMb = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    fileMb = Number(/RssFile:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    // not Linux
+  }
+  return { spaces, anonMb, fileMb };
 }
 
 /** The highest RSS in each tenth of the timeline's span, MB. */
@@ -122,7 +168,7 @@ export function childPids(): number[] {
 
 function childrenRss(): number {
   let total = 0;
-  for (const pid of childPids().filter((pid) => !providerPids.has(pid))) {
+  for (const pid of childPids().filter((pid) => !providerPids.has(pid) && !helperPids.has(pid))) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (match) total += Number(match[1]) * 1024;
@@ -135,13 +181,15 @@ function childrenRss(): number {
 
 /**
  * CPU seconds (user + system) used so far by this process, by its children (DynamoDB
- * Local), by the provider's process, and by the whole machine (all cores, /proc/stat), so a
- * phase can say how much CPU other processes took from it.
+ * Local), by the provider's process, by the bench's helper processes (the baseline process;
+ * counted while they run), and by the whole machine (all cores, /proc/stat), so a phase can
+ * say how much CPU other processes took from it.
  */
-export function cpuSeconds(): { self: number; children: number; provider: number; machine: number } {
+export function cpuSeconds(): { self: number; children: number; provider: number; helpers: number; machine: number } {
   const usage = process.cpuUsage();
   let children = 0;
   let provider = 0;
+  let helpers = 0;
   const ticks = 100; // USER_HZ on Linux
   for (const pid of childPids()) {
     try {
@@ -149,12 +197,13 @@ export function cpuSeconds(): { self: number; children: number; provider: number
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const used = (Number(fields[11]) + Number(fields[12])) / ticks;
       if (providerPids.has(pid)) provider += used;
+      else if (helperPids.has(pid)) helpers += used;
       else children += used;
     } catch {
       // exited
     }
   }
-  return { self: (usage.user + usage.system) / 1e6, children, provider, machine: machineBusySeconds() };
+  return { self: (usage.user + usage.system) / 1e6, children, provider, helpers, machine: machineBusySeconds() };
 }
 
 function machineBusySeconds(): number {

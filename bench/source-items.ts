@@ -18,6 +18,7 @@ import type { SyncCursor } from '../functions/providers/types';
 import { wholeNumberEnv } from '../functions/core/config';
 import { entityPk, entityShard, entitySk } from '../functions/core/repository/keys';
 import type { Item, ItemFile } from './baseline';
+import { setHelperProcess } from './memory';
 
 /** A sync id as triggerSync makes them (`sync_` + ULID), fixed so items are the same every run. */
 const SYNC_ID = 'sync_01KBENCH0000000000000000AA';
@@ -59,13 +60,6 @@ async function* sourceItemPages(sandbox: SandboxAddress, tenantId: string): Asyn
   } while (cursor);
 }
 
-/** Every item, in memory. */
-export async function sourceItems(sandbox: SandboxAddress, tenantId: string): Promise<Item[]> {
-  const items: Item[] = [];
-  for await (const page of sourceItemPages(sandbox, tenantId)) items.push(...page);
-  return items;
-}
-
 /**
  * Every item into `file`, one JSON object a line, a page at a time: a data set of a million
  * items is never held in this process (the stack's, whose memory the bench measures).
@@ -86,11 +80,17 @@ export async function writeSourceItems(sandbox: SandboxAddress, tenantId: string
   return { file, length, itemBytes: length ? bytes / length : 0 };
 }
 
-/** {@link writeSourceItems} in a child process (source-items-process.ts), so none of its memory stays in this one. */
+/**
+ * {@link writeSourceItems} in a child process (source-items-process.ts), so none of its memory
+ * stays in this one; the child is named a helper of the bench's (memory.ts), so its CPU and
+ * memory are counted neither as the stack's nor as DynamoDB Local's.
+ */
 export async function writeSourceItemsApart(sandbox: SandboxAddress, tenantId: string, file: string): Promise<ItemFile & { itemBytes: number }> {
   const script = new URL('./source-items-process.ts', import.meta.url).pathname;
   const { url, clientId, clientSecret } = sandbox;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, JSON.stringify({ url, clientId, clientSecret, tenantId, file })], { maxBuffer: 1 << 20 });
+  const running = promisify(execFile)(process.execPath, ['--import', 'tsx', script, JSON.stringify({ url, clientId, clientSecret, tenantId, file })], { maxBuffer: 1 << 20 });
+  if (running.child.pid) setHelperProcess(running.child.pid);
+  const { stdout } = await running;
   const { length, itemBytes } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { length: number; itemBytes: number };
   return { file, length, itemBytes };
 }
