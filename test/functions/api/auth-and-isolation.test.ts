@@ -2,21 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
 import { SignJWT, importJWK } from 'jose';
 import { readFile } from 'node:fs/promises';
-import type { AppRouter } from '../../../functions/api/router';
 import { databaseIdFor } from '../../../functions/core/connector-ref';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, issueLocalToken } from '../../../local/jwt-issuer';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 import { connectorRecord, syncLog } from '../../support/factories';
-
-function errorOf(promise: Promise<unknown>) {
-  return promise.then(
-    () => expect.fail('expected the call to fail'),
-    (error: TRPCClientError<AppRouter>) => error,
-  );
-}
+import { errorOf } from '../../support/trpc-error';
 
 let stack: TestStack;
 beforeAll(async () => {

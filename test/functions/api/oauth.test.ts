@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../../../functions/api/router';
 import { LocalKeyWrapper, createEnvelopeCipher } from '../../../functions/core/crypto';
 import { encryptionContext } from '../../../functions/core/services/credential-service';
 import { startTestStack, type TestStack } from '../../support/local-stack';
 import { connectorRecord } from '../../support/factories';
+import { errorOf } from '../../support/trpc-error';
 
 const APP_URL = 'https://app.example.com/settings/connectors';
 
@@ -20,13 +19,6 @@ async function follow(url: string, serviceUrl?: string): Promise<Response> {
     seen.push(JSON.stringify([...response.headers]), await response.clone().text());
   }
   return response;
-}
-
-function errorOf(promise: Promise<unknown>) {
-  return promise.then(
-    () => expect.fail('expected the call to fail'),
-    (error: TRPCClientError<AppRouter>) => error,
-  );
 }
 
 describe('Salesforce OAuth through the local stack', () => {

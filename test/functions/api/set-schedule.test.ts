@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../../../functions/api/router';
 import { databaseIdFor } from '../../../functions/core/connector-ref';
 import type { ProviderId } from '../../../functions/core/registry';
 import { startTestStack, type TestStack } from '../../support/local-stack';
+import { errorOf } from '../../support/trpc-error';
 
 /**
  * `connector.setSchedule` end to end: the real @trpc/client -> local gateway -> handlers ->
@@ -45,13 +44,6 @@ async function runScheduler(): Promise<number> {
 }
 /** Minutes from now until an ISO time. */
 const minutesUntil = (iso: string | null) => (Date.parse(iso ?? 'invalid') - Date.now()) / 60_000;
-function errorOf(promise: Promise<unknown>) {
-  return promise.then(
-    () => expect.fail('expected the call to fail'),
-    (error: TRPCClientError<AppRouter>) => error,
-  );
-}
-
 describe('connector.setSchedule', () => {
   it('sets the minutes between scheduled syncs, and getStatus shows them (the default before)', async () => {
     await connectFathom('acme');

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../../../functions/api/router';
 import type { EntityCounts } from '../../../functions/core/model';
 import { startTestStack, type TestStack } from '../../support/local-stack';
+import { errorOf } from '../../support/trpc-error';
 
 /** How each provider is connected on the local stack, and what its sandbox's default data set holds. */
 interface ProviderCase {
@@ -92,12 +91,6 @@ describe.each(cases)('$id on the local stack', (provider) => {
 });
 
 describe('connect (API-key providers)', () => {
-  const errorOf = (promise: Promise<unknown>) =>
-    promise.then(
-      () => expect.fail('expected the call to fail'),
-      (error: TRPCClientError<AppRouter>) => error,
-    );
-
   it('answers BAD_REQUEST when the provider rejects the key, and stores nothing', async () => {
     const error = await errorOf(stack.client('keys', 'admin').connector.connect.mutate({ connectorId: 'customerio', apiKey: 'wrong-key' }));
     expect(error.data?.code).toBe('BAD_REQUEST');
@@ -146,11 +139,6 @@ describe('full syncs of an event stream (Delivr.ai)', () => {
 });
 
 describe('Delivr.ai with an API key and its secret (the current scheme)', () => {
-  const errorOf = (promise: Promise<unknown>) =>
-    promise.then(
-      () => expect.fail('expected the call to fail'),
-      (error: TRPCClientError<AppRouter>) => error,
-    );
   const storedItem = async (tenant: string) =>
     (await stack.documentClient.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `TENANT#${tenant}#CONNECTOR#delivrai`, sk: 'META' } }))).Item;
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../../../functions/api/router';
 import { startTestStack, type TestStack } from '../../support/local-stack';
+import { errorOf } from '../../support/trpc-error';
 
 /** The longest a sync waits for the budget, and each wait: 5 waits (the local runner makes each last WAIT_MS). */
 const MAX_WAIT_SECONDS = 300;
@@ -9,13 +8,6 @@ const RECHECK_SECONDS = 60;
 /** Each Wait state lasts this long here, so usage released by wall time can fall between re-checks. */
 const WAIT_MS = 150;
 const LIMIT = 100_000;
-
-function errorOf(promise: Promise<unknown>) {
-  return promise.then(
-    () => expect.fail('expected the call to fail'),
-    (error: TRPCClientError<AppRouter>) => error,
-  );
-}
 
 /**
  * The API budget governor end to end: the sandbox org's allowance (its usage, the calls its

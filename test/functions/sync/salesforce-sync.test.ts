@@ -3,13 +3,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../../functions/api/router';
 import { startTestStack, type TestStack } from '../../support/local-stack';
-
-function errorOf(promise: Promise<unknown>) {
-  return promise.then(
-    () => expect.fail('expected the call to fail'),
-    (error: TRPCClientError<AppRouter>) => error,
-  );
-}
+import { errorOf } from '../../support/trpc-error';
 
 /** End to end, as a user sees it: real @trpc/client -> gateway -> handlers -> local Step Functions -> sandbox -> DynamoDB Local. */
 describe('Salesforce sync through the local stack', () => {
